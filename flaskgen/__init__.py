@@ -1,0 +1,23 @@
+"""flaskgen: generate production-ready, application-factory Flask services.
+
+The public API is small and keyword-only; the CLI (`flaskgen.cli`) is a thin layer over it:
+
+    from flaskgen import generate_project
+    generate_project(template=None, name="Orders API", no_input=True, overrides={"database": "postgresql"})
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "generate_project", "load_template_options"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import flaskgen` cheap
+    if name == "generate_project":
+        from flaskgen.generate import generate_project
+
+        return generate_project
+    if name == "load_template_options":
+        from flaskgen.template import load_template_options
+
+        return load_template_options
+    raise AttributeError(name)

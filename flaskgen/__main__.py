@@ -1,0 +1,3 @@
+from flaskgen.cli import app
+
+app(prog_name="flaskgen")

@@ -1,0 +1,156 @@
+"""The `flaskgen` command line: parse, call the core API, map errors to exit codes.
+
+Heavy imports (cookiecutter, rich) happen inside the commands so `flaskgen --help` and shell
+completion stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from flaskgen import __version__
+from flaskgen.errors import FlaskgenError
+
+app = typer.Typer(
+    name="flaskgen",
+    help="Generate production-ready Flask services from one Cookiecutter template.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"flaskgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Generate production-ready Flask services from one Cookiecutter template."""
+
+
+def _fail(err: BaseException, *, debug: bool) -> NoReturn:
+    """The single place where errors become exit codes."""
+    if debug:
+        raise err
+    if isinstance(err, FlaskgenError):
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=err.exit_code)
+    if isinstance(err, KeyboardInterrupt):
+        typer.echo("aborted; nothing was written", err=True)
+        raise typer.Exit(code=130)
+    message = " ".join(str(err).split()) or type(err).__name__
+    typer.echo(f"error: unexpected {type(err).__name__}: {message} (rerun with --debug for details)", err=True)
+    raise typer.Exit(code=1)
+
+
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option("--template", help="Template path or git URL (default: the bundled template)."),
+]
+CheckoutOpt = Annotated[
+    str | None, typer.Option("--checkout", help="Branch, tag or commit of a git --template.")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+@app.command()
+def new(
+    name: Annotated[str | None, typer.Argument(help="Project name (fills project_name).")] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Do not prompt; use defaults.")] = False,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Answer a variable (repeatable)."),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where to create the project.")
+    ] = Path("."),
+    template: TemplateOpt = None,
+    checkout: CheckoutOpt = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Write into an existing project directory.")
+    ] = False,
+    git: Annotated[
+        bool, typer.Option("--git/--no-git", help="git init and commit the new project.")
+    ] = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Create a new Flask service."""
+    from flaskgen.generate import generate_project, parse_assignments
+
+    try:
+        result = generate_project(
+            template=template,
+            checkout=checkout,
+            name=name,
+            overrides=parse_assignments(assignments or []),
+            no_input=no_input,
+            output_dir=output_dir,
+            overwrite=overwrite,
+            git=git and shutil.which("git") is not None,
+        )
+    except (Exception, KeyboardInterrupt) as err:
+        _fail(err, debug=debug)
+    _print_summary(result.project_dir, result.files)
+
+
+def _print_summary(project_dir: Path, files: tuple[str, ...]) -> None:
+    from rich.console import Console
+    from rich.tree import Tree
+
+    console = Console()
+    try:
+        shown = project_dir.relative_to(Path.cwd())
+    except ValueError:
+        shown = project_dir
+    tree = Tree(f"[bold]{shown}/[/]  ({len(files)} files)")
+    top: dict[str, int] = {}
+    for file in files:
+        head = file.split("/", 1)[0] + ("/" if "/" in file else "")
+        top[head] = top.get(head, 0) + 1
+    for head, count in sorted(top.items(), key=lambda item: (not item[0].endswith("/"), item[0])):
+        tree.add(f"{head}  [dim]({count} files)[/]" if head.endswith("/") else head)
+    console.print(tree)
+    console.print("\nNext steps:")
+    console.print(f"  cd {shown}")
+    console.print("  make test      # creates .venv, installs, runs the tests")
+    console.print("  make dev       # flask development server")
+
+
+@app.command()
+def options(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    template: TemplateOpt = None,
+    checkout: CheckoutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """List every template variable with its choices and default."""
+    from flaskgen.template import load_template_options
+
+    try:
+        opts = load_template_options(template, checkout)
+    except Exception as err:
+        _fail(err, debug=debug)
+    if as_json:
+        typer.echo(json.dumps([opt.to_json() for opt in opts.values()], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("option", "default", "choices", "prompt")
+    for opt in opts.values():
+        choices: Any = ", ".join(map(str, opt.choices)) if opt.choices else f"({opt.kind})"
+        table.add_row(opt.name, str(opt.default), choices, opt.prompt)
+    Console().print(table)

@@ -1,0 +1,40 @@
+"""Every error flaskgen raises on purpose. The CLI maps them to exit status 2 in one place."""
+
+from __future__ import annotations
+
+__all__ = [
+    "FlaskgenError",
+    "InvalidAnswer",
+    "OutputDirError",
+    "TargetExists",
+    "TemplateError",
+    "UnknownOption",
+]
+
+
+class FlaskgenError(Exception):
+    """Base class. Raised when the user must change something; str(error) is one line
+    that names the problem and the fix."""
+
+    exit_code = 2
+
+
+class UnknownOption(FlaskgenError):
+    """Raised when a `--set` key (or preset key) is not a variable of the template."""
+
+
+class InvalidAnswer(FlaskgenError):
+    """Raised when an answer breaks the template's rules: not a choice, a bad name, ..."""
+
+
+class TargetExists(FlaskgenError):
+    """Raised when the project directory already exists and `--overwrite` was not given."""
+
+
+class OutputDirError(FlaskgenError):
+    """Raised when the output directory cannot be created or written to."""
+
+
+class TemplateError(FlaskgenError):
+    """Raised when the template cannot be found, cloned or rendered (wraps Cookiecutter's
+    exceptions)."""

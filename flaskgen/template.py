@@ -1,0 +1,228 @@
+"""Finding a template (bundled, local path or git URL) and reading its variables."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from flaskgen.errors import TemplateError
+
+__all__ = [
+    "Option",
+    "Template",
+    "bundled_template_dir",
+    "load_template_options",
+    "open_template",
+]
+
+OptionKind = Literal["text", "derived", "choice", "boolean"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One template variable as `flaskgen options` shows it."""
+
+    name: str
+    kind: OptionKind
+    default: Any
+    """The first choice, the boolean, or the raw text (a Jinja expression for derived ones)."""
+    choices: tuple[Any, ...] | None = None
+    prompt: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "default": self.default,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "prompt": self.prompt,
+        }
+
+
+@dataclass
+class Template:
+    """A template ready to render: its directory and its parsed cookiecutter.json."""
+
+    path: Path
+    context: dict[str, Any]
+    """cookiecutter.json as written (private `_keys` and `__prompts__` included)."""
+    source: str
+    checkout: str | None = None
+    options: dict[str, Option] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.options = parse_options(self.context)
+
+    @cached_property
+    def pre_gen_hook(self) -> ModuleType | None:
+        """The template's pre_gen_project hook as a module: its `validate(answers, options)` and
+        `validate_field(key, value)` are the template's own rules."""
+        return load_hook(self.path, "pre_gen_project")
+
+
+def bundled_template_dir() -> Path:
+    """The template shipped with flaskgen.
+
+    In a wheel it is package data (`flaskgen/_template`); in a source checkout or an editable
+    install it is the repository's `template/` directory.
+    """
+    packaged = Path(__file__).resolve().parent / "_template"
+    if (packaged / "cookiecutter.json").is_file():
+        return packaged
+    source_tree = Path(__file__).resolve().parent.parent / "template"
+    if (source_tree / "cookiecutter.json").is_file():
+        return source_tree
+    raise TemplateError(
+        "the bundled template is missing from this flaskgen install; reinstall flaskgen"
+    )
+
+
+def _prompt_text(prompts: Mapping[str, Any], name: str) -> str:
+    prompt = prompts.get(name, "")
+    if isinstance(prompt, dict):
+        return str(prompt.get("__prompt__", ""))
+    return str(prompt)
+
+
+def parse_options(context: Mapping[str, Any]) -> dict[str, Option]:
+    """The public variables of a cookiecutter.json, in prompt order."""
+    prompts = context.get("__prompts__", {})
+    options: dict[str, Option] = {}
+    for name, raw in context.items():
+        if name.startswith("_"):
+            continue
+        prompt = _prompt_text(prompts, name)
+        if isinstance(raw, bool):
+            options[name] = Option(name, "boolean", raw, (True, False), prompt)
+        elif isinstance(raw, list):
+            options[name] = Option(name, "choice", raw[0] if raw else None, tuple(raw), prompt)
+        elif isinstance(raw, str) and ("{{" in raw or "{%" in raw):
+            options[name] = Option(name, "derived", raw, None, prompt)
+        else:
+            options[name] = Option(name, "text", raw, None, prompt)
+    return options
+
+
+def _read_context(directory: Path) -> dict[str, Any]:
+    path = directory / "cookiecutter.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise TemplateError(
+            f"{directory} has no cookiecutter.json; point --template at a Cookiecutter template"
+        ) from err
+    except (OSError, ValueError) as err:
+        raise TemplateError(f"cannot read {path}: {err}; fix the file or the --template") from err
+
+
+def resolve_nested(directory: Path) -> tuple[Path, dict[str, Any]]:
+    """Follow a root cookiecutter.json with Cookiecutter's nested `templates` key to the first
+    template it lists (this repository's root file points at ./template that way)."""
+    context = _read_context(directory)
+    nested = context.get("templates")
+    if isinstance(nested, dict) and nested:
+        first = next(iter(nested.values()))
+        relative = Path(str(first.get("path", "")))
+        target = (directory / relative).resolve()
+        if relative.is_absolute() or not target.is_relative_to(directory.resolve()):
+            raise TemplateError(f"nested template path {relative} leaves {directory}")
+        return target, _read_context(target)
+    return directory, context
+
+
+def load_hook(template_dir: Path, name: str) -> ModuleType | None:
+    """Import a hook script as a module (its functions are plain Python; the Jinja parts are
+    only in its `__main__` block). None when the template has no such hook."""
+    path = template_dir / "hooks" / f"{name}.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"_flaskgen_hook_{name}", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a fork's hook may need rendering first: let Cookiecutter run it
+        del err
+        return None
+    return module
+
+
+def _is_remote(template: str) -> bool:
+    from cookiecutter.repository import is_repo_url, is_zip_file
+
+    return is_repo_url(template) or is_zip_file(template)
+
+
+@contextmanager
+def open_template(template: str | None = None, checkout: str | None = None) -> Iterator[Template]:
+    """Yield a local, parsed template; clones (and later removes) a git template.
+
+    template: None for the bundled template, a local directory, or a git URL
+    (`https://...`, `git@...`, `file://...`, `gh:org/repo`). A local git repository with
+    `checkout` is cloned at that ref, so `--checkout` works on paths too.
+    """
+    if template is None:
+        if checkout:
+            raise TemplateError("--checkout needs --template pointing at a git repository")
+        path, context = resolve_nested(bundled_template_dir())
+        yield Template(path=path, context=context, source="bundled")
+        return
+
+    local = Path(template).expanduser()
+    if checkout and local.is_dir() and (local / ".git").exists():
+        template = local.resolve().as_uri()
+    elif not _is_remote(template) and "gh:" not in template and "gl:" not in template:
+        if not local.is_dir():
+            raise TemplateError(
+                f"template {template!r} is not a directory or git URL; "
+                "give a path to a template or a repository URL"
+            )
+        path, context = resolve_nested(local.resolve())
+        yield Template(path=path, context=context, source=str(local.resolve()), checkout=None)
+        return
+
+    from cookiecutter.config import get_user_config
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.repository import determine_repo_dir
+
+    clone_root = Path(tempfile.mkdtemp(prefix="flaskgen-template-"))
+    try:
+        try:
+            repo_dir, _ = determine_repo_dir(
+                template=template,
+                abbreviations=get_user_config()["abbreviations"],
+                clone_to_dir=str(clone_root),
+                checkout=checkout,
+                no_input=True,
+            )
+        except (CookiecutterException, OSError, ValueError) as err:
+            raise TemplateError(
+                f"cannot fetch template {template!r}"
+                f"{f' at {checkout!r}' if checkout else ''}: {_one_line(err)}; "
+                "check the URL and ref"
+            ) from err
+        path, context = resolve_nested(Path(repo_dir))
+        yield Template(path=path, context=context, source=template, checkout=checkout)
+    finally:
+        shutil.rmtree(clone_root, ignore_errors=True)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text[:300] or type(err).__name__
+
+
+def load_template_options(template: str | None = None, checkout: str | None = None) -> dict[str, Option]:
+    """The variables of a template (bundled by default), in prompt order."""
+    with open_template(template, checkout) as tpl:
+        return tpl.options

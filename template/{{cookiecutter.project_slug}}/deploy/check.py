@@ -1,0 +1,141 @@
+"""Check the deployment files with the real tools (`make check-deploy`).
+
+1. `gunicorn --check-config` on deploy/gunicorn.conf.py (loads the app in production mode with a
+   throwaway key, so import errors and unsafe settings show up here);
+2. `nginx -t` on the site config wrapped in a minimal nginx.conf, with its paths moved into a
+   temporary directory and, for TLS, a self-signed certificate made on the fly;
+3. `gixy` (PyPI gixy-ng) on the same config, when it is installed.
+
+`python deploy/check.py nginx-conf DIR --port N --socket PATH` writes that wrapped config for a
+local Nginx in front of a local Gunicorn (the smoke tests use it) and prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "{{ cookiecutter.project_slug }}"
+PACKAGE = "{{ cookiecutter.package_name }}"
+SITE = ROOT / "deploy" / "nginx" / f"{SLUG}.conf"
+MIME_TYPES = Path("/etc/nginx/mime.types")
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for nginx -t and local TLS tests."""
+    cert, key = directory / "fullchain.pem", directory / "privkey.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def local_site(directory: Path, *, port: int, tls_port: int, socket: Path) -> str:
+    """The site config with its system paths moved under directory and ports on loopback."""
+    text = SITE.read_text()
+    text = text.replace(f"unix:/run/{SLUG}/gunicorn.sock", f"unix:{socket}")
+    text = text.replace(f"/srv/{SLUG}/static/", f"{directory / 'static'}/")
+    text = text.replace("/var/www/certbot", str(directory / "certbot"))
+    if "ssl_certificate " in text:
+        cert, key = make_certificate(directory)
+        text = re.sub(r"ssl_certificate /\S+;", f"ssl_certificate {cert};", text)
+        text = re.sub(r"ssl_certificate_key /\S+;", f"ssl_certificate_key {key};", text)
+    text = re.sub(r"^\s*listen \[::\]:\d+.*\n", "", text, flags=re.MULTILINE)
+    text = re.sub(r"listen 80\b", f"listen 127.0.0.1:{port}", text)
+    return re.sub(r"listen 443\b", f"listen 127.0.0.1:{tls_port}", text)
+
+
+def write_nginx_conf(directory: Path, *, port: int = 8080, tls_port: int = 8443, socket: Path | None = None) -> Path:
+    """A minimal nginx.conf (like a stock one) that includes the site; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for sub in ("static", "certbot", "logs", "tmp"):
+        (directory / sub).mkdir(exist_ok=True)
+    site = directory / f"{SLUG}.conf"
+    site.write_text(local_site(directory, port=port, tls_port=tls_port, socket=socket or directory / "gunicorn.sock"))
+    mime = f"include {MIME_TYPES};" if MIME_TYPES.exists() else ""
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = directory / "nginx.conf"  {%- raw %}
+    conf.write_text(
+        f"""{user}
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    {mime}
+    default_type application/octet-stream;
+    access_log {directory}/logs/access.log;
+    client_body_temp_path {directory}/tmp/body;
+    proxy_temp_path {directory}/tmp/proxy;
+    fastcgi_temp_path {directory}/tmp/fastcgi;
+    uwsgi_temp_path {directory}/tmp/uwsgi;
+    scgi_temp_path {directory}/tmp/scgi;
+    include {site};
+}}
+"""
+    )  {%- endraw %}
+    return conf
+
+
+def run(step: str, command: list[str], env: dict[str, str] | None = None) -> bool:
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    ok = result.returncode == 0
+    print(f"{'ok  ' if ok else 'FAIL'} {step}")
+    if not ok:
+        print((result.stdout + result.stderr).strip(), file=sys.stderr)
+    return ok
+
+
+def check_gunicorn() -> bool:
+    env = {**os.environ, "APP_ENV": "production", "FLASK_SECRET_KEY": secrets.token_hex(32)}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "--check-config", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), f"{PACKAGE}.wsgi:app"]
+    return run("gunicorn --check-config", command, env)
+
+
+def check_nginx(directory: Path) -> bool:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        print("FAIL nginx -t: nginx is not installed (Debian/Ubuntu: apt-get install nginx)")
+        return False
+    conf = write_nginx_conf(directory)
+    return run("nginx -t", [nginx, "-t", "-q", "-p", str(directory), "-c", str(conf)])
+
+
+def check_gixy(directory: Path) -> bool:
+    gixy = shutil.which("gixy") or str(Path(sys.executable).with_name("gixy"))
+    if not Path(gixy).exists():
+        print("skip gixy: not installed (pip install gixy-ng)")
+        return True
+    return run("gixy", [gixy, str(directory / "nginx.conf")])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    conf = sub.add_parser("nginx-conf", help="write a local nginx.conf for the site and print its path")
+    conf.add_argument("directory", type=Path)
+    conf.add_argument("--port", type=int, default=8080)
+    conf.add_argument("--tls-port", type=int, default=8443)
+    conf.add_argument("--socket", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "nginx-conf":
+        print(write_nginx_conf(args.directory.resolve(), port=args.port, tls_port=args.tls_port, socket=args.socket))
+        return 0
+    with tempfile.TemporaryDirectory(prefix=f"{SLUG}-deploy-") as tmp:
+        results = [check_gunicorn(), check_nginx(Path(tmp)), check_gixy(Path(tmp))]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

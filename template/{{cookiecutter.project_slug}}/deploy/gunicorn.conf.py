@@ -1,0 +1,85 @@
+{%- set wc = cookiecutter.worker_class -%}
+"""Gunicorn settings for {{ cookiecutter.project_name }}: `gunicorn -c deploy/gunicorn.conf.py {{ cookiecutter.package_name }}.wsgi:app`.
+
+Gunicorn is never the public listener: it binds a unix socket that only Nginx talks to.
+Every value can be changed from the environment without editing this file.
+"""
+
+import os
+
+# Upper bound on the default worker count: past this, more processes on one host mostly add
+# memory and contention; scale out with more hosts behind Nginx's upstream instead.
+MAX_DEFAULT_WORKERS = 12
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects affinity/cgroup cpusets where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """2 x CPU + 1 (Gunicorn's rule of thumb), capped at MAX_DEFAULT_WORKERS."""
+    return min(2 * (cpus or available_cpus()) + 1, MAX_DEFAULT_WORKERS)
+
+
+# Unix socket by default so nothing but Nginx can reach Gunicorn; GUNICORN_BIND overrides
+# (e.g. 0.0.0.0:8000 inside a container network that only the proxy can reach).
+bind = os.environ.get("GUNICORN_BIND", "unix:/run/{{ cookiecutter.project_slug }}/gunicorn.sock")
+# Socket mode 660 (umask 007): the Nginx user reaches it through the service's group.
+umask = 0o007
+# Workers from WEB_CONCURRENCY (the common convention), else 2 x CPU + 1 capped.
+workers = _env_int("WEB_CONCURRENCY", default_workers())
+{%- if wc == "gthread" %}
+# gthread: each worker serves GUNICORN_THREADS requests at once; I/O waits overlap.
+worker_class = "gthread"
+threads = _env_int("GUNICORN_THREADS", 4)
+{%- elif wc == "gevent" %}
+# gevent: cooperative green threads; one worker holds many slow (I/O-bound) requests.
+worker_class = "gevent"
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+{%- else %}
+# sync: one request per worker at a time; Nginx buffering shields it from slow clients.
+worker_class = "sync"
+{%- endif %}
+# A worker silent for this long is killed and replaced (hung request or deadlock).
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM/HUP, workers get this long to finish in-flight requests.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Keep-alive with Nginx on the socket; short, since Nginx holds the client connections.
+keepalive = 5
+# Recycle workers after a number of requests (bounded memory growth), jittered so they
+# do not all restart at once.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Request size limits (request line, header count, header size): refuse abuse early.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+# Trust X-Forwarded-* only from the local proxy.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Heartbeat files in RAM: a slow disk can otherwise make healthy workers look dead.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Logs to stdout/stderr for the supervisor (systemd, Docker) to collect; the request id
+# from Nginx's X-Request-ID header is on every access line.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
+# The app is imported in each worker after fork (no preload): no shared state, and each
+# worker starts its own logging thread. post_fork covers preload_app=True as well.
+preload_app = False
+proc_name = "{{ cookiecutter.project_slug }}"
+
+
+def post_fork(server, worker):  # type: ignore[no-untyped-def]
+    """Threads do not survive fork(): restart the logging listener in the new worker."""
+    from {{ cookiecutter.package_name }}.logging import restart_after_fork
+
+    restart_after_fork()

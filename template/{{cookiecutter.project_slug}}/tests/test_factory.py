@@ -1,0 +1,52 @@
+{%- set db = cookiecutter.database != "none" -%}
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+import {{ cookiecutter.package_name }}
+from {{ cookiecutter.package_name }} import create_app
+
+from .conftest import MakeApp
+
+
+def test_factory_honours_config_mapping() -> None:
+    app = create_app({"TESTING": True, "LOG_LEVEL": "WARNING"}, env="testing")
+    assert app.testing
+    assert app.config["LOG_LEVEL"] == "WARNING"
+
+
+def test_each_call_builds_a_new_app(make_app: MakeApp) -> None:
+    first, second = make_app("a"), make_app("b")
+    assert first is not second
+    assert first.config is not second.config
+    assert first.extensions is not second.extensions
+
+
+def test_no_module_level_app() -> None:
+    """Only wsgi.py holds an app; importing the package or its modules creates none."""
+    modules = ["config", "errors", "health", "logging"{% if db %}, "extensions", "models", "items"{% endif %}{% if cookiecutter.task_queue != "none" %}, "tasks", "worker"{% endif %}]
+    for name in ["", *(f".{module}" for module in modules)]:
+        module = importlib.import_module(f"{{ cookiecutter.package_name }}{name}")
+        assert not [value for value in vars(module).values() if isinstance(value, Flask)], module
+
+
+def test_two_apps_do_not_share_state(make_app: MakeApp) -> None:
+    first, second = make_app("a"), make_app("b")
+    first.config["MARKER"] = "first"
+    assert "MARKER" not in second.config
+{%- if db %}
+    if first.config["SQLALCHEMY_DATABASE_URI"] != second.config["SQLALCHEMY_DATABASE_URI"]:
+        assert first.test_client().post("/items", json={"name": "only-in-first"}).status_code == 201
+        assert second.test_client().get("/items").get_json()["items"] == []
+{%- endif %}
+    with first.test_client() as client_a, second.test_client() as client_b:
+        a = client_a.get("/healthz", headers={"X-Request-ID": "request-a"})
+        b = client_b.get("/healthz")
+        assert a.headers["X-Request-ID"] == "request-a"
+        assert b.headers["X-Request-ID"] != "request-a"
+
+
+def test_package_exposes_only_the_factory() -> None:
+    assert callable({{ cookiecutter.package_name }}.create_app)

@@ -1,0 +1,55 @@
+{%- set db = cookiecutter.database != "none" -%}
+{%- set tq = cookiecutter.task_queue != "none" -%}
+from __future__ import annotations
+
+{% if db %}from pathlib import Path
+
+{% endif %}from flask.testing import FlaskClient
+{%- if db %}
+
+from {{ cookiecutter.package_name }} import create_app
+{%- endif %}
+{%- if db or tq %}
+
+from .conftest import {% if tq %}MakeApp{% endif %}{% if tq and db %}, {% endif %}{% if db %}make_config{% endif %}
+{%- endif %}
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_when_dependencies_are_up(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "ok"
+{%- set checks = (["database"] if db else []) + (["broker"] if tq else []) %}
+    assert sorted(body["checks"]) == {{ checks | sort | tojson }}
+{%- if db %}
+
+
+def test_readyz_when_database_is_down(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-dir" / "db.sqlite"
+    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}"), env="testing")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == "down"
+{%- endif %}
+{%- if tq %}
+
+
+def test_readyz_when_broker_is_down(make_app: MakeApp) -> None:
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if cookiecutter.task_queue == "celery" %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
+{%- if cookiecutter.task_queue == "rq" %}
+    from redis import Redis
+
+    app.extensions["redis"].close()
+    app.extensions["redis"] = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+{%- endif %}
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["broker"] == "down"
+{%- endif %}

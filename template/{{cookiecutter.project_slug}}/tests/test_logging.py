@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from logging.handlers import QueueHandler
+
+import pytest
+from flask import Flask, current_app
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.logging import JsonFormatter, queue_handlers
+
+from .conftest import MakeApp
+
+
+class Collect(logging.Handler):
+    """A sink that keeps records; with `gate`, each emit waits until the gate opens (a slow sink)."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        super().__init__()
+        self.gate = gate
+        self.records: list[logging.LogRecord] = []
+        self.arrived = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.gate is not None:
+            self.gate.wait(timeout=30)
+        self.records.append(record)
+        self.arrived.set()
+
+
+def attach(handler: logging.Handler) -> QueueHandler:
+    """Add a sink to the running queue listener (where the real stderr sink lives)."""
+    (queue_handler,) = queue_handlers()
+    listener = queue_handler.listener  # type: ignore[attr-defined]
+    listener.handlers = (*listener.handlers, handler)
+    return queue_handler
+
+
+@pytest.fixture
+def logging_app(make_app: MakeApp) -> Iterator[Flask]:
+    app = make_app()
+
+    @app.get("/log")
+    def log() -> dict[str, str]:
+        current_app.logger.warning("handled %s", "a request")
+        return {"logged": "yes"}
+
+    yield app
+
+
+def test_request_id_is_echoed(client: FlaskClient) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_request_id_is_generated_or_replaced(client: FlaskClient) -> None:
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert len(generated) == 32
+    unsafe = client.get("/healthz", headers={"X-Request-ID": "bad id\\nwith newline"})
+    assert unsafe.headers["X-Request-ID"] != "bad id\\nwith newline"
+
+
+def test_every_record_carries_the_request_id(logging_app: Flask) -> None:
+    sink = Collect()
+    attach(sink)
+    logging_app.test_client().get("/log", headers={"X-Request-ID": "req-42"})
+    assert sink.arrived.wait(timeout=10)
+    assert [r.request_id for r in sink.records if r.getMessage() == "handled a request"] == ["req-42"]  # type: ignore[attr-defined]
+
+
+def test_a_slow_sink_does_not_delay_the_request(logging_app: Flask) -> None:
+    gate = threading.Event()
+    sink = Collect(gate)
+    attach(sink)
+    # The sink blocks until the gate opens, yet the request completes: logging went to the queue.
+    response = logging_app.test_client().get("/log")
+    assert response.status_code == 200
+    assert not sink.records
+    gate.set()
+    assert sink.arrived.wait(timeout=10)
+
+
+def test_json_formatter_writes_one_object_per_line() -> None:
+    record = logging.LogRecord("app", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    record.request_id = "r1"
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "hello world"
+    assert entry["request_id"] == "r1"
+    assert entry["level"] == "INFO"
+
+
+def test_logging_uses_a_single_queue_handler(make_app: MakeApp) -> None:
+    make_app("a")
+    make_app("b")
+    assert len(queue_handlers()) == 1
+    assert all(isinstance(h, QueueHandler) for h in logging.getLogger().handlers)

@@ -1,0 +1,83 @@
+{%- set celery = cookiecutter.task_queue == "celery" -%}
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from .conftest import USING_REAL_REDIS
+
+
+@pytest.fixture
+def worker(app: Flask) -> Iterator[Any]:
+    """With a real Redis, a real worker consumes the test's own queue; otherwise jobs run
+    in-process ({% if celery %}Celery eager mode{% else %}RQ synchronous mode on fakeredis{% endif %})."""
+    if not USING_REAL_REDIS:
+        yield None
+        return
+{%- if celery %}
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app = app.extensions["celery"]
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[app.config["TASK_QUEUE_NAME"]]) as w:
+        yield w
+{%- else %}
+    from rq import SimpleWorker
+
+    from {{ cookiecutter.package_name }}.tasks import get_queue
+
+    def drain() -> None:
+        with app.app_context():
+            SimpleWorker([get_queue(app)], connection=app.extensions["redis"]).work(burst=True)
+
+    yield drain
+{%- endif %}
+
+
+def wait_for_result(client: FlaskClient, url: str, worker: Any) -> dict[str, Any]:
+    """Poll the status endpoint until the job is done (the deadline only bounds a hang)."""
+    deadline = time.monotonic() + 30
+    while True:
+{%- if not celery %}
+        if callable(worker):
+            worker()
+{%- endif %}
+        body: dict[str, Any] = client.get(url).get_json()
+        if body["status"] in ("finished", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_export_is_enqueued_and_runs_off_the_request(client: FlaskClient, worker: Any) -> None:
+{%- if cookiecutter.database != "none" %}
+    for name in ("alpha", "beta"):
+        assert client.post("/items", json={"name": name}).status_code == 201
+{%- endif %}
+    response = client.post("/exports", json={"rows": 10})
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "queued"
+    assert response.headers["Location"] == body["status_url"] == f"/exports/{body['id']}"
+    result = wait_for_result(client, body["status_url"], worker)
+    assert result["status"] == "finished", result
+{%- if cookiecutter.database != "none" %}
+    assert result["result"]["rows"] == 2
+    assert "alpha" in result["result"]["csv"]
+{%- else %}
+    assert result["result"]["rows"] == 10
+{%- endif %}
+
+
+@pytest.mark.parametrize("payload", [{"rows": 0}, {"rows": "ten"}, {"rows": True}, {"rows": 10**9}])
+def test_export_validates_its_input(client: FlaskClient, payload: dict[str, Any]) -> None:
+    assert client.post("/exports", json=payload).status_code == 400
+{%- if not celery %}
+
+
+def test_unknown_job_is_404(client: FlaskClient) -> None:
+    assert client.get("/exports/no-such-job").status_code == 404
+{%- endif %}
