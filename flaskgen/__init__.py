@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "generate_project", "load_template_options"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy re-exports keep `import flaskgen` cheap
+def __getattr__(name: str):
     if name == "generate_project":
         from flaskgen.generate import generate_project
 

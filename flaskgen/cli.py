@@ -60,9 +60,7 @@ TemplateOpt = Annotated[
     str | None,
     typer.Option("--template", help="Template path or git URL (default: the bundled template)."),
 ]
-CheckoutOpt = Annotated[
-    str | None, typer.Option("--checkout", help="Branch, tag or commit of a git --template.")
-]
+CheckoutOpt = Annotated[str | None, typer.Option("--checkout", help="Branch, tag or commit of a git --template.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
@@ -74,17 +72,11 @@ def new(
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Answer a variable (repeatable)."),
     ] = None,
-    output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Where to create the project.")
-    ] = Path("."),
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where to create the project.")] = Path("."),
     template: TemplateOpt = None,
     checkout: CheckoutOpt = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Write into an existing project directory.")
-    ] = False,
-    git: Annotated[
-        bool, typer.Option("--git/--no-git", help="git init and commit the new project.")
-    ] = True,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing project directory.")] = False,
+    git: Annotated[bool, typer.Option("--git/--no-git", help="git init and commit the new project.")] = True,
     debug: DebugOpt = False,
 ) -> None:
     """Create a new Flask service."""

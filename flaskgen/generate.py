@@ -69,7 +69,9 @@ def coerce_answer(option: Option, value: Any, *, origin: str) -> Any:
             return True
         if text in NO:
             return False
-        raise InvalidAnswer(f"{origin}: {option.name}={value!r} is not yes/no; use {option.name}=yes or {option.name}=no")
+        raise InvalidAnswer(
+            f"{origin}: {option.name}={value!r} is not yes/no; use {option.name}=yes or {option.name}=no"
+        )
     if option.kind == "choice":
         assert option.choices is not None
         for choice in option.choices:
@@ -140,9 +142,9 @@ def resolve_answers(
         elif option.kind == "boolean":
             answers[name] = bool(default) if no_input else read_user_yes_no(name, default, prompts, prefix)
         else:
-            value = render_variable(env, default, answers)
+            value = suggested = render_variable(env, default, answers)
             while not no_input:
-                value = read_user_variable(name, value, prompts, prefix)
+                value = read_user_variable(name, suggested, prompts, prefix)
                 problem = validate_field(name, value) if validate_field else None
                 if not problem:
                     break
@@ -223,9 +225,7 @@ def render(
     target = output_dir / str(answers["project_slug"])
     if target.exists() or target.is_symlink():
         if not overwrite:
-            raise TargetExists(
-                f"{target} already exists; choose another name or --output-dir, or pass --overwrite"
-            )
+            raise TargetExists(f"{target} already exists; choose another name or --output-dir, or pass --overwrite")
         if not target.is_dir():
             raise TargetExists(f"{target} exists and is not a directory; remove it or choose another name")
     created = _make_output_dir(output_dir)

@@ -6,7 +6,7 @@ import importlib.util
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -81,9 +81,7 @@ def bundled_template_dir() -> Path:
     source_tree = Path(__file__).resolve().parent.parent / "template"
     if (source_tree / "cookiecutter.json").is_file():
         return source_tree
-    raise TemplateError(
-        "the bundled template is missing from this flaskgen install; reinstall flaskgen"
-    )
+    raise TemplateError("the bundled template is missing from this flaskgen install; reinstall flaskgen")
 
 
 def _prompt_text(prompts: Mapping[str, Any], name: str) -> str:
@@ -184,8 +182,7 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
     elif not _is_remote(template) and "gh:" not in template and "gl:" not in template:
         if not local.is_dir():
             raise TemplateError(
-                f"template {template!r} is not a directory or git URL; "
-                "give a path to a template or a repository URL"
+                f"template {template!r} is not a directory or git URL; give a path to a template or a repository URL"
             )
         path, context = resolve_nested(local.resolve())
         yield Template(path=path, context=context, source=str(local.resolve()), checkout=None)

@@ -99,9 +99,7 @@ def git_init(root: Path, answers: Mapping[str, Any]) -> bool:
     git("init", "--quiet", "--initial-branch=main")
     identity = []
     for key, answer in (("user.name", "author_name"), ("user.email", "author_email")):
-        configured = subprocess.run(
-            ["git", "config", key], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
+        configured = subprocess.run(["git", "config", key], cwd=root, capture_output=True, text=True).stdout.strip()
         if not configured:
             identity += ["-c", f"{key}={answers[answer]}"]
     git("add", "--all")

@@ -68,6 +68,7 @@ def write_nginx_conf(directory: Path, *, port: int = 8080, tls_port: int = 8443,
     conf.write_text(
         f"""{user}
 worker_processes 1;
+worker_rlimit_nofile 2048;
 pid {directory}/nginx.pid;
 error_log {directory}/logs/error.log warn;
 events {{ worker_connections 1024; }}
@@ -99,7 +100,8 @@ def run(step: str, command: list[str], env: dict[str, str] | None = None) -> boo
 def check_gunicorn() -> bool:
     env = {**os.environ, "APP_ENV": "production", "FLASK_SECRET_KEY": secrets.token_hex(32)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "--check-config", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), f"{PACKAGE}.wsgi:app"]
+    executable = str(gunicorn) if gunicorn.exists() else "gunicorn"
+    command = [executable, "--check-config", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), f"{PACKAGE}.wsgi:app"]
     return run("gunicorn --check-config", command, env)
 
 

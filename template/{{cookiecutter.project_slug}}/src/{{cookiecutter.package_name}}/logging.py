@@ -60,7 +60,7 @@ def make_queue_handler(log_format: str, stream: Any = None) -> QueueHandler:
     handler = QueueHandler(records)
     handler.addFilter(RequestIdFilter())
     listener = QueueListener(records, sink, respect_handler_level=True)
-    handler.listener = listener  # type: ignore[attr-defined]
+    handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
     listener.start()
     return handler
 
@@ -85,7 +85,7 @@ def restart_after_fork() -> None:
         old = getattr(handler, "listener", None)
         if old is not None:
             listener = QueueListener(old.queue, *old.handlers, respect_handler_level=True)
-            handler.listener = listener  # type: ignore[attr-defined]
+            handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
             listener.start()
 
 

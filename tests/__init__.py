@@ -1,0 +1,1 @@
+"""flaskgen test suite."""

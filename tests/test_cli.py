@@ -1,0 +1,264 @@
+"""The flaskgen CLI as a user meets it: success, bad input, atomic generation, parity with cookiecutter."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flaskgen import __version__
+from flaskgen.cli import app
+from flaskgen.errors import OutputDirError
+from flaskgen.generate import generate_project
+from tests.conftest import REPO
+
+runner = CliRunner()
+VARIABLES = [
+    "project_name", "project_slug", "package_name", "description", "author_name", "author_email",
+    "version", "python_version", "database", "task_queue", "worker_class", "log_format", "docker",
+    "ci", "tls", "license",
+]  # fmt: skip
+
+
+def snapshot(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*")}
+
+
+def test_new_creates_the_project(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", "Orders API", "--no-input", "--no-git", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "orders-api"
+    assert (project / "src" / "orders_api" / "__init__.py").is_file()
+    assert "Next steps" in result.output and "make test" in result.output
+    assert snapshot(tmp_path) == {"orders-api", *(f"orders-api/{p}" for p in snapshot(project))}
+
+
+def test_new_with_git_makes_a_first_commit(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", "Orders API", "--no-input", "--git", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    log = subprocess.run(["git", "log", "--oneline"], cwd=tmp_path / "orders-api", capture_output=True, text=True)
+    assert log.stdout.count("\n") == 1
+
+
+def test_set_answers_are_applied(tmp_path: Path) -> None:
+    args = ["new", "Billing", "--no-input", "--no-git", "-o", str(tmp_path)]
+    args += ["--set", "database=postgresql", "--set", "task_queue=rq", "--set", "docker=no", "--set", "ci=gitlab"]
+    assert runner.invoke(app, args).exit_code == 0
+    project = tmp_path / "billing"
+    assert "psycopg" in (project / "pyproject.toml").read_text()
+    assert (project / "src" / "billing" / "tasks.py").is_file()
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert not (project / ".github").exists()
+    assert not (project / "Dockerfile").exists()
+
+
+def test_python_version_defaults_to_the_running_interpreter(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["new", "Orders API", "--no-input", "--no-git", "-o", str(tmp_path)]).exit_code == 0
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f'requires-python = ">={running}"' in (tmp_path / "orders-api" / "pyproject.toml").read_text()
+
+
+def test_interactive_prompts_reask_on_a_bad_answer(tmp_path: Path) -> None:
+    # NAME answers project_name; then slug (default), package (bad, then default), rest defaults.
+    answers = "\n" + "json\n" + "\n" * 30
+    result = runner.invoke(app, ["new", "Orders API", "--no-git", "-o", str(tmp_path)], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "shadows the standard library" in result.output
+    assert (tmp_path / "orders-api" / "src" / "orders_api").is_dir()
+
+
+def test_overwrite_writes_into_an_existing_project(tmp_path: Path) -> None:
+    target = tmp_path / "orders-api"
+    target.mkdir()
+    (target / "NOTES.md").write_text("mine")
+    args = ["new", "Orders API", "--no-input", "--no-git", "-o", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 2
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    assert (target / "NOTES.md").read_text() == "mine"
+    assert (target / "pyproject.toml").is_file()
+
+
+def test_options_json_lists_every_variable() -> None:
+    result = runner.invoke(app, ["options", "--json"])
+    assert result.exit_code == 0
+    options = {opt["name"]: opt for opt in json.loads(result.output)}
+    assert set(VARIABLES) <= set(options)
+    assert options["database"]["choices"] == ["sqlite", "postgresql", "none"]
+    assert options["docker"]["kind"] == "boolean"
+    assert options["project_slug"]["kind"] == "derived"
+
+
+def test_options_table() -> None:
+    result = runner.invoke(app, ["options"])
+    assert result.exit_code == 0
+    assert "worker_class" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"flaskgen {__version__}"
+
+
+def test_python_m_flaskgen_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "flaskgen", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "new" in result.stdout and "options" in result.stdout
+
+
+LONG = "a" * 65
+BAD_INPUTS = [
+    (["json"], "shadows the standard library"),
+    (["logging"], "shadows the standard library"),
+    (["test"], "shadows the standard library"),
+    (["class"], "Python keyword"),
+    (["flask"], "shadows a dependency"),
+    (["../evil"], "path separator"),
+    (["a/b"], "path separator"),
+    ([""], "empty"),
+    (["   "], "empty"),
+    (["1234"], "no letter"),
+    ([LONG], "at most 64"),
+    (["ok", "--set", "database=mysql"], "choose one of: sqlite, postgresql, none"),
+    (["ok", "--set", "task_queue=kafka"], "choose one of: none, celery, rq"),
+    (["ok", "--set", "worker_class=eventlet"], "choose one of: gthread, sync, gevent"),
+    (["ok", "--set", "python_version=3.9"], "choose one of"),
+    (["ok", "--set", "license=GPL"], "choose one of"),
+    (["ok", "--set", "docker=maybe"], "not yes/no"),
+    (["ok", "--set", "databse=sqlite"], "unknown option 'databse'"),
+    (["ok", "--set", "_git_init=yes"], "unknown option '_git_init'"),
+    (["ok", "--set", "database"], "not KEY=VALUE"),
+    (["ok", "--set", "=sqlite"], "not KEY=VALUE"),
+    (["ok", "--set", "project_slug=Orders_API"], "kebab-case"),
+    (["ok", "--set", "package_name=Orders"], "valid import name"),
+    (["ok", "--set", "author_email=nobody"], "email"),
+    (["ok", "--set", "version=v1"], "PEP 440"),
+    (["ok", "--set", "domain_name=Bad Domain"], "host name"),
+    (["ok", "--set", f"description={'d' * 201}"], "at most 200"),
+    (["ok", "--template", "/nonexistent/template"], "not a directory or git URL"),
+    (["ok", "--checkout", "main"], "--checkout needs --template"),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), BAD_INPUTS, ids=[" ".join(a)[:40] for a, _ in BAD_INPUTS])
+def test_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["new", *args, "--no-input", "--no-git"])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
+    assert snapshot(tmp_path) == set()
+
+
+def test_existing_target_is_refused_and_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "orders-api"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    result = runner.invoke(app, ["new", "Orders API", "--no-input", "--no-git", "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "already exists" in result.output and "--overwrite" in result.output
+    assert snapshot(tmp_path) == {"orders-api", "orders-api/keep.txt"}
+
+
+def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["new", "ok", "--no-input", "-o", str(tmp_path / "file")])
+    assert result.exit_code == 2
+    assert "not a directory" in result.output
+    assert snapshot(tmp_path) == {"file"}
+
+
+def test_unwritable_output_dir(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:
+        target = Path("/proc/flaskgen-cannot-write-here")  # even root cannot create files in /proc
+    else:
+        locked.chmod(0o555)
+        target = locked / "out"
+    result = runner.invoke(app, ["new", "ok", "--no-input", "-o", str(target)])
+    locked.chmod(0o755)
+    assert result.exit_code == 2, result.output
+    assert "writable --output-dir" in result.output
+    assert snapshot(tmp_path) == {"locked"}
+    assert not target.exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", "json", "--no-input", "--debug", "-o", str(tmp_path)])
+    assert result.exit_code != 0
+    assert result.exception is not None and "shadows the standard library" in str(result.exception)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_failing_template_hook_leaves_nothing(tmp_path: Path) -> None:
+    template = write_tree(
+        tmp_path / "tpl",
+        {
+            "cookiecutter.json": '{"project_name": "x", "project_slug": "{{ cookiecutter.project_name }}"}',
+            "{{cookiecutter.project_slug}}/README.md": "# {{ cookiecutter.project_name }}\n",
+            "hooks/post_gen_project.py": "import sys\nsys.exit(1)\n",
+        },
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["new", "demo", "--no-input", "--template", str(template), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "hook" in result.output
+    assert not out.exists()  # the output dir this run created is removed too
+
+
+def test_interrupt_during_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cookiecutter.main
+
+    def interrupted(template: str, *, output_dir: str, **kwargs: object) -> str:
+        half = Path(output_dir) / "orders-api"
+        half.mkdir()
+        (half / "half-written.py").write_text("x")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cookiecutter.main, "cookiecutter", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_project(name="Orders API", no_input=True, output_dir=tmp_path)
+    assert snapshot(tmp_path) == set()
+
+
+def test_unwritable_error_type(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputDirError):
+        generate_project(name="ok", no_input=True, output_dir=tmp_path / "file" / "sub")
+
+
+def test_cookiecutter_on_the_repo_makes_the_same_project(tmp_path: Path) -> None:
+    """`cookiecutter --no-input <checkout>` (no --directory) == `flaskgen new` with the same answers."""
+    via_cookiecutter, via_flaskgen = tmp_path / "cc", tmp_path / "fg"
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(tmp_path / "none.yaml")}
+    (tmp_path / "none.yaml").write_text("default_context: {}\n")
+    subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(via_cookiecutter), str(REPO)],
+        check=True, env=env, capture_output=True,
+    )  # fmt: skip
+    result = runner.invoke(
+        app, ["new", "--no-input", "--no-git", "-o", str(via_flaskgen), "--set", "python_version=3.12"]
+    )
+    assert result.exit_code == 0, result.output
+    left, right = via_cookiecutter / "my-flask-service", via_flaskgen / "my-flask-service"
+    assert snapshot(left) == snapshot(right)
+    files = [p for p in snapshot(left) if (left / p).is_file()]
+    _, mismatch, errors = filecmp.cmpfiles(left, right, files, shallow=False)
+    assert mismatch == [] and errors == []

@@ -1,0 +1,280 @@
+"""The generated deployment configs, parsed and then run for real.
+
+- For every worker_class x tls: the Nginx site, wrapped in a minimal nginx.conf exactly as
+  `make check-deploy` does, parses with crossplane and holds the timeouts, buffering, limits and
+  headers deploy/README.md promises. (`gunicorn --check-config`, `nginx -t` and gixy run on the
+  same pairs in the variant matrix: pairwise covers every worker_class x tls pair.)
+- Live, one stack per worker_class: Gunicorn with the generated config on a unix socket, Nginx
+  with the generated site on a loopback port; requests go through Nginx like a client's would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import crossplane
+import pytest
+
+from flaskgen.generate import generate_project
+from tests.conftest import find_python, nginx_binary, require
+from tests.variants import run_step, tool_env
+
+WORKER_CLASSES = ["gthread", "sync", "gevent"]
+SECURITY_HEADERS = ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"]
+
+
+def make_project(root: Path, **overrides: Any) -> Path:
+    answers = {"database": "none", "task_queue": "none", "python_version": "3.11", **overrides}
+    return generate_project(name="Edge API", no_input=True, overrides=answers, output_dir=root).project_dir
+
+
+def wrapped_nginx_conf(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
+    """The project's own check.py writes the nginx.conf that includes the site."""
+    command = [sys.executable, str(project / "deploy" / "check.py"), "nginx-conf", str(directory), "--port", str(port)]
+    if socket_path is not None:
+        command += ["--socket", str(socket_path)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return Path(output.strip())
+
+
+def directives(block: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [d for d in block if d["directive"] == name]
+
+
+def args_of(block: list[dict[str, Any]], name: str) -> list[list[str]]:
+    return [d["args"] for d in directives(block, name)]
+
+
+@pytest.mark.parametrize("tls", ["none", "certbot"])
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: str, tls: str) -> None:
+    project = make_project(tmp_path, worker_class=worker_class, tls=tls)
+    conf = wrapped_nginx_conf(project, tmp_path / "nginx")
+    parsed = crossplane.parse(str(conf), combine=True)
+    assert parsed["status"] == "ok", parsed["errors"]
+    http_block = directives(parsed["config"][0]["parsed"], "http")[0]["block"]
+    servers = directives(http_block, "server")
+
+    (upstream,) = directives(http_block, "upstream")
+    assert args_of(upstream["block"], "server")[0][0].startswith("unix:")
+    assert "fail_timeout=0" in args_of(upstream["block"], "server")[0]
+    assert {z[0] for z in args_of(http_block, "limit_req_zone")} == {"$binary_remote_addr"}
+    assert {z[0] for z in args_of(http_block, "limit_conn_zone")} == {"$binary_remote_addr"}
+
+    default = [s for s in servers if ["_"] in args_of(s["block"], "server_name")]
+    assert any(["444"] in args_of(s["block"], "return") for s in default)
+    assert all(["off"] in args_of(s["block"], "server_tokens") for s in servers)
+
+    app_servers = [s for s in servers if directives(s["block"], "location")]
+    proxied = [
+        s
+        for s in app_servers
+        if any(directives(loc["block"], "proxy_pass") for loc in directives(s["block"], "location"))
+    ]
+    (app,) = proxied
+    block = app["block"]
+    for name in ("client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout"):
+        (value,) = args_of(block, name)
+        assert int(value[0].rstrip("s")) <= 10, name
+    assert args_of(block, "client_max_body_size") == [["10m"]]
+    assert args_of(block, "limit_req_status") == [["429"]] and args_of(block, "limit_conn_status") == [["429"]]
+    assert directives(block, "limit_req") and directives(block, "limit_conn")
+    headers = {a[0] for a in args_of(block, "add_header")}
+    assert set(SECURITY_HEADERS) <= headers
+    assert ("Strict-Transport-Security" in headers) == (tls == "certbot")
+    for location in directives(block, "location"):
+        assert not directives(location["block"], "add_header"), "add_header in a location drops the server's headers"
+    (root,) = [loc for loc in directives(block, "location") if loc["args"] == ["/"]]
+    assert args_of(root["block"], "proxy_buffering") == [["on"]]
+    assert args_of(root["block"], "proxy_request_buffering") == [["on"]]
+    forwarded = {a[0] for a in args_of(root["block"], "proxy_set_header")}
+    assert {"Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-ID"} <= forwarded
+    if tls == "certbot":
+        assert any("ssl" in listen for listen in args_of(block, "listen"))
+        assert args_of(block, "ssl_protocols") == [["TLSv1.2", "TLSv1.3"]]
+        redirect = [s for s in app_servers if s is not app]
+        assert any(
+            ["301", "https://$host$request_uri"] in args_of(loc["block"], "return")
+            for s in redirect
+            for loc in directives(s["block"], "location")
+        )
+
+
+# --- live stack -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def listening_tcp_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if os.path.exists(table):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    inodes.add(fields[9])
+    return inodes
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(int(c) for c in children)]
+
+
+def tcp_listeners_of(pids: list[int]) -> list[str]:
+    listening = listening_tcp_inodes()
+    found = []
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            match = re.fullmatch(r"socket:\[(\d+)\]", target)
+            if match and match.group(1) in listening:
+                found.append(f"pid {pid} fd {fd.name}")
+    return found
+
+
+@dataclass
+class Stack:
+    project: Path
+    port: int
+    gunicorn: subprocess.Popen[bytes]
+    gunicorn_log: Path
+    host: str
+
+    def request(self, method: str = "GET", path: str = "/healthz", headers: dict[str, str] | None = None) -> Any:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, headers={"Host": self.host, **(headers or {})})
+            response = connection.getresponse()
+            response.body = response.read()
+            return response
+        finally:
+            connection.close()
+
+
+def stop(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(params=WORKER_CLASSES)
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx is not installed (apt-get install nginx)")
+    python = find_python("3.11")
+    require(python is not None, "no Python 3.11 interpreter for the generated project")
+    project = make_project(tmp_path, worker_class=request.param)
+    run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
+    # Short path: unix socket paths are limited to 108 bytes.
+    runtime = Path(tempfile.mkdtemp(prefix="fg-live-"))
+    sock = runtime / "gunicorn.sock"
+    port = free_port()
+    conf = wrapped_nginx_conf(project, runtime / "nginx", port=port, socket_path=sock)
+    env = tool_env(
+        APP_ENV="production",
+        FLASK_SECRET_KEY=secrets.token_hex(32),
+        GUNICORN_BIND=f"unix:{sock}",
+        WEB_CONCURRENCY="2",
+    )
+    gunicorn_log = runtime / "gunicorn.log"
+    gunicorn = nginx_process = None
+    try:
+        with gunicorn_log.open("wb") as log:
+            gunicorn = subprocess.Popen(
+                [str(project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "edge_api.wsgi:app"],
+                cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
+        assert gunicorn.poll() is None, gunicorn_log.read_text()
+        nginx_process = subprocess.Popen(
+            [nginx, "-p", str(runtime / "nginx"), "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(lambda: port_listening(port) or nginx_process.poll() is not None, "nginx")
+        assert nginx_process.poll() is None, (runtime / "nginx" / "logs" / "error.log").read_text()
+        yield Stack(project, port, gunicorn, gunicorn_log, host="edge-api.example.com")
+    finally:
+        stop(nginx_process, signal.SIGQUIT)
+        stop(gunicorn)
+        subprocess.run(["rm", "-rf", str(runtime)], check=False)
+
+
+def port_listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.live
+def test_live_stack(stack: Stack) -> None:
+    # 1. /healthz through Nginx: 200, security headers, a request id.
+    response = stack.request(headers={"X-Request-ID": "smoke-1"})
+    assert response.status == 200, response.body
+    for header in SECURITY_HEADERS:
+        assert response.getheader(header), header
+    assert response.getheader("X-Request-ID") == "smoke-1"
+    assert stack.request().getheader("X-Request-ID")  # made by Nginx when the client sends none
+
+    # 2. A body over client_max_body_size: 413 from Nginx; Gunicorn never logs the request.
+    connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    connection.putrequest("POST", "/too-big", skip_host=True)
+    connection.putheader("Host", stack.host)
+    connection.putheader("Content-Length", str(11 * 1024 * 1024))
+    connection.endheaders()
+    assert connection.getresponse().status == 413
+    connection.close()
+
+    # 3. An unknown Host: the connection is dropped without an answer (444).
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+        connection.request("GET", "/healthz", headers={"Host": "attacker.invalid"})
+        connection.getresponse()
+
+    # 4. A burst over the rate limit (20 r/s, burst 40): some requests get 429.
+    statuses = [stack.request().status for _ in range(120)]
+    assert 429 in statuses and 200 in statuses, statuses
+
+    # 5. Gunicorn listens on no TCP port at all, only on its unix socket.
+    assert tcp_listeners_of(process_tree(stack.gunicorn.pid)) == []
+
+    time.sleep(0.5)  # let the access log flush
+    log = stack.gunicorn_log.read_text()
+    assert "GET /healthz" in log
+    assert "/too-big" not in log
+    assert "attacker.invalid" not in log

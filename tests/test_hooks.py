@@ -1,0 +1,124 @@
+"""Unit tests of the template's hooks, imported as modules (their logic is plain functions)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flaskgen.template import load_hook
+from tests.conftest import TEMPLATE
+
+pre = load_hook(TEMPLATE, "pre_gen_project")
+post = load_hook(TEMPLATE, "post_gen_project")
+OPTIONS = {k: v for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if not k.startswith("_")}
+
+GOOD = {
+    "project_name": "Orders API",
+    "project_slug": "orders-api",
+    "package_name": "orders_api",
+    "description": "Orders.",
+    "author_name": "Ada",
+    "author_email": "ada@example.com",
+    "version": "0.1.0",
+    "domain_name": "orders.example.com",
+    "python_version": "3.12",
+    "database": "sqlite",
+    "task_queue": "none",
+    "worker_class": "gthread",
+    "log_format": "json",
+    "docker": True,
+    "ci": "github",
+    "tls": "none",
+    "license": "MIT",
+}
+
+
+def test_good_answers_pass() -> None:
+    assert pre is not None and post is not None
+    assert pre.validate(GOOD, OPTIONS) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("package_name", "class", "keyword"),
+        ("package_name", "json", "standard library"),
+        ("package_name", "logging", "standard library"),
+        ("package_name", "test", "standard library"),
+        ("package_name", "flask", "dependency"),
+        ("package_name", "sqlalchemy", "dependency"),
+        ("package_name", "Orders", "valid import name"),
+        ("package_name", "1orders", "valid import name"),
+        ("package_name", "a" * 65, "at most 64"),
+        ("project_slug", "Orders_API", "kebab-case"),
+        ("project_slug", "../evil", "path separator"),
+        ("project_slug", "a/b", "path separator"),
+        ("project_name", "", "empty"),
+        ("project_name", "   ", "empty"),
+        ("project_name", "x\ny", "control character"),
+        ("project_name", "..", "path separator"),
+        ("project_name", "1234", "no letter"),
+        ("author_email", "nobody", "email"),
+        ("version", "v1", "PEP 440"),
+        ("domain_name", "Bad Domain", "host name"),
+        ("description", "x" * 201, "at most 200"),
+        ("database", "mysql", "choose one of: sqlite, postgresql, none"),
+    ],
+)
+def test_bad_answers_are_refused(key: str, value: Any, fragment: str) -> None:
+    problem = pre.validate({**GOOD, key: value}, OPTIONS)
+    assert problem is not None and fragment in problem
+    assert "\n" not in problem
+
+
+def test_combinations_table_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pre, "INCOMPATIBLE", (({"database": "none", "task_queue": "celery"}, "no reason"),))
+    assert "cannot be combined" in pre.validate({**GOOD, "database": "none", "task_queue": "celery"}, OPTIONS)
+    assert pre.validate(GOOD, OPTIONS) is None
+
+
+def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert pre.main({**GOOD, "package_name": "json"}, OPTIONS) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ERROR: package_name 'json'") and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    ("answers", "gone"),
+    [
+        ({"database": "none"}, ["migrations", "src/orders_api/models.py", "tests/test_items.py"]),
+        ({"task_queue": "none"}, ["src/orders_api/tasks.py", "deploy/systemd/orders-api-worker.service"]),
+        ({"docker": False}, ["Dockerfile", "compose.yaml", ".dockerignore"]),
+        ({"ci": "gitlab"}, [".github"]),
+        ({"ci": "none"}, [".github", ".gitlab-ci.yml"]),
+    ],
+)
+def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any], gone: list[str]) -> None:
+    every = [*post.files_to_prune({**GOOD, "database": "none", "task_queue": "none", "docker": False, "ci": "none"})]
+    for relative in every:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x")
+    post.main({**GOOD, **answers, "_git_init": False}, root=tmp_path)
+    for relative in gone:
+        assert not (tmp_path / relative).exists(), relative
+    kept = set(every) - set(post.files_to_prune({**GOOD, **answers}))
+    for relative in kept:
+        assert (tmp_path / relative).exists(), relative
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_post_gen_git_init_makes_one_commit(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("hello\n")
+    assert post.git_init(tmp_path, GOOD)
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert log.stdout.strip() == "Initial commit from flaskgen"
+
+
+def test_post_gen_git_only_when_asked(tmp_path: Path) -> None:
+    post.main({**GOOD, "_git_init": False}, root=tmp_path)
+    assert not (tmp_path / ".git").exists()

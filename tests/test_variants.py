@@ -1,0 +1,123 @@
+"""Every variant builds and passes its own tests (pytest-cookies, real tools, real services).
+
+Default tier: the default variant plus a pairwise covering set of all option values.
+`--variants=full`: the full product of the behavioural options (file-only values rotating).
+For each variant, in order (DESIGN.md §5): bake; no Jinja leftovers, no empty files, pruned
+files gone; its own venv (uv, the interpreter of its python_version); ruff check, ruff format
+--check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
+Redis when it uses them); YAML files parse; a wheel (`make build`); `make check-deploy`
+(gunicorn --check-config, nginx -t, gixy).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import (
+    TEMPLATE,
+    find_python,
+    nginx_binary,
+    postgres_available,
+    redis_available,
+    require,
+)
+from tests.variants import (
+    UNSUPPORTED,
+    empty_files,
+    expected_absent,
+    full_variants,
+    leftover_jinja,
+    pairwise_variants,
+    postgres_database,
+    run_step,
+    tool_env,
+    variant_id,
+    yaml_problems,
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "variant" in metafunc.fixturenames:
+        tier = metafunc.config.getoption("--variants")
+        variants = full_variants() if tier == "full" else pairwise_variants()
+        metafunc.parametrize("variant", variants, ids=[variant_id(v) for v in variants])
+
+
+def bake(cookies: Any, variant: dict[str, Any]) -> Path:
+    result = cookies.bake(extra_context={"project_name": "Matrix Service", **variant}, template=str(TEMPLATE))
+    assert result.exit_code == 0, f"bake failed: {result.exception!r}"
+    assert result.exception is None
+    assert result.project_path is not None
+    return Path(result.project_path)
+
+
+def check_files(project: Path, variant: dict[str, Any]) -> None:
+    assert leftover_jinja(project) == []
+    assert empty_files(project) == []
+    for relative in expected_absent(variant, "matrix_service", "matrix-service"):
+        assert not (project / relative).exists(), f"{relative} should have been pruned"
+    for relative in ("pyproject.toml", "Makefile", "deploy/gunicorn.conf.py", "deploy/nginx/matrix-service.conf"):
+        assert (project / relative).is_file(), relative
+    assert yaml_problems(project) == []
+
+
+def test_unsupported_combinations_are_refused(cookies: Any) -> None:
+    """UNSUPPORTED (here) and the hook's INCOMPATIBLE table agree, and each is refused."""
+    from cookiecutter.exceptions import FailedHookException
+
+    from flaskgen.template import load_hook
+
+    hook = load_hook(TEMPLATE, "pre_gen_project")
+    assert [dict(combo) for combo, _ in hook.INCOMPATIBLE] == UNSUPPORTED
+    for combination in UNSUPPORTED:
+        result = cookies.bake(extra_context=combination, template=str(TEMPLATE))
+        assert isinstance(result.exception, FailedHookException), combination
+
+
+def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) -> None:
+    started = time.monotonic()
+    record_property("variant", variant_id(variant))
+    try:
+        project = bake(cookies, variant)
+        check_files(project, variant)
+
+        python = find_python(variant["python_version"])
+        require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
+        env = tool_env()
+        run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
+        run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+
+        # Its own tests, first without services (what a laptop runs), then with the real ones.
+        run_step("test", ["make", "test"], project, env)
+        missing = []
+        services: dict[str, str] = {}
+        if variant["task_queue"] != "none":
+            if redis_available():
+                services["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+            else:
+                missing.append("Redis (127.0.0.1:6379)")
+        if variant["database"] == "postgresql" and not postgres_available():
+            missing.append("PostgreSQL (127.0.0.1:5432, psql)")
+        if variant["database"] == "postgresql" and postgres_available():
+            with postgres_database(variant) as url:
+                run_step(
+                    "test against PostgreSQL/Redis", ["make", "test"], project, tool_env(DATABASE_URL=url, **services)
+                )
+        elif services:
+            run_step("test against Redis", ["make", "test"], project, tool_env(**services))
+
+        run_step("build (wheel + sdist)", ["make", "build"], project, env)
+        assert list((project / "dist").glob("*.whl")), "no wheel was built"
+
+        if nginx_binary() is None:
+            missing.append("nginx (apt-get install nginx)")
+        else:
+            run_step("check-deploy (gunicorn --check-config, nginx -t, gixy)", ["make", "check-deploy"], project, env)
+        if missing:
+            require(False, f"not checked for lack of: {', '.join(missing)}")
+    finally:
+        record_property("variant_seconds", time.monotonic() - started)
