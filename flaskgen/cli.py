@@ -143,6 +143,11 @@ def options(
 
     table = Table("option", "default", "choices", "prompt")
     for opt in opts.values():
-        choices: Any = ", ".join(map(str, opt.choices)) if opt.choices else f"({opt.kind})"
-        table.add_row(opt.name, str(opt.default), choices, opt.prompt)
+        choices: Any = ", ".join(map(_show, opt.choices)) if opt.choices else f"({opt.kind})"
+        table.add_row(opt.name, _show(opt.default), choices, opt.prompt)
     Console().print(table)
+
+
+def _show(value: Any) -> str:
+    """Booleans as the yes/no a user types in --set."""
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)

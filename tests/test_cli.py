@@ -97,7 +97,8 @@ def test_options_json_lists_every_variable() -> None:
 def test_options_table() -> None:
     result = runner.invoke(app, ["options"])
     assert result.exit_code == 0
-    assert "worker_class" in result.output
+    for text in ("worker_class", "gthread", "database", "sqlite", "docker", "yes, no"):
+        assert text in result.output, text
 
 
 def test_version() -> None:

@@ -278,3 +278,27 @@ def test_live_stack(stack: Stack) -> None:
     assert "GET /healthz" in log
     assert "/too-big" not in log
     assert "attacker.invalid" not in log
+
+
+@pytest.mark.live
+def test_flask_run_starts(tmp_path: Path) -> None:
+    """`flask --app <package> run` (the development server) serves /healthz."""
+    python = find_python("3.11")
+    require(python is not None, "no Python 3.11 interpreter for the generated project")
+    project = make_project(tmp_path, database="sqlite")
+    run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
+    port = free_port()
+    server = subprocess.Popen(
+        [str(project / ".venv/bin/flask"), "--app", "edge_api", "run", "--port", str(port)],
+        cwd=project, env=tool_env(APP_ENV="development"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: port_listening(port) or server.poll() is not None, "flask run")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.read() == b'{"status":"ok"}\n'
+        connection.close()
+    finally:
+        stop(server)

@@ -27,13 +27,16 @@ from tests.conftest import (
 )
 from tests.variants import (
     UNSUPPORTED,
+    debug_outside_development,
     empty_files,
     expected_absent,
     full_variants,
     leftover_jinja,
+    mutable_module_state,
     pairwise_variants,
     postgres_database,
     run_step,
+    secrets_found,
     tool_env,
     variant_id,
     yaml_problems,
@@ -63,6 +66,10 @@ def check_files(project: Path, variant: dict[str, Any]) -> None:
     for relative in ("pyproject.toml", "Makefile", "deploy/gunicorn.conf.py", "deploy/nginx/matrix-service.conf"):
         assert (project / relative).is_file(), relative
     assert yaml_problems(project) == []
+    package = project / "src" / "matrix_service"
+    assert secrets_found(project) == []
+    assert mutable_module_state(package) == []
+    assert debug_outside_development(package) == []
 
 
 def test_unsupported_combinations_are_refused(cookies: Any) -> None:

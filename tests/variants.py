@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -148,3 +150,62 @@ def postgres_database(variant: Mapping[str, Any]) -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+SECRET_PATTERNS = (
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"SECRET_KEY\s*=\s*[\"'][^\"']+[\"']"),  # a literal key assigned in code
+    re.compile(r"://[^/\s:@]+:(?!CHANGE_ME@|\$\{)[^@\s/]+@"),  # a password inside a URL
+)
+MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "deque", "OrderedDict", "Counter", "bytearray"}
+
+
+def secrets_found(root: Path) -> list[str]:
+    return [
+        f"{path.relative_to(root)}: {pattern.pattern}"
+        for path, text in text_files(root)
+        for pattern in SECRET_PATTERNS
+        if pattern.search(text)
+    ]
+
+
+def _is_mutable(value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
+        return True
+    return isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) in MUTABLE_CALLS
+
+
+def mutable_module_state(package: Path) -> list[str]:
+    """Module- or class-level names bound to mutable containers (dict/list/set literals or calls)."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        scopes = [tree.body, *(node.body for node in tree.body if isinstance(node, ast.ClassDef))]
+        for body in scopes:
+            for node in body:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and _is_mutable(node.value):
+                    found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def debug_outside_development(package: Path) -> list[str]:
+    """`DEBUG = True` anywhere but in DevelopmentConfig."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        allowed = {
+            id(stmt)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and node.name == "DevelopmentConfig"
+            for stmt in node.body
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and any(getattr(t, "id", None) == "DEBUG" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is True
+                and id(node) not in allowed
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    return found

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-{%- if cookiecutter.database != "none" %}
 from types import MappingProxyType
-{%- endif %}
 from typing import Any
 
 CONFIG_ENV_VAR = "APP_ENV"
@@ -89,11 +87,13 @@ class ProductionConfig(Config):
     PROXY_FIX_HOPS = 1
 
 
-TIERS: Mapping[str, type[Config]] = {
-    "development": DevelopmentConfig,
-    "testing": TestingConfig,
-    "production": ProductionConfig,
-}
+TIERS: Mapping[str, type[Config]] = MappingProxyType(
+    {
+        "development": DevelopmentConfig,
+        "testing": TestingConfig,
+        "production": ProductionConfig,
+    }
+)
 
 
 def config_for(name: str) -> type[Config]:

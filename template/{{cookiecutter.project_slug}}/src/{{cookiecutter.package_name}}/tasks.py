@@ -15,9 +15,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-{%- if celery %}
 from collections.abc import Mapping
-{%- endif %}
+from types import MappingProxyType
 from typing import Any
 
 {% if celery -%}
@@ -37,12 +36,18 @@ bp = Blueprint("exports", __name__, url_prefix="/exports")
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 100_000
 {%- if celery %}
-STATUS_NAMES = {"PENDING": "queued", "RECEIVED": "queued", "STARTED": "started", "RETRY": "queued",
-                "SUCCESS": "finished", "FAILURE": "failed", "REVOKED": "failed"}  # fmt: skip
+# Read-only: module-level state must not be mutable.
+STATUS_NAMES: Mapping[str, str] = MappingProxyType(
+    {"PENDING": "queued", "RECEIVED": "queued", "STARTED": "started", "RETRY": "queued",
+     "SUCCESS": "finished", "FAILURE": "failed", "REVOKED": "failed"}
+)  # fmt: skip
 {%- else %}
-STATUS_NAMES = {JobStatus.QUEUED: "queued", JobStatus.DEFERRED: "queued", JobStatus.SCHEDULED: "queued",
-                JobStatus.STARTED: "started", JobStatus.FINISHED: "finished", JobStatus.FAILED: "failed",
-                JobStatus.STOPPED: "failed", JobStatus.CANCELED: "failed"}  # fmt: skip
+# Read-only: module-level state must not be mutable.
+STATUS_NAMES: Mapping[JobStatus, str] = MappingProxyType(
+    {JobStatus.QUEUED: "queued", JobStatus.DEFERRED: "queued", JobStatus.SCHEDULED: "queued",
+     JobStatus.STARTED: "started", JobStatus.FINISHED: "finished", JobStatus.FAILED: "failed",
+     JobStatus.STOPPED: "failed", JobStatus.CANCELED: "failed"}
+)  # fmt: skip
 {%- endif %}
 
 
