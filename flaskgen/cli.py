@@ -77,13 +77,19 @@ def new(
     checkout: CheckoutOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing project directory.")] = False,
     git: Annotated[bool, typer.Option("--git/--no-git", help="git init and commit the new project.")] = True,
+    preset: Annotated[
+        Path | None,
+        typer.Option("--preset", help="Organisation preset (TOML); default $FLASKGEN_PRESET or the user file."),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Create a new Flask service."""
     from flaskgen.generate import generate_project, parse_assignments
+    from flaskgen.presets import load_preset
 
     try:
         result = generate_project(
+            preset=load_preset(preset),
             template=template,
             checkout=checkout,
             name=name,
@@ -151,3 +157,107 @@ def options(
 def _show(value: Any) -> str:
     """Booleans as the yes/no a user types in --set."""
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project directory.")]
+TemplateOverride = Annotated[
+    str | None, typer.Option("--template", help="Template git URL or path (default: the recorded one).")
+]
+
+
+@app.command()
+def check(
+    project: ProjectArg = Path("."),
+    checkout: Annotated[str | None, typer.Option("--checkout", help="Compare with this branch/tag instead.")] = None,
+    template: TemplateOverride = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for CI dashboards).")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Exit 0 when the project is on the newest template commit, 1 when it is behind."""
+    from flaskgen.project import check as check_project
+
+    try:
+        result = check_project(project, template=template, checkout=checkout)
+    except Exception as err:
+        _fail(err, debug=debug)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    elif result.up_to_date:
+        typer.echo(f"up to date with {result.template} at {str(result.current)[:12]}")
+    else:
+        typer.echo(f"behind: template {result.template} {str(result.current)[:12]} -> {str(result.latest)[:12]}")
+        for label, paths in (("added", result.added), ("removed", result.removed), ("modified", result.modified)):
+            for path in paths:
+                typer.echo(f"  {label:<8} {path}")
+        typer.echo("run `flaskgen update` to apply")
+    raise typer.Exit(code=0 if result.up_to_date else 1)
+
+
+@app.command("diff")
+def diff_command(project: ProjectArg = Path("."), template: TemplateOverride = None, debug: DebugOpt = False) -> None:
+    """Show what the project changed relative to its recorded template version and answers."""
+    from flaskgen.project import diff as diff_project
+
+    try:
+        text = diff_project(project, template=template)
+    except Exception as err:
+        _fail(err, debug=debug)
+    typer.echo(text, nl=False)
+
+
+@app.command()
+def update(
+    project: ProjectArg = Path("."),
+    checkout: Annotated[str | None, typer.Option("--checkout", help="Update to this branch/tag/commit.")] = None,
+    template: TemplateOverride = None,
+    assignments: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Change an answer (repeatable).")
+    ] = None,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Run on a git tree with uncommitted changes.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes; write nothing.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Bring the project to the newest template version with a three-way merge (exit 1 on conflicts)."""
+    from flaskgen.generate import parse_assignments
+    from flaskgen.project import update as update_project
+
+    try:
+        result = update_project(
+            project,
+            template=template,
+            checkout=checkout,
+            overrides=parse_assignments(assignments or []),
+            allow_dirty=allow_dirty,
+            dry_run=dry_run,
+        )
+    except Exception as err:
+        _fail(err, debug=debug)
+    if dry_run:
+        typer.echo(result.diff, nl=False)
+    rows = [
+        ("updated", result.updated),
+        ("added", result.added),
+        ("removed", result.removed),
+        ("merged", result.merged),
+        ("CONFLICT", result.conflicts),
+        ("kept", result.kept),
+        ("skipped", result.skipped),
+    ]
+    changed = any(paths for _, paths in rows)
+    verb = "would update" if dry_run else "updated"
+    if not changed and result.current == result.target:
+        typer.echo(f"already up to date at {str(result.current)[:12]}")
+    else:
+        typer.echo(f"{verb} {str(result.current)[:12]} -> {str(result.target)[:12]}")
+    for label, paths in rows:
+        for path in paths:
+            typer.echo(f"  {label:<8} {path}")
+    if result.kept:
+        typer.echo("kept: the new template no longer makes these files, but you changed them")
+    if result.skipped:
+        typer.echo("skipped: you deleted these files; the template changed them")
+    if result.conflicts:
+        typer.echo(f"{len(result.conflicts)} conflict(s): resolve the <<<<<<< markers, then commit")
+        raise typer.Exit(code=1)

@@ -6,6 +6,8 @@ __all__ = [
     "FlaskgenError",
     "InvalidAnswer",
     "OutputDirError",
+    "PresetError",
+    "ProjectError",
     "TargetExists",
     "TemplateError",
     "UnknownOption",
@@ -38,3 +40,13 @@ class OutputDirError(FlaskgenError):
 class TemplateError(FlaskgenError):
     """Raised when the template cannot be found, cloned or rendered (wraps Cookiecutter's
     exceptions)."""
+
+
+class PresetError(FlaskgenError):
+    """Raised when a preset file is unreadable or names unknown options or invalid values,
+    or when an answer contradicts one of its locked answers."""
+
+
+class ProjectError(FlaskgenError):
+    """Raised when `check`, `diff` or `update` are pointed at something that is not a project
+    made from a template (no answers file), or the project is not in a state to update."""

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flaskgen.errors import (
     FlaskgenError,
@@ -20,6 +20,9 @@ from flaskgen.errors import (
     UnknownOption,
 )
 from flaskgen.template import Option, Template, open_template
+
+if TYPE_CHECKING:
+    from flaskgen.presets import Preset
 
 __all__ = [
     "GenerationResult",
@@ -280,14 +283,19 @@ def generate_project(
     overwrite: bool = False,
     git: bool = False,
     use_user_config: bool = True,
+    preset: Preset | None = None,
 ) -> GenerationResult:
     """Generate one project and return where it is and what it was made from.
 
     name fills `project_name`; overrides are `--set` answers (checked against the template's
-    choices); the rest are prompted for unless no_input. Cookiecutter's user config
-    (`default_context` in ~/.cookiecutterrc or $COOKIECUTTER_CONFIG) supplies defaults.
+    choices); the rest are prompted for unless no_input. Defaults come from Cookiecutter's user
+    config (`default_context` in ~/.cookiecutterrc or $COOKIECUTTER_CONFIG), then the preset's
+    [defaults]; the preset's [locked] answers are never prompted and cannot be overridden.
+    The preset's template/checkout apply when template is not given.
     Raises a FlaskgenError subclass for anything the user must fix.
     """
+    if template is None and preset is not None and preset.template:
+        template, checkout = preset.template, checkout or preset.checkout
     with open_template(template, checkout) as tpl:
         if "project_slug" not in tpl.options:
             raise TemplateError(f"template {tpl.source} has no project_slug variable; flaskgen needs one")
@@ -295,13 +303,17 @@ def generate_project(
         if name is not None:
             fixed["project_name"] = coerce_answer(tpl.options["project_name"], name, origin="NAME")
         defaults = _user_defaults(tpl.options) if use_user_config else {}
+        if preset is not None:
+            preset = preset.checked(tpl.options)
+            defaults.update(preset.defaults)
+            fixed = preset.apply_locks(fixed)
         python = tpl.options.get("python_version")
         if python and python.choices and _running_python() in python.choices:
             defaults.setdefault("python_version", _running_python())
         answers = resolve_answers(tpl, fixed=fixed, defaults=defaults, no_input=no_input)
         validate_answers(tpl, answers)
         out = Path(output_dir)
-        private: dict[str, Any] = {}
+        private: dict[str, Any] = tpl.origin_context()
         if "_git_init" in tpl.context:
             private["_git_init"] = git and not (out / str(answers["project_slug"]) / ".git").exists()
         project = render(tpl, answers, output_dir=out, overwrite=overwrite, private=private)

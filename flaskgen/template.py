@@ -56,7 +56,13 @@ class Template:
     context: dict[str, Any]
     """cookiecutter.json as written (private `_keys` and `__prompts__` included)."""
     source: str
+    """Where the template comes from, as recorded in a project's answers file: a git URL, a
+    local repository path, or "bundled" (an installed flaskgen outside any git checkout)."""
     checkout: str | None = None
+    commit: str | None = None
+    """The template repository's commit (None when the source is not a git repository)."""
+    directory: str | None = None
+    """The template's directory inside the repository (None at its root)."""
     options: dict[str, Option] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +73,43 @@ class Template:
         """The template's pre_gen_project hook as a module: its `validate(answers, options)` and
         `validate_field(key, value)` are the template's own rules."""
         return load_hook(self.path, "pre_gen_project")
+
+    def origin_context(self) -> dict[str, str]:
+        """Private template variables that the post-gen hook writes into the answers file."""
+        wanted = {
+            "_answers_source": self.source,
+            "_answers_commit": self.commit or "",
+            "_answers_checkout": self.checkout or "",
+            "_answers_directory": self.directory or "",
+        }
+        return {key: value for key, value in wanted.items() if key in self.context}
+
+
+def _git(directory: Path, *args: str) -> str | None:
+    """Output of a git command in directory, or None when it fails (no git, not a repo)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _located(path: Path, context: dict[str, Any], *, source: str | None, checkout: str | None) -> Template:
+    """A Template with its git origin filled in from the repository that holds path."""
+    top = _git(path, "rev-parse", "--show-toplevel")
+    if top is None:
+        return Template(path=path, context=context, source=source or "bundled", checkout=checkout)
+    relative = path.resolve().relative_to(Path(top).resolve()).as_posix()
+    return Template(
+        path=path,
+        context=context,
+        source=source or top,
+        checkout=checkout,
+        commit=_git(path, "rev-parse", "HEAD"),
+        directory=None if relative == "." else relative,
+    )
 
 
 def bundled_template_dir() -> Path:
@@ -173,19 +216,22 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
         if checkout:
             raise TemplateError("--checkout needs --template pointing at a git repository")
         path, context = resolve_nested(bundled_template_dir())
-        yield Template(path=path, context=context, source="bundled")
+        yield _located(path, context, source=None, checkout=None)
         return
 
     local = Path(template).expanduser()
+    recorded = template
+    if local.is_dir() and (local / ".git").exists():
+        recorded = str(local.resolve())
     if checkout and local.is_dir() and (local / ".git").exists():
-        template = local.resolve().as_uri()
+        template = "git+" + local.resolve().as_uri()  # Cookiecutter clones git+file:// URLs
     elif not _is_remote(template) and "gh:" not in template and "gl:" not in template:
         if not local.is_dir():
             raise TemplateError(
                 f"template {template!r} is not a directory or git URL; give a path to a template or a repository URL"
             )
         path, context = resolve_nested(local.resolve())
-        yield Template(path=path, context=context, source=str(local.resolve()), checkout=None)
+        yield _located(path, context, source=None, checkout=None)
         return
 
     from cookiecutter.config import get_user_config
@@ -209,7 +255,7 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
                 "check the URL and ref"
             ) from err
         path, context = resolve_nested(Path(repo_dir))
-        yield Template(path=path, context=context, source=template, checkout=checkout)
+        yield _located(path, context, source=recorded, checkout=checkout)
     finally:
         shutil.rmtree(clone_root, ignore_errors=True)
 

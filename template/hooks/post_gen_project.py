@@ -82,6 +82,67 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
+ANSWERS_FILE = ".cruft.json"
+RECORDED_PRIVATE_KEYS = ("_template", "_commit")
+
+
+def _git_output(directory: str, *args: str) -> str | None:
+    if not directory or not git_available():
+        return None
+    result = subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def template_origin(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the template came from. flaskgen passes it in `_answers_*`; under plain
+    Cookiecutter it is read from the git repository that holds the template (`_repo_dir`)."""
+    if answers.get("_answers_source"):
+        return {
+            "template": answers["_answers_source"],
+            "commit": answers.get("_answers_commit") or None,
+            "checkout": answers.get("_answers_checkout") or None,
+            "directory": answers.get("_answers_directory") or None,
+        }
+    repo_dir = str(answers.get("_repo_dir") or answers.get("_template") or "")
+    top = _git_output(repo_dir, "rev-parse", "--show-toplevel")
+    if top is None:
+        return {
+            "template": answers.get("_template"),
+            "commit": None,
+            "checkout": answers.get("_checkout"),
+            "directory": None,
+        }
+    relative = Path(repo_dir).resolve().relative_to(Path(top).resolve()).as_posix()
+    return {
+        "template": _git_output(top, "remote", "get-url", "origin") or top,
+        "commit": _git_output(top, "rev-parse", "HEAD"),
+        "checkout": answers.get("_checkout"),
+        "directory": None if relative == "." else relative,
+    }
+
+
+def answers_record(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers file, in cruft's .cruft.json format so `cruft check/update` work too.
+    Only the public answers are kept (plus cruft's _template and _commit); no secrets are asked."""
+    origin = template_origin(answers)
+    context = {key: value for key, value in answers.items() if not key.startswith("_")}
+    context["_template"] = origin["template"]
+    context["_commit"] = origin["commit"]
+    return {
+        "template": origin["template"],
+        "commit": origin["commit"],
+        "checkout": origin["checkout"],
+        "context": {"cookiecutter": context},
+        "directory": origin["directory"],
+    }
+
+
+def write_answers_file(root: Path, answers: Mapping[str, Any]) -> Path:
+    path = root / ANSWERS_FILE
+    path.write_text(json.dumps(answers_record(answers), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def git_available() -> bool:
     return shutil.which("git") is not None
 
@@ -110,6 +171,7 @@ def git_init(root: Path, answers: Mapping[str, Any]) -> bool:
 def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
     root = root or Path.cwd()
     remove_paths(root, files_to_prune(answers))
+    write_answers_file(root, answers)
     if answers.get("_git_init") in (True, "yes", "true", "True"):
         git_init(root, answers)
     return 0

@@ -1,0 +1,341 @@
+"""Existing projects: `check` (is it behind its template?), `diff` (what did the project change?)
+and `update` (bring it to a newer template version with a three-way merge).
+
+The answers file is cruft's `.cruft.json` (template, commit, checkout, context, directory), so
+cruft's own `check`/`update` also work on flaskgen projects.
+
+How update merges: render the template twice into temporary directories — at the recorded
+commit with the recorded answers ("base") and at the target commit with the new answers
+("theirs") — then merge each file into the project ("ours") with `git merge-file`, the same
+three-way merge git uses. Files the user never touched simply take the new version; changes
+on both sides that do not overlap are combined; overlapping ones get standard conflict markers
+and are reported. This works per file, needs no shared history between the project and the
+template, and leaves the user's own files (not produced by the template) alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flaskgen.errors import FlaskgenError, ProjectError, TemplateError
+from flaskgen.template import open_template
+
+__all__ = ["ANSWERS_FILE", "CheckResult", "Recorded", "UpdateResult", "check", "diff", "read_answers", "update"]
+
+ANSWERS_FILE = ".cruft.json"
+# Never compared or merged: the answers file is rewritten, the rest are local artefacts.
+IGNORED_PARTS = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build"}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a project's answers file says."""
+
+    project: Path
+    template: str
+    commit: str | None
+    checkout: str | None
+    directory: str | None
+    answers: dict[str, Any]
+    """Public answers only (no `_private` keys)."""
+
+
+@dataclass
+class CheckResult:
+    template: str
+    current: str | None
+    latest: str | None
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current is not None and self.current == self.latest
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "up_to_date": self.up_to_date,
+            "template": self.template,
+            "current_commit": self.current,
+            "latest_commit": self.latest,
+            "changes": {"added": self.added, "removed": self.removed, "modified": self.modified},
+        }
+
+
+@dataclass
+class UpdateResult:
+    current: str | None
+    target: str | None
+    updated: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Files the new template no longer makes but the user had changed (left in place)."""
+    skipped: list[str] = field(default_factory=list)
+    """Files the user deleted that the template changed (left deleted)."""
+    diff: str = ""
+
+
+def read_answers(project: str | os.PathLike[str]) -> Recorded:
+    root = Path(project)
+    if not root.is_dir():
+        raise ProjectError(f"{root} is not a directory; give the path of a generated project")
+    path = root / ANSWERS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        context = data["context"]["cookiecutter"]
+        template = data["template"]
+    except FileNotFoundError as err:
+        raise ProjectError(
+            f"{root} has no {ANSWERS_FILE}: not a project made by flaskgen or cruft; "
+            "generate it with `flaskgen new` (or record it with `cruft link`)"
+        ) from err
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ProjectError(f"{path} is not a valid answers file ({err}); restore it from git") from err
+    if not isinstance(template, str) or template in ("", "bundled"):
+        raise ProjectError(
+            f"{path} records no template repository (made from an installed flaskgen's bundled template); "
+            "pass --template with the template's git URL"
+        )
+    return Recorded(
+        project=root,
+        template=template,
+        commit=data.get("commit"),
+        checkout=data.get("checkout"),
+        directory=data.get("directory"),
+        answers={k: v for k, v in context.items() if not k.startswith("_")},
+    )
+
+
+def _source(recorded: Recorded, template: str | None) -> str:
+    return template or recorded.template
+
+
+def latest_commit(source: str, checkout: str | None) -> str | None:
+    with open_template(source, checkout) as tpl:
+        return tpl.commit
+
+
+@contextmanager
+def render_at(source: str, ref: str | None, answers: Mapping[str, Any]) -> Iterator[Path]:
+    """A pristine render of the template at ref with answers (unknown keys are dropped, new
+    variables take their defaults), in a temporary directory removed afterwards."""
+    from flaskgen.generate import render, resolve_answers, validate_answers
+
+    scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
+    try:
+        with open_template(source, ref) as tpl:
+            known = {k: v for k, v in answers.items() if k in tpl.options}
+            full = resolve_answers(tpl, fixed=known, no_input=True)
+            validate_answers(tpl, full)
+            private = {**tpl.origin_context(), "_git_init": False}
+            if "_answers_checkout" in private:
+                private["_answers_checkout"] = ""
+            yield render(tpl, full, output_dir=scratch, private={k: v for k, v in private.items() if k in tpl.context})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _ignored(relative: Path) -> bool:
+    return relative.name == ANSWERS_FILE or bool(IGNORED_PARTS & set(relative.parts))
+
+
+def tree_files(root: Path) -> dict[str, bytes]:
+    """Template-comparable files under root: git's view (tracked + untracked, not ignored) in a
+    repository, else every file outside the ignored directories."""
+    listed = _git_ls_files(root)
+    paths = listed if listed is not None else [p.relative_to(root) for p in root.rglob("*") if p.is_file()]
+    return {p.as_posix(): (root / p).read_bytes() for p in sorted(paths) if not _ignored(p) and (root / p).is_file()}
+
+
+def _git_ls_files(root: Path) -> list[Path] | None:
+    if not (root / ".git").exists():
+        return None
+    result = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        return None
+    return [Path(name) for name in result.stdout.decode().split("\0") if name]
+
+
+def _compare(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[list[str], list[str], list[str]]:
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    modified = sorted(p for p in set(old) & set(new) if old[p] != new[p])
+    return added, removed, modified
+
+
+def check(project: str | os.PathLike[str], *, template: str | None = None, checkout: str | None = None) -> CheckResult:
+    """Compare the recorded template commit with the newest one (of checkout, when given)."""
+    recorded = read_answers(project)
+    source = _source(recorded, template)
+    latest = latest_commit(source, checkout or recorded.checkout)
+    result = CheckResult(template=source, current=recorded.commit, latest=latest)
+    if not result.up_to_date:
+        with (
+            render_at(source, recorded.commit, recorded.answers) as old,
+            render_at(source, latest, recorded.answers) as new,
+        ):
+            result.added, result.removed, result.modified = _compare(tree_files(old), tree_files(new))
+    return result
+
+
+def unified_diff(before: Mapping[str, bytes], after: Mapping[str, bytes], paths: list[str]) -> str:
+    """A `git diff`-style text diff of the given paths (binary files are named, not shown)."""
+    chunks = []
+    for path in paths:
+        a, b = before.get(path), after.get(path)
+        if a == b:
+            continue
+        try:
+            a_text = (a or b"").decode().splitlines(keepends=True)
+            b_text = (b or b"").decode().splitlines(keepends=True)
+        except UnicodeDecodeError:
+            chunks.append(f"Binary files a/{path} and b/{path} differ\n")
+            continue
+        chunks.append(
+            "".join(
+                difflib.unified_diff(
+                    a_text,
+                    b_text,
+                    fromfile=f"a/{path}" if a is not None else "/dev/null",
+                    tofile=f"b/{path}" if b is not None else "/dev/null",
+                )
+            )
+        )
+    return "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks if chunk)
+
+
+def diff(project: str | os.PathLike[str], *, template: str | None = None) -> str:
+    """What the project changed relative to a pristine render of its recorded template commit
+    and answers (files the template does not make show as added)."""
+    recorded = read_answers(project)
+    with render_at(_source(recorded, template), recorded.commit, recorded.answers) as pristine:
+        before, after = tree_files(pristine), tree_files(recorded.project)
+    return unified_diff(before, after, sorted(set(before) | set(after)))
+
+
+def _is_dirty(root: Path) -> bool:
+    if not (root / ".git").exists():
+        return False
+    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True)
+    return bool(status.stdout.strip())
+
+
+def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> tuple[bytes, bool]:
+    """Three-way merge of one file with `git merge-file`; returns (content, had_conflicts).
+    Binary files cannot be merged: ours is kept and reported as a conflict."""
+    if b"\0" in ours or b"\0" in base or b"\0" in theirs:
+        return ours, True
+    with tempfile.TemporaryDirectory(prefix="flaskgen-merge-") as tmp:
+        paths = []
+        for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            paths.append(str(path))
+        command = ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *paths]
+        result = subprocess.run(command, capture_output=True)
+    if result.returncode < 0 or result.returncode > 127:
+        raise FlaskgenError(f"git merge-file failed: {result.stderr.decode().strip()}; is git installed?")
+    return result.stdout, result.returncode > 0
+
+
+def update(
+    project: str | os.PathLike[str],
+    *,
+    template: str | None = None,
+    checkout: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    allow_dirty: bool = False,
+    dry_run: bool = False,
+) -> UpdateResult:
+    """Bring the project to the newest template commit (of checkout, when given), keeping the
+    user's edits; overrides change answers on the way (e.g. {"ci": "gitlab"})."""
+    from flaskgen.generate import coerce_answers
+
+    recorded = read_answers(project)
+    root = recorded.project
+    if shutil.which("git") is None:
+        raise ProjectError("git is not installed; flaskgen update merges with `git merge-file`")
+    if not dry_run and not allow_dirty and _is_dirty(root):
+        raise ProjectError(f"{root} has uncommitted changes; commit or stash them, or pass --allow-dirty")
+    source = _source(recorded, template)
+    target = latest_commit(source, checkout or recorded.checkout)
+    with open_template(source, target) as tpl:
+        new_answers = {**recorded.answers, **coerce_answers(tpl.options, overrides or {})}
+    result = UpdateResult(current=recorded.commit, target=target)
+    if target == recorded.commit and new_answers == recorded.answers:
+        return result
+
+    labels = ("yours", f"template {str(recorded.commit)[:12]}", f"template {str(target)[:12]}")
+    with render_at(source, recorded.commit, recorded.answers) as old, render_at(source, target, new_answers) as new:
+        base, theirs, ours = tree_files(old), tree_files(new), tree_files(root)
+        answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
+    planned: dict[str, bytes | None] = {}
+    for path in sorted(set(base) | set(theirs)):
+        b, t, o = base.get(path), theirs.get(path), ours.get(path)
+        if b == t or o == t:
+            continue  # the template did not change it, or the project already has the new version
+        if t is None:  # the template no longer makes this file
+            if o is None:
+                continue
+            if o == b:
+                planned[path] = None
+                result.removed.append(path)
+            else:
+                result.kept.append(path)
+        elif o is None:
+            if b is None:
+                planned[path] = t
+                result.added.append(path)
+            else:
+                result.skipped.append(path)
+        elif o == b:
+            planned[path] = t
+            result.updated.append(path)
+        else:
+            merged, conflicted = merge_file(o, b or b"", t, labels)
+            planned[path] = merged
+            (result.conflicts if conflicted else result.merged).append(path)
+    result.diff = unified_diff(ours, {**ours, **{p: c for p, c in planned.items() if c is not None}}, sorted(planned))
+    if dry_run:
+        return result
+    for path, content in planned.items():
+        destination = root / path
+        if content is None:
+            destination.unlink()
+            _prune_empty_dirs(destination.parent, root)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(content)
+    if answers_file is None:
+        raise TemplateError("the new template version wrote no answers file; it cannot be tracked any further")
+    (root / ANSWERS_FILE).write_bytes(_with_checkout(answers_file, checkout or recorded.checkout))
+    return result
+
+
+def _with_checkout(answers_file: bytes, checkout: str | None) -> bytes:
+    data = json.loads(answers_file)
+    data["checkout"] = checkout
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def _prune_empty_dirs(directory: Path, root: Path) -> None:
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
