@@ -105,7 +105,8 @@ def _located(path: Path, context: dict[str, Any], *, source: str | None, checkou
     return Template(
         path=path,
         context=context,
-        source=source or top,
+        # Like the post-gen hook under plain Cookiecutter: the repository's origin when it has one.
+        source=source or _git(Path(top), "remote", "get-url", "origin") or top,
         checkout=checkout,
         commit=_git(path, "rev-parse", "HEAD"),
         directory=None if relative == "." else relative,
