@@ -261,3 +261,32 @@ def update(
     if result.conflicts:
         typer.echo(f"{len(result.conflicts)} conflict(s): resolve the <<<<<<< markers, then commit")
         raise typer.Exit(code=1)
+
+
+@app.command("audit")
+def audit_command(
+    path: Annotated[Path, typer.Argument(help="Project directory (or one file).")] = Path("."),
+    output_format: Annotated[str, typer.Option("--format", help="text, json or sarif.")] = "text",
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Only these codes/prefixes (repeatable).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip these codes/prefixes (repeatable).")
+    ] = None,
+    target_cpus: Annotated[int, typer.Option("--target-cpus", min=1, help="CPUs of the production host.")] = 8,
+    debug: DebugOpt = False,
+) -> None:
+    """Find production anti-patterns in a Flask project: exit 0 clean, 1 with findings, 2 on error."""
+    from flaskgen.audit import AuditError, audit
+    from flaskgen.audit.report import FORMATS
+
+    try:
+        if output_format not in FORMATS:
+            raise AuditError(f"--format {output_format!r} is not one of: {', '.join(FORMATS)}")
+        codes = [code for value in (select or []) for code in value.split(",")]
+        skipped = [code for value in (ignore or []) for code in value.split(",")]
+        findings = audit(path, select=codes, ignore=skipped, target_cpus=target_cpus)
+    except Exception as err:
+        _fail(err, debug=debug)
+    typer.echo(FORMATS[output_format](findings), nl=False)
+    raise typer.Exit(code=1 if findings else 0)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from flaskgen.audit import audit
 from tests.conftest import (
     TEMPLATE,
     find_python,
@@ -70,6 +71,7 @@ def check_files(project: Path, variant: dict[str, Any]) -> None:
     assert secrets_found(project) == []
     assert mutable_module_state(package) == []
     assert debug_outside_development(package) == []
+    assert audit(project) == []  # the template practises what `flaskgen audit` preaches
 
 
 def test_unsupported_combinations_are_refused(cookies: Any) -> None:

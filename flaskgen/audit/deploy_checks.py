@@ -1,0 +1,158 @@
+"""Deployment checks: Gunicorn command lines (Procfile, Dockerfile, compose, systemd, shell) and
+Nginx site configs (parsed with crossplane)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flaskgen.audit.python_checks import Hit
+
+SLOW_CLIENT_LIMIT_SECONDS = 20
+PUBLIC_HOSTS = {"0.0.0.0", "::", "[::]", ""}
+
+
+@dataclass(frozen=True)
+class GunicornCommand:
+    line: int
+    binds: tuple[str, ...]
+    workers: int | None
+    worker_class: str | None
+    timeout: int | None
+
+
+def is_public(bind: str) -> bool:
+    """0.0.0.0:8000, [::]:8000, :8000 and a bare port are reachable from other hosts."""
+    if bind.startswith(("unix:", "fd://")):
+        return False
+    host = bind.rsplit(":", 1)[0] if ":" in bind.replace("[::]", "") or bind.startswith(":") else bind
+    if bind.startswith("[::]"):
+        host = "[::]"
+    return host in PUBLIC_HOSTS or bind.isdigit()
+
+
+def _options(argv: list[str]) -> GunicornCommand | None:
+    if not any(Path(arg).name == "gunicorn" for arg in argv[:3]) and "gunicorn" not in argv[:3]:
+        return None
+    binds: list[str] = []
+    values: dict[str, str] = {}
+    flags = {"-b": "bind", "--bind": "bind", "-w": "workers", "--workers": "workers", "-k": "worker_class",
+             "--worker-class": "worker_class", "-t": "timeout", "--timeout": "timeout"}  # fmt: skip
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        key, _, inline = arg.partition("=")
+        if key in flags:
+            value = inline if inline else (argv[i + 1] if i + 1 < len(argv) else "")
+            if flags[key] == "bind":
+                binds.append(value)
+            else:
+                values[flags[key]] = value
+            i += 1 if inline else 2
+            continue
+        i += 1
+    as_int = lambda name: int(values[name]) if values.get(name, "").isdigit() else None  # noqa: E731
+    return GunicornCommand(0, tuple(binds), as_int("workers"), values.get("worker_class"), as_int("timeout"))
+
+
+def _split(command: str) -> list[str]:
+    try:
+        return shlex.split(command, comments=True)
+    except ValueError:
+        return command.split()
+
+
+def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornCommand]:
+    """Gunicorn invocations in a Procfile, Dockerfile, compose file, systemd unit or shell script."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "gunicorn" not in line:
+            continue
+        command = line.strip()
+        command = re.sub(r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command:|web:|-)\s*", "", command, flags=re.IGNORECASE)
+        argv: list[str] | None = None
+        if command.startswith("["):
+            try:
+                loaded = json.loads(command)
+                argv = [str(x) for x in loaded] if isinstance(loaded, list) else None
+            except ValueError:
+                argv = None
+        if argv is None:
+            argv = _split(command.strip("'\""))
+        # "sh -c 'gunicorn ...'" or "exec gunicorn ...": start at the gunicorn word.
+        for start, word in enumerate(argv):
+            if Path(word).name == "gunicorn":
+                parsed = _options(argv[start:])
+                if parsed is not None:
+                    yield GunicornCommand(number, parsed.binds, parsed.workers, parsed.worker_class, parsed.timeout)
+                break
+
+
+def web_concurrency(text: str) -> Iterator[tuple[int, int]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.search(r"WEB_CONCURRENCY[\"']?\s*[=:]\s*[\"']?(\d+)", line)
+        if match:
+            yield int(match.group(1)), number
+
+
+# --- Nginx --------------------------------------------------------------------------------
+
+
+def _walk(block: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for directive in block:
+        yield directive
+        yield from _walk(directive.get("block", []))
+
+
+def _seconds(value: str) -> float | None:
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+    if not match:
+        return None
+    number, unit = int(match.group(1)), match.group(2) or "s"
+    return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def parse_nginx(path: Path) -> list[dict[str, Any]] | None:
+    """The directives of one config file (includes not followed), or None when it is not Nginx."""
+    import crossplane
+
+    payload = crossplane.parse(str(path), single=True, check_ctx=False, check_args=False, catch_errors=True)
+    if payload["status"] != "ok" or not payload["config"]:
+        return None
+    return payload["config"][0]["parsed"]
+
+
+def proxies(parsed: list[dict[str, Any]]) -> bool:
+    return any(d["directive"] in ("proxy_pass", "uwsgi_pass") for d in _walk(parsed))
+
+
+def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool) -> Iterator[Hit]:
+    """FG201/202/203 on every server block that proxies to the app; http-level settings in the
+    same file count for the servers inside it."""
+    inherited: dict[str, list[str]] = {}
+    for directive in parsed:
+        if directive["directive"] == "http":
+            inherited = {d["directive"]: d["args"] for d in directive.get("block", [])}
+    servers = [d for d in _walk(parsed) if d["directive"] == "server" and "block" in d]
+    for server in servers:
+        if not proxies(server["block"]):
+            continue
+        own = {**inherited, **{d["directive"]: d["args"] for d in server["block"]}}
+        for name in ("client_header_timeout", "client_body_timeout"):
+            value = own.get(name)
+            seconds = _seconds(value[0]) if value else None
+            if seconds is None or seconds > SLOW_CLIENT_LIMIT_SECONDS:
+                shown = f"{own[name][0]}" if name in own else "missing (60s default)"
+                yield Hit("FG202", server["line"], f"{name} {shown}: slow clients hold connections open")
+        if "client_max_body_size" not in own:
+            yield Hit("FG203", server["line"], "no client_max_body_size: body size is not aligned with the app")
+        if sync_workers:
+            for directive in _walk(server["block"]):
+                if directive["directive"] in ("proxy_buffering", "proxy_request_buffering") and directive["args"] == [
+                    "off"
+                ]:
+                    yield Hit("FG201", directive["line"], f"{directive['directive']} off in front of sync workers")

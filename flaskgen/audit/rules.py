@@ -1,0 +1,45 @@
+"""The audit's rules: stable codes, a one-line message and a one-line fix each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    fix: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("FG101", "gunicorn-exposed", "Gunicorn binds a public address and no reverse proxy config is in the project",
+         "bind a unix socket or 127.0.0.1 and put Nginx in front (flaskgen's deploy/nginx)"),
+    Rule("FG102", "too-many-workers", "a fixed Gunicorn worker count above 2 x CPU + 1 of the target",
+         "use workers = min(2 * CPU + 1, cap) and let WEB_CONCURRENCY override it"),
+    Rule("FG103", "sync-worker-no-timeout", "sync workers with the worker timeout disabled (0)",
+         "set timeout to a bound such as 30 so hung workers are replaced"),
+    Rule("FG201", "proxy-buffering-off", "Nginx proxies to sync workers with request or response buffering off",
+         "keep proxy_buffering and proxy_request_buffering on for sync/gthread workers"),
+    Rule("FG202", "slow-client-timeouts", "Nginx client header/body timeouts missing (60 s default) or too long",
+         "set client_header_timeout and client_body_timeout to about 10s"),
+    Rule("FG203", "no-body-limit", "an Nginx server proxying to the app sets no client_max_body_size",
+         "set client_max_body_size to the app's MAX_CONTENT_LENGTH"),
+    Rule("FG301", "global-state-mutated", "module-level mutable state is modified in request code",
+         "keep per-request data in flask.g, the session, the database or Redis"),
+    Rule("FG401", "sync-io-in-handler", "blocking I/O in a request handler",
+         "move slow work to a task queue (Celery/RQ) and answer 202 with a job id"),
+    Rule("FG501", "blocking-logging", "a file/stream log handler attached directly, without a QueueHandler",
+         "log through logging.handlers.QueueHandler with a QueueListener writing to the sink"),
+    Rule("FG601", "hardcoded-secret-key", "SECRET_KEY is a literal in the code",
+         "read it from the environment (FLASK_SECRET_KEY with app.config.from_prefixed_env())"),
+    Rule("FG602", "debug-in-production", "DEBUG is switched on where production can reach it",
+         "enable DEBUG only in a development config, never in code that Gunicorn loads"),
+    Rule("FG603", "app-at-import", "a Flask app is created at module import (no application factory)",
+         "build the app in create_app() and create it once in wsgi.py"),
+    Rule("FG701", "manual-context-push", "an app or request context is pushed inside request code, or nested",
+         "request code already runs in a context; push one only in CLI/worker entry points"),
+)  # fmt: skip
+
+BY_CODE = {rule.code: rule for rule in RULES}
