@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-full lint clean
+.PHONY: install test test-full lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@if command -v uv >/dev/null 2>&1; then \
@@ -23,9 +23,12 @@ test: install  ## unit + CLI tests, pairwise variant matrix, live stack smoke te
 test-full: install  ## the same with the full behavioural variant product (what CI runs)
 	$(BIN)/pytest -n auto --variants=full $(PYTEST_ARGS)
 
+bench: install  ## every benchmark at full size (a few minutes); tables go to bench/last-run.md
+	$(BIN)/python bench/run.py --output bench/last-run.md
+
 lint: install
-	$(BIN)/ruff check flaskgen tests template/hooks
-	$(BIN)/ruff format --check flaskgen tests template/hooks
+	$(BIN)/ruff check flaskgen tests bench template/hooks
+	$(BIN)/ruff format --check flaskgen tests bench template/hooks
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

@@ -1,0 +1,444 @@
+"""Reliability and performance benchmarks of the generated stack and of the CLI.
+
+    python bench/run.py                 # every benchmark, full size (a few minutes)
+    python bench/run.py slowloris logging --quick
+    python bench/run.py --output bench/last-run.md
+
+Each benchmark starts real processes on 127.0.0.1 only, runs for a bounded time with bounded
+connection counts, stops everything it started, and prints one Markdown table. Results are
+side-by-side pairs or ratios from the same run on the same machine; nothing here is a pass/fail
+threshold (tests/test_bench.py only runs the --quick versions so the harness keeps working).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    BENCH,
+    REPO,
+    LoadResult,
+    free_port,
+    gunicorn,
+    load,
+    make_project,
+    ms,
+    nginx,
+    request,
+    table,
+    tool_env,
+    wait_until,
+)
+
+CPUS = os.cpu_count() or 1
+DEFAULT_WORKERS = 2 * CPUS + 1
+
+
+@dataclass
+class Size:
+    quick: bool
+
+    def pick(self, full: float, quick: float) -> float:
+        return quick if self.quick else full
+
+
+# --- 1 and 2: slow clients ----------------------------------------------------------------------
+
+
+async def _slow_header_client(port: int, hold: float, interval: float, closed_after: list[float]) -> None:
+    start = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench-service.example.com\r\n")
+        await writer.drain()
+        while time.monotonic() - start < hold:
+            try:
+                await asyncio.wait_for(reader.read(1), timeout=interval)
+                closed_after.append(time.monotonic() - start)  # the server answered (408) or closed
+                break
+            except TimeoutError:
+                writer.write(b"X-Slow: 1\r\n")  # one more header line: still "sending"
+                await writer.drain()
+        writer.close()
+    except OSError:
+        closed_after.append(time.monotonic() - start)
+
+
+async def _slow_body_client(port: int, hold: float, interval: float) -> None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /upload HTTP/1.1\r\nHost: bench-service.example.com\r\nContent-Length: 1000000\r\n\r\n")
+        start = time.monotonic()
+        while time.monotonic() - start < hold:
+            writer.write(b"x" * 100)
+            await writer.drain()
+            try:
+                if await asyncio.wait_for(reader.read(1), timeout=interval) == b"":
+                    break
+            except TimeoutError:
+                continue
+        writer.close()
+    except OSError:
+        pass
+
+
+async def _probe(port: int, duration: float, every: float, timeout: float) -> LoadResult:
+    result = LoadResult()
+    began = time.monotonic()
+    while time.monotonic() - began < duration:
+        sample = await request(port, timeout=timeout)
+        result.samples.append(sample)
+        await asyncio.sleep(max(0.0, every - sample.latency))
+    result.duration = time.monotonic() - began
+    return result
+
+
+async def _attack(port: int, attackers: Callable[[], list], probe_after: float, probe_for: float) -> LoadResult:
+    tasks = [asyncio.create_task(coro) for coro in attackers()]
+    await asyncio.sleep(probe_after)
+    probe = await _probe(port, probe_for, every=0.25, timeout=3.0)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return probe
+
+
+def _direct_and_proxied(project: Path, workers: int, run: Callable[[int, object], tuple]) -> list[list[object]]:
+    """Run the same attack against Gunicorn exposed on TCP, then against Nginx -> Gunicorn."""
+    rows = []
+    port = free_port()
+    with gunicorn(project, bind=f"127.0.0.1:{port}", workers=workers) as server:
+        rows.append(["Gunicorn exposed directly (sync)", *run(port, server)])
+    sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+    port = free_port()
+    with gunicorn(project, bind=f"unix:{sock}", workers=workers) as server, nginx(project, port=port, socket_path=sock):
+        rows.append(["Nginx -> Gunicorn (generated)", *run(port, server)])
+    return rows
+
+
+def bench_slowloris(project: Path, size: Size) -> str:
+    clients = int(size.pick(300, 20))
+    hold, probe_for = size.pick(30, 4), size.pick(25, 3)
+    closed: dict[int, list[float]] = {}
+
+    def run(port: int, server: object) -> tuple:
+        closed[port] = []
+        probe = asyncio.run(
+            _attack(
+                port,
+                lambda: [_slow_header_client(port, hold, 2.0, closed[port]) for _ in range(clients)],
+                1.0,
+                probe_for,
+            )
+        )
+        held = statistics.median(closed[port]) if closed[port] else float("nan")
+        return (
+            f"{probe.success_rate:.0%}",
+            ms(probe.percentile(50)),
+            ms(probe.percentile(95)),
+            len(closed[port]),
+            held,
+        )
+
+    rows = _direct_and_proxied(project, DEFAULT_WORKERS, run)
+    return table(
+        f"1. Slowloris: {clients} clients trickling headers, probe 4 req/s for {probe_for:.0f}s "
+        f"({DEFAULT_WORKERS} sync workers)",
+        [
+            "setup",
+            "probe success",
+            "probe p50 ms",
+            "probe p95 ms",
+            "slow conns closed by server",
+            "median s until closed",
+        ],
+        rows,
+    )
+
+
+def bench_slow_body(project: Path, size: Size) -> str:
+    clients = int(size.pick(50, 10))
+    hold, probe_for = size.pick(20, 3), size.pick(15, 2)
+
+    def run(port: int, server) -> tuple:  # type: ignore[no-untyped-def]
+        probe = asyncio.run(
+            _attack(port, lambda: [_slow_body_client(port, hold, 2.0) for _ in range(clients)], 1.0, probe_for)
+        )
+        time.sleep(1.0)
+        return (f"{probe.success_rate:.0%}", ms(probe.percentile(95)), server.access_lines("POST /upload"))
+
+    rows = _direct_and_proxied(project, DEFAULT_WORKERS, run)
+    return table(
+        f"2. Slow bodies: {clients} clients announcing 1 MB and sending 50 B/s",
+        ["setup", "probe success", "probe p95 ms", "slow uploads that reached Gunicorn"],
+        rows,
+    )
+
+
+# --- 3: worker crash ---------------------------------------------------------------------------
+
+
+def bench_worker_crash(project: Path, size: Size) -> str:
+    duration, kill_at = size.pick(12, 3), size.pick(5, 1)
+    workers = 4
+    sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+    port = free_port()
+    with gunicorn(project, bind=f"unix:{sock}", workers=workers) as server, nginx(project, port=port, socket_path=sock):
+        loop_result: dict[str, LoadResult] = {}
+
+        def drive() -> None:
+            loop_result["r"] = load(port, "/io", duration=duration, concurrency=8)
+
+        import threading
+
+        thread = threading.Thread(target=drive)
+        began = time.monotonic()
+        thread.start()
+        time.sleep(kill_at)
+        before = set(server.worker_pids())
+        victim = sorted(before)[0]
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(set(server.worker_pids()) - before) >= 1 and len(server.worker_pids()) >= workers,
+                   "a replacement worker", timeout=30)  # fmt: skip
+        replaced = time.monotonic() - killed_at
+        thread.join()
+    result = loop_result["r"]
+    kill_offset = killed_at - began
+
+    def rate(lo: float, hi: float) -> float:
+        ok = [s for s in result.ok if lo <= s.start - began < hi]
+        return len(ok) / (hi - lo) if hi > lo else 0.0
+
+    return table(
+        f"3. Worker crash: SIGKILL 1 of {workers} sync workers under load (8 clients, /io 50 ms, via Nginx)",
+        ["requests", "failed", "replacement after ms", "req/s before", "req/s after replacement"],
+        [
+            [
+                len(result.samples),
+                result.errors,
+                ms(replaced),
+                rate(0, kill_offset),
+                rate(kill_offset + replaced + 0.5, duration),
+            ]
+        ],
+    )
+
+
+# --- 4: logging --------------------------------------------------------------------------------
+
+
+def bench_logging(project: Path, size: Size) -> str:
+    rows = []
+    duration = size.pick(6, 1.5)
+    for mode, label in (
+        ("queue", "QueueHandler + QueueListener (generated)"),
+        ("direct", "plain handler on the root logger"),
+    ):
+        port = free_port()
+        with gunicorn(project, bind=f"127.0.0.1:{port}", workers=2, worker_class="gthread",
+                      env={"BENCH_LOG_MODE": mode, "BENCH_SINK_DELAY": "0.1"}, app="bench_app:app"):  # fmt: skip
+            result = load(port, "/log", duration=duration, concurrency=8)
+        rows.append([label, result.rps, ms(result.percentile(50)), ms(result.percentile(99)), result.errors])
+    rows.append(["ratio p50 (plain / queue)", "", rows[1][2] / rows[0][2], "", ""])
+    return table(
+        "4. Logging with a sink that takes 100 ms per record "
+        "(2 gthread workers x 4 threads, 8 clients, 1 record/request)",
+        ["logging", "req/s", "p50 ms", "p99 ms", "errors"],
+        rows,
+    )
+
+
+# --- 5: slow work off the request path -----------------------------------------------------------
+
+
+def bench_task_queue(project: Path, size: Size) -> str:
+    seconds = size.pick(2, 0.5)
+    duration = size.pick(10, 2)
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "FLASK_TASK_QUEUE_NAME": queue,
+        "BENCH_EXPORT_SECONDS": str(seconds),
+    }
+    rows = []
+    worker = subprocess.Popen(
+        [str(project / ".venv/bin/bench-service-worker")], cwd=project,
+        env=tool_env(APP_ENV="production", FLASK_SECRET_KEY=uuid.uuid4().hex * 2, PYTHONPATH=str(BENCH), **env),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for path, label in (("/export-sync", "export in the handler"), ("/export-async", "enqueued (RQ + Redis), 202")):
+            port = free_port()
+            with gunicorn(project, bind=f"127.0.0.1:{port}", workers=DEFAULT_WORKERS, app="bench_app:app", env=env):
+                result = load(port, path, duration=duration, concurrency=20, method="POST", timeout=duration + 5)
+            rows.append(
+                [label, len(result.ok), result.rps, ms(result.percentile(50)), ms(result.percentile(99)), result.errors]
+            )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    return table(
+        f"5. A {seconds:.1f} s export, 20 clients for {duration:.0f} s ({DEFAULT_WORKERS} sync workers, 1 RQ worker)",
+        ["export", "requests answered", "req/s", "p50 ms", "p99 ms", "errors"],
+        rows,
+    )
+
+
+# --- 6: worker count ---------------------------------------------------------------------------
+
+
+def bench_worker_count(project: Path, size: Size) -> str:
+    counts = [2, DEFAULT_WORKERS, 17, 64] if not size.quick else [2, DEFAULT_WORKERS]
+    duration = size.pick(5, 1)
+    rows = []
+    for count in counts:
+        port = free_port()
+        with gunicorn(project, bind=f"127.0.0.1:{port}", workers=count, app="bench_app:app"):
+            cpu = load(port, "/cpu", duration=duration, concurrency=64, timeout=30)
+            io = load(port, "/io", duration=duration, concurrency=64, timeout=30)
+        rows.append([count, cpu.rps, ms(cpu.percentile(99)), io.rps, ms(io.percentile(99))])
+    return table(
+        f"6. Sync worker count on {CPUS} CPUs (64 clients): CPU-bound /cpu (~10 ms) and I/O-bound /io (50 ms sleep)",
+        ["workers", "/cpu req/s", "/cpu p99 ms", "/io req/s", "/io p99 ms"],
+        rows,
+    )
+
+
+# --- 7: overhead -------------------------------------------------------------------------------
+
+
+def bench_overhead(project: Path, size: Size) -> str:
+    duration = size.pick(6, 1)
+    rows = []
+    for app, label in (("bench_app:bare", "bare Flask hello-world"), ("bench_app:app", "generated app /healthz")):
+        sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+        port = free_port()
+        with (
+            gunicorn(project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app),
+            nginx(project, port=port, socket_path=sock),
+        ):
+            result = load(port, "/healthz", duration=duration, concurrency=16)
+        rows.append([label, result.rps, ms(result.percentile(50)), ms(result.percentile(99)), result.errors])
+    rows.append(["ratio req/s (generated / bare)", rows[1][1] / rows[0][1], "", "", ""])
+    return table(
+        "7. Overhead of the generated app (request id, JSON logging, error handlers, ProxyFix) "
+        "behind the same Nginx + Gunicorn",
+        ["app", "req/s", "p50 ms", "p99 ms", "errors"],
+        rows,
+    )
+
+
+# --- 8: generation speed and start-up ------------------------------------------------------------
+
+
+def _median_seconds(command: list[str], runs: int, cwd: Path) -> float:
+    times = []
+    for _ in range(runs):
+        out = Path(tempfile.mkdtemp(prefix="fg-gen-", dir=cwd))
+        began = time.perf_counter()
+        subprocess.run([*command, "-o", str(out)] if "-o" not in command else command, cwd=cwd, check=True,
+                       capture_output=True, env=tool_env())  # fmt: skip
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def bench_generation(project: Path, size: Size) -> str:
+    runs = int(size.pick(7, 2))
+    bin_dir = Path(sys.executable).parent
+    scratch = Path(tempfile.mkdtemp(prefix="fg-gen-root-"))
+    config = scratch / "cc.yaml"
+    config.write_text("default_context: {}\n")
+    flaskgen = _median_seconds([str(bin_dir / "flaskgen"), "new", "Gen Speed", "--no-input", "--no-git"], runs, scratch)
+    cookiecutter = _median_seconds(
+        [str(bin_dir / "cookiecutter"), "--no-input", "--config-file", str(config), str(REPO / "template"),
+         "project_name=Gen Speed"], runs, scratch)  # fmt: skip
+    help_time = statistics.median(_timed([str(bin_dir / "flaskgen"), "--help"]) for _ in range(runs))
+    importtime = subprocess.run([sys.executable, "-X", "importtime", "-c", "import flaskgen.cli"], capture_output=True,
+                                text=True).stderr  # fmt: skip
+    cumulative = {m.group(2).strip(): int(m.group(1)) for m in re.finditer(r"\|\s*(\d+) \|(.*)$", importtime, re.M)}
+    heavy = {name: cumulative.get(name, 0) for name in ("cookiecutter", "rich", "jinja2")}
+    return table(
+        f"8. Generation and start-up (median of {runs})",
+        ["measure", "value"],
+        [
+            ["`flaskgen new --no-input` s", flaskgen],
+            ["`cookiecutter --no-input` (same template) s", cookiecutter],
+            ["ratio flaskgen / cookiecutter", flaskgen / cookiecutter],
+            ["`flaskgen --help` wall s", help_time],
+            ["`import flaskgen.cli` cumulative ms (-X importtime)", cumulative.get("flaskgen.cli", 0) / 1000],
+            [
+                "cookiecutter / rich / jinja2 loaded by `import flaskgen.cli`",
+                ", ".join(k for k, v in heavy.items() if v) or "none (lazy)",
+            ],
+        ],
+    )
+
+
+def _timed(command: list[str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=tool_env())
+    return time.perf_counter() - began
+
+
+BENCHMARKS: dict[str, tuple[dict[str, str], Callable[[Path, Size], str]]] = {
+    "slowloris": ({}, bench_slowloris),
+    "slow-body": ({}, bench_slow_body),
+    "worker-crash": ({}, bench_worker_crash),
+    "logging": ({}, bench_logging),
+    "task-queue": ({"task_queue": "rq"}, bench_task_queue),
+    "worker-count": ({}, bench_worker_count),
+    "overhead": ({"worker_class": "gthread"}, bench_overhead),
+    "generation": ({}, bench_generation),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing")
+    parser.add_argument("--output", type=Path, help="also append the tables to this Markdown file")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; choose from: {', '.join(BENCHMARKS)}")
+    size = Size(quick=args.quick)
+    projects: dict[str, Path] = {}
+    root = Path(tempfile.mkdtemp(prefix="fg-bench-projects-"))
+    try:
+        for name in args.names or list(BENCHMARKS):
+            answers, bench = BENCHMARKS[name]
+            key = repr(sorted(answers.items()))
+            if key not in projects:
+                projects[key] = make_project(root / f"p{len(projects)}", **answers)
+            began = time.monotonic()
+            text = (
+                bench(projects[key], size)
+                + f"\n_{name}: {time.monotonic() - began:.0f} s, `python bench/run.py {name}`_\n"
+            )
+            print(text, flush=True)
+            if args.output:
+                with args.output.open("a") as out:
+                    out.write(text + "\n")
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
