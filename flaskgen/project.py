@@ -130,9 +130,12 @@ def latest_commit(source: str, checkout: str | None) -> str | None:
 
 
 @contextmanager
-def render_at(source: str, ref: str | None, answers: Mapping[str, Any]) -> Iterator[Path]:
-    """A pristine render of the template at ref with answers (unknown keys are dropped, new
-    variables take their defaults), in a temporary directory removed afterwards."""
+def render_at(
+    source: str, ref: str | None, answers: Mapping[str, Any], *, checkout: str | None = None
+) -> Iterator[Path]:
+    """A pristine render of the template at commit ref with answers (unknown keys are dropped,
+    new variables take their defaults), in a temporary directory removed afterwards. Its answers
+    file records checkout (the branch/tag the project follows), not the commit ref."""
     from flaskgen.generate import render, resolve_answers, validate_answers
 
     scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
@@ -141,9 +144,7 @@ def render_at(source: str, ref: str | None, answers: Mapping[str, Any]) -> Itera
             known = {k: v for k, v in answers.items() if k in tpl.options}
             full = resolve_answers(tpl, fixed=known, no_input=True)
             validate_answers(tpl, full)
-            private = {**tpl.origin_context(), "_git_init": False}
-            if "_answers_checkout" in private:
-                private["_answers_checkout"] = ""
+            private = {**tpl.origin_context(), "_answers_checkout": checkout or "", "_git_init": False}
             yield render(tpl, full, output_dir=scratch, private={k: v for k, v in private.items() if k in tpl.context})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -275,7 +276,8 @@ def update(
     if not dry_run and not allow_dirty and _is_dirty(root):
         raise ProjectError(f"{root} has uncommitted changes; commit or stash them, or pass --allow-dirty")
     source = _source(recorded, template)
-    target = latest_commit(source, checkout or recorded.checkout)
+    follow = checkout or recorded.checkout
+    target = latest_commit(source, follow)
     with open_template(source, target) as tpl:
         new_answers = {**recorded.answers, **coerce_answers(tpl.options, overrides or {})}
     result = UpdateResult(current=recorded.commit, target=target)
@@ -283,7 +285,10 @@ def update(
         return result
 
     labels = ("yours", f"template {str(recorded.commit)[:12]}", f"template {str(target)[:12]}")
-    with render_at(source, recorded.commit, recorded.answers) as old, render_at(source, target, new_answers) as new:
+    with (
+        render_at(source, recorded.commit, recorded.answers) as old,
+        render_at(source, target, new_answers, checkout=follow) as new,
+    ):
         base, theirs, ours = tree_files(old), tree_files(new), tree_files(root)
         answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
     planned: dict[str, bytes | None] = {}
@@ -325,14 +330,8 @@ def update(
             destination.write_bytes(content)
     if answers_file is None:
         raise TemplateError("the new template version wrote no answers file; it cannot be tracked any further")
-    (root / ANSWERS_FILE).write_bytes(_with_checkout(answers_file, checkout or recorded.checkout))
+    (root / ANSWERS_FILE).write_bytes(answers_file)
     return result
-
-
-def _with_checkout(answers_file: bytes, checkout: str | None) -> bytes:
-    data = json.loads(answers_file)
-    data["checkout"] = checkout
-    return (json.dumps(data, indent=2) + "\n").encode()
 
 
 def _prune_empty_dirs(directory: Path, root: Path) -> None:

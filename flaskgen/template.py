@@ -193,8 +193,7 @@ def load_hook(template_dir: Path, name: str) -> ModuleType | None:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as err:  # a fork's hook may need rendering first: let Cookiecutter run it
-        del err
+    except Exception:  # a fork's hook may only work once rendered: then Cookiecutter alone runs it
         return None
     return module
 

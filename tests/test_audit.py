@@ -40,6 +40,7 @@ BAD: dict[str, dict[str, str]] = {
     "FG201-request": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_request_buffering off; proxy_pass")},
     "FG202": {"nginx/site.conf": NGINX_GOOD.replace("client_header_timeout 10s;", "")},
     "FG202-long": {"nginx/site.conf": NGINX_GOOD.replace("client_body_timeout 10s;", "client_body_timeout 2m;")},
+    "FG202-default-server": {"nginx/site.conf": NGINX_GOOD + "server { listen 80 default_server; server_name _; return 444; }\n"},
     "FG203": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "")},
     "FG301": {"views.py": VIEW_HEADER + "HITS = {}\n@bp.get('/')\ndef index():\n    HITS['n'] = HITS.get('n', 0) + 1\n    return ''\n"},
     "FG301-append": {"views.py": VIEW_HEADER + "SEEN = []\n@bp.post('/')\ndef add():\n    SEEN.append(1)\n    return ''\n"},
@@ -74,6 +75,9 @@ GOOD: dict[str, dict[str, str]] = {
     "loopback-bind": {"Procfile": "web: gunicorn -b 127.0.0.1:8000 -w 5 app.wsgi:app\n"},
     "computed-workers": {"gunicorn.conf.py": "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 2 * os.cpu_count() + 1))\n"},
     "nginx-good": {"nginx/site.conf": NGINX_GOOD},
+    "nginx-default-server-with-timeout": {
+        "nginx/site.conf": NGINX_GOOD + "server { listen 80 default_server; client_header_timeout 10s; return 444; }\n"
+    },
     "nginx-buffering-off-for-gevent": {
         "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
         "gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworker_class = "gevent"\n',

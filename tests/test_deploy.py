@@ -76,6 +76,8 @@ def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: st
 
     default = [s for s in servers if ["_"] in args_of(s["block"], "server_name")]
     assert any(["444"] in args_of(s["block"], "return") for s in default)
+    for server in default:  # header timeouts of a port come from its default server
+        assert args_of(server["block"], "client_header_timeout") == [["10s"]]
     assert all(["off"] in args_of(s["block"], "server_tokens") for s in servers)
 
     app_servers = [s for s in servers if directives(s["block"], "location")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_answers_file_is_cruft_compatible(project: Path, template_repo: Path) ->
 
 
 def cruft_check(project: Path) -> int:
-    cruft = shutil.which("cruft", path=str(Path(__import__("sys").executable).parent))
+    cruft = shutil.which("cruft", path=str(Path(sys.executable).parent))
     require(cruft is not None, "cruft is not installed (it is in the dev extra)")
     return subprocess.run([cruft, "check", "--project-dir", str(project)], capture_output=True).returncode
 

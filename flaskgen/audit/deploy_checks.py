@@ -130,24 +130,34 @@ def proxies(parsed: list[dict[str, Any]]) -> bool:
     return any(d["directive"] in ("proxy_pass", "uwsgi_pass") for d in _walk(parsed))
 
 
+def _slow_timeouts(settings: dict[str, list[str]], names: tuple[str, ...]) -> Iterator[str]:
+    """The named timeouts that are missing (Nginx's 60 s default) or too long."""
+    for name in names:
+        value = settings.get(name)
+        seconds = _seconds(value[0]) if value else None
+        if seconds is None or seconds > SLOW_CLIENT_LIMIT_SECONDS:
+            yield f"{name} {value[0] if value else 'missing (60s default)'}"
+
+
 def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool) -> Iterator[Hit]:
-    """FG201/202/203 on every server block that proxies to the app; http-level settings in the
-    same file count for the servers inside it."""
+    """FG201/202/203 on every server block that proxies to the app, and FG202 on default servers
+    (until the Host header is read, Nginx applies the default server's header timeout to every
+    connection on that port). http-level settings in the same file count for its servers."""
     inherited: dict[str, list[str]] = {}
     for directive in parsed:
         if directive["directive"] == "http":
             inherited = {d["directive"]: d["args"] for d in directive.get("block", [])}
     servers = [d for d in _walk(parsed) if d["directive"] == "server" and "block" in d]
     for server in servers:
+        own = {**inherited, **{d["directive"]: d["args"] for d in server["block"]}}
+        is_default = any("default_server" in d["args"] for d in server["block"] if d["directive"] == "listen")
+        if is_default and not proxies(server["block"]):
+            for problem in _slow_timeouts(own, ("client_header_timeout",)):
+                yield Hit("FG202", server["line"], f"default server: {problem} applies to every connection on its port")
         if not proxies(server["block"]):
             continue
-        own = {**inherited, **{d["directive"]: d["args"] for d in server["block"]}}
-        for name in ("client_header_timeout", "client_body_timeout"):
-            value = own.get(name)
-            seconds = _seconds(value[0]) if value else None
-            if seconds is None or seconds > SLOW_CLIENT_LIMIT_SECONDS:
-                shown = f"{own[name][0]}" if name in own else "missing (60s default)"
-                yield Hit("FG202", server["line"], f"{name} {shown}: slow clients hold connections open")
+        for problem in _slow_timeouts(own, ("client_header_timeout", "client_body_timeout")):
+            yield Hit("FG202", server["line"], f"{problem}: slow clients hold connections open")
         if "client_max_body_size" not in own:
             yield Hit("FG203", server["line"], "no client_max_body_size: body size is not aligned with the app")
         if sync_workers:
