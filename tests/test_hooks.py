@@ -122,3 +122,11 @@ def test_post_gen_git_init_makes_one_commit(tmp_path: Path) -> None:
 def test_post_gen_git_only_when_asked(tmp_path: Path) -> None:
     post.main({**GOOD, "_git_init": False}, root=tmp_path)
     assert not (tmp_path / ".git").exists()
+
+
+def test_post_gen_removes_bytecode(tmp_path: Path) -> None:
+    (tmp_path / "src/pkg/__pycache__").mkdir(parents=True)
+    (tmp_path / "src/pkg/__pycache__/config.cpython-311.pyc").write_bytes(b"stale")
+    (tmp_path / "src/pkg/config.py").write_text("x = 1\n")
+    assert post.remove_bytecode(tmp_path) == ["src/pkg/__pycache__"]
+    assert (tmp_path / "src/pkg/config.py").exists()

@@ -50,6 +50,7 @@ def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     project = work / "orders-api"
+    assert not list(project.rglob("__pycache__")), "bytecode of the installed template leaked into the project"
     # The template came from the installed package, not from this checkout.
     located = subprocess.run(
         [str(venv / "bin/python"), "-c", "from flaskgen.template import bundled_template_dir as b; print(b())"],

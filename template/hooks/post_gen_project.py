@@ -72,6 +72,15 @@ def ci_files(answers: Mapping[str, Any]) -> list[str]:
     return [path for name, paths in by_provider.items() if name != answers["ci"] for path in paths]
 
 
+def remove_bytecode(root: Path) -> list[str]:
+    """Drop __pycache__ directories: pip byte-compiles an installed template's .py files, and
+    Cookiecutter would otherwise copy those stale .pyc files into the project."""
+    caches = sorted(p for p in root.rglob("__pycache__") if p.is_dir())
+    for cache in caches:
+        shutil.rmtree(cache)
+    return [str(cache.relative_to(root)) for cache in caches]
+
+
 def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
     """Every path the answers leave out of the project."""
     return [
@@ -171,6 +180,7 @@ def git_init(root: Path, answers: Mapping[str, Any]) -> bool:
 def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
     root = root or Path.cwd()
     remove_paths(root, files_to_prune(answers))
+    remove_bytecode(root)
     write_answers_file(root, answers)
     if answers.get("_git_init") in (True, "yes", "true", "True"):
         git_init(root, answers)
