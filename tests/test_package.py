@@ -32,12 +32,10 @@ def test_wheel_ships_the_template(wheel: Path) -> None:
 def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     env = tool_env()
-    run_step("uv venv", ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path, env)
+    # The README's way: venv + pip (pip also byte-compiles the installed template's .py files).
+    run_step("python -m venv", [sys.executable, "-m", "venv", str(venv)], tmp_path, env)
     run_step(
-        "install wheel",
-        ["uv", "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(wheel)],
-        tmp_path,
-        env,
+        "pip install wheel", [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", str(wheel)], tmp_path, env
     )
     work = tmp_path / "empty"
     work.mkdir()
