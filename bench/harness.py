@@ -8,11 +8,9 @@ process is stopped in a `finally`.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,16 +26,12 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
 from flaskgen.generate import generate_project  # noqa: E402
+from tests.processes import free_port, port_open, stop, wait_until  # noqa: E402
+from tests.variants import tool_env  # noqa: E402
+
+__all__ = ["free_port", "port_open", "stop", "tool_env", "wait_until"]  # re-exported for run.py
 
 PACKAGE = "bench_service"
-
-
-def tool_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.update(extra)
-    return env
 
 
 def make_project(root: Path, **answers: str) -> Path:
@@ -53,39 +47,6 @@ def make_project(root: Path, **answers: str) -> Path:
     subprocess.run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, env=tool_env(), check=True,
                    capture_output=True)  # fmt: skip
     return project
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass

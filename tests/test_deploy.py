@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import pytest
 
 from flaskgen.generate import generate_project
 from tests.conftest import find_python, nginx_binary, require
+from tests.processes import free_port, port_open, stop, wait_until
 from tests.variants import run_step, tool_env
 
 WORKER_CLASSES = ["gthread", "sync", "gevent"]
@@ -118,20 +118,6 @@ def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: st
 # --- live stack -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def listening_tcp_inodes() -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -182,17 +168,6 @@ class Stack:
             connection.close()
 
 
-def stop(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(params=WORKER_CLASSES)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     nginx = nginx_binary()
@@ -220,27 +195,19 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
                 [str(project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "edge_api.wsgi:app"],
                 cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_for(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
+        wait_until(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
         assert gunicorn.poll() is None, gunicorn_log.read_text()
         nginx_process = subprocess.Popen(
             [nginx, "-p", str(runtime / "nginx"), "-c", str(conf), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for(lambda: port_listening(port) or nginx_process.poll() is not None, "nginx")
+        wait_until(lambda: port_open(port) or nginx_process.poll() is not None, "nginx")
         assert nginx_process.poll() is None, (runtime / "nginx" / "logs" / "error.log").read_text()
         yield Stack(project, port, gunicorn, gunicorn_log, host="edge-api.example.com")
     finally:
         stop(nginx_process, signal.SIGQUIT)
         stop(gunicorn)
         subprocess.run(["rm", "-rf", str(runtime)], check=False)
-
-
-def port_listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.mark.live
@@ -295,7 +262,7 @@ def test_flask_run_starts(tmp_path: Path) -> None:
         cwd=project, env=tool_env(APP_ENV="development"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_for(lambda: port_listening(port) or server.poll() is not None, "flask run")
+        wait_until(lambda: port_open(port) or server.poll() is not None, "flask run")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/healthz")
         response = connection.getresponse()
