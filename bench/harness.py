@@ -81,6 +81,9 @@ def gunicorn(
         str(project / ".venv/bin/gunicorn"), "-c", str(project / "deploy/gunicorn.conf.py"),
         "--worker-class", worker_class, "--timeout", str(timeout), "--pythonpath", str(BENCH), app,
     ]  # fmt: skip
+    if worker_class == "sync":
+        # Gunicorn silently runs gthread when threads > 1 (the default variant's config sets 4).
+        command[1:1] = ["--threads", "1"]
     full_env = tool_env(
         APP_ENV="production",
         FLASK_SECRET_KEY=secrets.token_hex(32),
@@ -101,6 +104,9 @@ def gunicorn(
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
         wait_until(lambda: len(Server(process, bind, log).worker_pids()) >= workers, "gunicorn workers")
+        used = log.read_text()
+        if f"Using worker: {worker_class}" not in used:
+            raise RuntimeError(f"gunicorn did not use the {worker_class} worker: {used[-500:]}")
         yield Server(process, bind, log)
     finally:
         stop(process)

@@ -303,19 +303,33 @@ def bench_task_queue(project: Path, size: Size) -> str:
 # --- 6: worker count ---------------------------------------------------------------------------
 
 
+def _rss_mb(pids: list[int]) -> float:
+    """Resident memory of the processes, from /proc (Linux)."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+        total_kb += int(match.group(1)) if match else 0
+    return total_kb / 1024
+
+
 def bench_worker_count(project: Path, size: Size) -> str:
     counts = [2, DEFAULT_WORKERS, 17, 64] if not size.quick else [2, DEFAULT_WORKERS]
     duration = size.pick(5, 1)
     rows = []
     for count in counts:
         port = free_port()
-        with gunicorn(project, bind=f"127.0.0.1:{port}", workers=count, app="bench_app:app"):
+        with gunicorn(project, bind=f"127.0.0.1:{port}", workers=count, app="bench_app:app") as server:
             cpu = load(port, "/cpu", duration=duration, concurrency=64, timeout=30)
             io = load(port, "/io", duration=duration, concurrency=64, timeout=30)
-        rows.append([count, cpu.rps, ms(cpu.percentile(99)), io.rps, ms(io.percentile(99))])
+            rss = _rss_mb([server.process.pid, *server.worker_pids()])
+        rows.append([count, cpu.rps, ms(cpu.percentile(99)), io.rps, ms(io.percentile(99)), rss])
     return table(
         f"6. Sync worker count on {CPUS} CPUs (64 clients): CPU-bound /cpu (~10 ms) and I/O-bound /io (50 ms sleep)",
-        ["workers", "/cpu req/s", "/cpu p99 ms", "/io req/s", "/io p99 ms"],
+        ["workers", "/cpu req/s", "/cpu p99 ms", "/io req/s", "/io p99 ms", "RSS MB (all processes)"],
         rows,
     )
 
@@ -324,21 +338,35 @@ def bench_worker_count(project: Path, size: Size) -> str:
 
 
 def bench_overhead(project: Path, size: Size) -> str:
-    duration = size.pick(6, 1)
+    duration = size.pick(5, 1)
+    rounds = int(size.pick(3, 1))
+    apps = (("bench_app:bare", "bare Flask hello-world"), ("bench_app:app", "generated app /healthz"))
+    results: dict[str, list[LoadResult]] = {app: [] for app, _ in apps}
+    for _ in range(rounds):  # interleaved, so drift on the machine hits both alike
+        for app, _label in apps:
+            sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+            port = free_port()
+            with (
+                gunicorn(project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app),
+                nginx(project, port=port, socket_path=sock),
+            ):
+                results[app].append(load(port, "/healthz", duration=duration, concurrency=16))
     rows = []
-    for app, label in (("bench_app:bare", "bare Flask hello-world"), ("bench_app:app", "generated app /healthz")):
-        sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
-        port = free_port()
-        with (
-            gunicorn(project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app),
-            nginx(project, port=port, socket_path=sock),
-        ):
-            result = load(port, "/healthz", duration=duration, concurrency=16)
-        rows.append([label, result.rps, ms(result.percentile(50)), ms(result.percentile(99)), result.errors])
+    for app, label in apps:
+        runs = results[app]
+        rows.append(
+            [
+                label,
+                statistics.mean(r.rps for r in runs),
+                statistics.mean(ms(r.percentile(50)) for r in runs),
+                statistics.mean(ms(r.percentile(99)) for r in runs),
+                sum(r.errors for r in runs),
+            ]
+        )
     rows.append(["ratio req/s (generated / bare)", rows[1][1] / rows[0][1], "", "", ""])
     return table(
-        "7. Overhead of the generated app (request id, JSON logging, error handlers, ProxyFix) "
-        "behind the same Nginx + Gunicorn",
+        f"7. Overhead of the generated app (request id, JSON logging, error handlers, ProxyFix) "
+        f"behind the same Nginx + Gunicorn (mean of {rounds} interleaved {duration:.0f} s runs)",
         ["app", "req/s", "p50 ms", "p99 ms", "errors"],
         rows,
     )
