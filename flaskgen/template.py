@@ -220,10 +220,9 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
         return
 
     local = Path(template).expanduser()
-    recorded = template
-    if local.is_dir() and (local / ".git").exists():
-        recorded = str(local.resolve())
-    if checkout and local.is_dir() and (local / ".git").exists():
+    local_repo = local.is_dir() and (local / ".git").exists()
+    recorded = str(local.resolve()) if local_repo else template
+    if checkout and local_repo:
         template = "git+" + local.resolve().as_uri()  # Cookiecutter clones git+file:// URLs
     elif not _is_remote(template) and "gh:" not in template and "gl:" not in template:
         if not local.is_dir():
