@@ -317,9 +317,12 @@ def update(
             merged, conflicted = merge_file(o, b or b"", t, labels)
             planned[path] = merged
             (result.conflicts if conflicted else result.merged).append(path)
-    result.diff = unified_diff(ours, {**ours, **{p: c for p, c in planned.items() if c is not None}}, sorted(planned))
+    after = {path: content for path, content in {**ours, **planned}.items() if content is not None}
+    result.diff = unified_diff(ours, after, sorted(planned))
     if dry_run:
         return result
+    if answers_file is None:
+        raise TemplateError("the new template version wrote no answers file; it cannot be tracked any further")
     for path, content in planned.items():
         destination = root / path
         if content is None:
@@ -328,8 +331,6 @@ def update(
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(content)
-    if answers_file is None:
-        raise TemplateError("the new template version wrote no answers file; it cannot be tracked any further")
     (root / ANSWERS_FILE).write_bytes(answers_file)
     return result
 

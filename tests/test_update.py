@@ -166,6 +166,14 @@ def test_update_with_set_switches_ci_files(project: Path) -> None:
     assert json.loads((project / ANSWERS_FILE).read_text())["context"]["cookiecutter"]["ci"] == "gitlab"
 
 
+def test_dry_run_shows_removed_and_added_files(project: Path) -> None:
+    dry = runner.invoke(app, ["update", str(project), "--set", "ci=gitlab", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "--- a/.github/workflows/ci.yml\n+++ /dev/null" in dry.output
+    assert "--- /dev/null\n+++ b/.gitlab-ci.yml" in dry.output
+    assert (project / ".github/workflows/ci.yml").is_file() and not (project / ".gitlab-ci.yml").exists()
+
+
 def test_update_keeps_touched_files_of_the_old_choice(project: Path) -> None:
     workflow = project / ".github/workflows/ci.yml"
     workflow.write_text(workflow.read_text() + "# our extra step\n")
