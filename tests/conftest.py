@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.processes import port_open
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template"
@@ -39,20 +40,12 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def postgres_available() -> bool:
-    return port_open("127.0.0.1", 5432) and shutil.which("psql") is not None
+    return port_open(5432) and shutil.which("psql") is not None
 
 
 def redis_available() -> bool:
-    return port_open("127.0.0.1", 6379)
+    return port_open(6379)
 
 
 def nginx_binary() -> str | None:

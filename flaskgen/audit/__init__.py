@@ -8,6 +8,7 @@ Each finding has a stable code (see `rules.RULES`), a path and line, a message a
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -125,18 +126,20 @@ def audit(
         except (UnicodeDecodeError, OSError):
             continue
         if file.suffix == ".py":
-            hits += [(file, hit) for hit in check_python(file, text)]
+            try:
+                tree = ast.parse(text, filename=str(file))
+            except SyntaxError:
+                continue
+            hits += [(file, hit) for hit in check_python(file, tree, text)]
             if "gunicorn" in file.name:
-                import ast
-
-                try:
-                    settings = gunicorn_settings(ast.parse(text))
-                except SyntaxError:
-                    continue
+                settings = gunicorn_settings(tree)
                 binds += [(file, line, bind) for bind, line in settings.binds]
                 if settings.workers:
                     workers.append((file, settings.workers[1], settings.workers[0]))
-                worker_classes.add(settings.worker_class or "sync")
+                worker_class = settings.worker_class or "sync"
+                worker_classes.add(worker_class)
+                if settings.timeout and settings.timeout[0] == 0 and worker_class == "sync":
+                    hits.append((file, Hit("FG103", settings.timeout[1], "timeout = 0 with sync workers")))
         elif _is_nginx_file(file):
             parsed = parse_nginx(file)
             if parsed is not None and proxies(parsed):

@@ -324,22 +324,18 @@ def blocking_logging(tree: ast.Module, source: str, facts: ModuleFacts) -> Itera
                     yield Hit("FG501", node.lineno, f"dictConfig handler {value.value} without a QueueHandler in front")
 
 
-def check_python(path: Path, source: str) -> Iterator[Hit]:
-    try:
-        tree = ast.parse(source, filename=str(path))
-    except SyntaxError:
+def check_python(path: Path, tree: ast.Module, source: str) -> Iterator[Hit]:
+    """The code rules on one parsed module (test files are exempt)."""
+    if is_test_file(path):
         return
     facts = module_facts(tree)
-    if not is_test_file(path):
-        for function in request_functions(tree):
-            yield from global_mutations(function, facts)
-            yield from blocking_calls(function, facts)
-            yield from context_pushes(function)
-        yield from nested_context_pushes(tree)
-        yield from unsafe_config(tree, facts)
-        yield from blocking_logging(tree, source, facts)
-    if "gunicorn" in path.name:
-        yield from check_gunicorn_config(tree)
+    for function in request_functions(tree):
+        yield from global_mutations(function, facts)
+        yield from blocking_calls(function, facts)
+        yield from context_pushes(function)
+    yield from nested_context_pushes(tree)
+    yield from unsafe_config(tree, facts)
+    yield from blocking_logging(tree, source, facts)
 
 
 # --- Gunicorn config files -----------------------------------------------------------------
@@ -373,11 +369,3 @@ def gunicorn_settings(tree: ast.Module) -> GunicornSettings:
         elif name == "timeout" and isinstance(value, ast.Constant) and isinstance(value.value, int):
             settings.timeout = (value.value, node.lineno)
     return settings
-
-
-def check_gunicorn_config(tree: ast.Module) -> Iterator[Hit]:
-    """Per-file facts; the project-level rules (FG101 needs to know about a proxy) are applied by
-    the caller from `gunicorn_settings`."""
-    settings = gunicorn_settings(tree)
-    if settings.timeout and settings.timeout[0] == 0 and (settings.worker_class or "sync") == "sync":
-        yield Hit("FG103", settings.timeout[1], "timeout = 0 with sync workers: a hung request holds a worker forever")
