@@ -131,17 +131,24 @@ def latest_commit(source: str, checkout: str | None) -> str | None:
 
 @contextmanager
 def render_at(
-    source: str, ref: str | None, answers: Mapping[str, Any], *, checkout: str | None = None
+    source: str,
+    ref: str | None,
+    answers: Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    checkout: str | None = None,
 ) -> Iterator[Path]:
     """A pristine render of the template at commit ref with answers (unknown keys are dropped,
-    new variables take their defaults), in a temporary directory removed afterwards. Its answers
-    file records checkout (the branch/tag the project follows), not the commit ref."""
-    from flaskgen.generate import render, resolve_answers, validate_answers
+    new variables take their defaults) changed by overrides (checked against that version's
+    options), in a temporary directory removed afterwards. Its answers file records checkout
+    (the branch/tag the project follows), not the commit ref."""
+    from flaskgen.generate import coerce_answers, render, resolve_answers, validate_answers
 
     scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
     try:
         with open_template(source, ref) as tpl:
             known = {k: v for k, v in answers.items() if k in tpl.options}
+            known.update(coerce_answers(tpl.options, overrides or {}))
             full = resolve_answers(tpl, fixed=known, no_input=True)
             validate_answers(tpl, full)
             private = {**tpl.origin_context(), "_answers_checkout": checkout or "", "_git_init": False}
@@ -267,8 +274,6 @@ def update(
 ) -> UpdateResult:
     """Bring the project to the newest template commit (of checkout, when given), keeping the
     user's edits; overrides change answers on the way (e.g. {"ci": "gitlab"})."""
-    from flaskgen.generate import coerce_answers
-
     recorded = read_answers(project)
     root = recorded.project
     if shutil.which("git") is None:
@@ -278,16 +283,14 @@ def update(
     source = _source(recorded, template)
     follow = checkout or recorded.checkout
     target = latest_commit(source, follow)
-    with open_template(source, target) as tpl:
-        new_answers = {**recorded.answers, **coerce_answers(tpl.options, overrides or {})}
     result = UpdateResult(current=recorded.commit, target=target)
-    if target == recorded.commit and new_answers == recorded.answers:
+    if target == recorded.commit and not overrides:
         return result
 
     labels = ("yours", f"template {str(recorded.commit)[:12]}", f"template {str(target)[:12]}")
     with (
         render_at(source, recorded.commit, recorded.answers) as old,
-        render_at(source, target, new_answers, checkout=follow) as new,
+        render_at(source, target, recorded.answers, overrides=overrides, checkout=follow) as new,
     ):
         base, theirs, ours = tree_files(old), tree_files(new), tree_files(root)
         answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
