@@ -46,6 +46,13 @@ def database_files(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def postgresql_files(answers: Mapping[str, Any]) -> list[str]:
+    """The PostgreSQL call deadlines, unless PostgreSQL is chosen."""
+    if answers["database"] == "postgresql":
+        return []
+    return [f"src/{answers['package_name']}/deadlines.py"]
+
+
 def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
     """The task code, worker entry point, worker unit and tests, when no queue is chosen."""
     if answers["task_queue"] != "none":
@@ -85,6 +92,7 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
     """Every path the answers leave out of the project."""
     return [
         *database_files(answers),
+        *postgresql_files(answers),
         *task_queue_files(answers),
         *docker_files(answers),
         *ci_files(answers),

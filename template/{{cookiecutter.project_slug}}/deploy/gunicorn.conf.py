@@ -5,6 +5,9 @@ Gunicorn is never the public listener: it binds a unix socket that only Nginx ta
 Every value can be changed from the environment without editing this file.
 """
 
+{% if wc != "gevent" -%}
+import importlib
+{% endif -%}
 import os
 
 # Upper bound on the default worker count: past this, more processes on one host mostly add
@@ -58,9 +61,12 @@ keepalive = 5
 # do not all restart at once.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
-# Request size limits (request line, header count, header size): refuse abuse early.
-limit_request_line = 4094
-limit_request_fields = 100
+# Request size limits. Nginx refuses oversized requests first with its own (JSON) errors; these
+# sit just above what it lets through (request line and each header line within its 8 KiB
+# large_client_header_buffers, the whole header block within 4 of them), so Gunicorn never
+# answers a request that Nginx passed with its own HTML 400/414/431.
+limit_request_line = 8190
+limit_request_fields = 1000
 limit_request_field_size = 8190
 # Trust X-Forwarded-* only from the local proxy.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -76,6 +82,37 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 # worker starts its own logging thread. post_fork covers preload_app=True as well.
 preload_app = False
 proc_name = "{{ cookiecutter.project_slug }}"
+# No control socket: Gunicorn's default path (~/.gunicorn/gunicorn.ctl) is shared by every
+# service running as the same user. Signals (systemctl reload/stop) are the interface here.
+control_socket_disable = True
+{%- if wc != "gevent" %}
+# Libraries imported once in the master and inherited by every worker: a new worker (at start,
+# after max_requests, at each `systemctl reload`) then imports only this app's own modules and is
+# serving within a fraction of a second, so a reload does not stall requests while five workers
+# import Flask at once. The app itself stays out of the master (preload_app off): a reload still
+# loads new app code; upgraded libraries need a restart. (Not with gevent, which must patch
+# the standard library before these are imported.)
+PRELOADED_LIBRARIES = (
+    "flask",
+{%- if cookiecutter.database != "none" %}
+    "sqlalchemy.orm",
+    "flask_sqlalchemy",
+    "flask_migrate",
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+    "psycopg",
+{%- endif %}
+{%- if cookiecutter.task_queue == "celery" %}
+    "celery",
+    "kombu.transport.redis",
+{%- elif cookiecutter.task_queue == "rq" %}
+    "redis",
+    "rq",
+{%- endif %}
+)
+for _library in PRELOADED_LIBRARIES:
+    importlib.import_module(_library)
+{%- endif %}
 
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]

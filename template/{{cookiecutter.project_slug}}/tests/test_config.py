@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.config import MAX_CONTENT_LENGTH, ConfigError
+from {{ cookiecutter.package_name }}.config import MAX_CONTENT_LENGTH, ConfigError, weak_secret_key
 
 STRONG_KEY = secrets.token_hex(32)
+DOMAIN = "{{ cookiecutter.domain_name }}"
 
 
 def production(**overrides: Any) -> Any:
@@ -45,6 +46,8 @@ def test_production_tier_is_secure() -> None:
         ({"SECRET_KEY": None}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": "a" * 64}, "SECRET_KEY"),
+        ({"SECRET_KEY": "abcdefgh" * 4}, "SECRET_KEY"),
+        ({"SECRET_KEY": "0123456789" * 4}, "SECRET_KEY"),
         ({"SECRET_KEY": "change-me-to-64-hex-characters-change-me-to-64-hex"}, "SECRET_KEY"),
         ({"DEBUG": True}, "DEBUG"),
         ({"TESTING": True}, "TESTING"),
@@ -56,6 +59,8 @@ def test_production_tier_is_secure() -> None:
         "no-key",
         "short-key",
         "low-entropy-key",
+        "repeated-pattern-key",
+        "repeated-digits-key",
         "placeholder-key",
         "debug",
         "testing",
@@ -67,6 +72,13 @@ def test_production_tier_is_secure() -> None:
 def test_production_refuses_unsafe_settings(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         production(**overrides)
+
+
+@pytest.mark.parametrize("nbytes", [16, 32])
+def test_random_keys_are_strong(nbytes: int) -> None:
+    for _ in range(200):
+        for key in (secrets.token_hex(nbytes), secrets.token_urlsafe(nbytes + nbytes // 2)):
+            assert not weak_secret_key(key), key
 
 
 def test_app_env_picks_the_tier(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,19 +107,57 @@ def test_production_trusts_exactly_one_proxy_hop() -> None:
         return {"addr": str(request.remote_addr), "scheme": request.scheme}
 
     headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7", "X-Forwarded-Proto": "https"}
-    body = app.test_client().get("/whoami", headers=headers).get_json()
+    body = app.test_client().get("/whoami", headers=headers, base_url=f"http://{DOMAIN}").get_json()
     assert body == {"addr": "198.51.100.7", "scheme": "https"}
 
 
-def test_wsgi_without_secret_key_fails_with_one_line() -> None:
+def test_production_ignores_forwarded_host() -> None:
+    """X-Forwarded-Host comes from the client (Nginx owns Host): it never names the app's URLs."""
+    app = production()
+
+    @app.get("/where/now")
+    def where() -> dict[str, str]:
+        from flask import request, url_for
+
+        return {"host": request.host, "url": url_for("health.healthz", _external=True)}
+
+    client = app.test_client()
+    spoofed = {"X-Forwarded-Host": "evil.example"}
+    body = client.get("/where/now", headers=spoofed, base_url=f"http://{DOMAIN}").get_json()
+    assert body == {"host": DOMAIN, "url": f"http://{DOMAIN}/healthz"}
+    redirect = client.get("/where//now", headers=spoofed, base_url=f"http://{DOMAIN}")  # merge_slashes
+    assert redirect.status_code == 308
+    assert "evil.example" not in redirect.headers["Location"]
+
+
+def test_production_refuses_other_hosts() -> None:
+    response = production().test_client().get("/healthz", base_url="http://evil.example")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == 400
+
+
+def import_wsgi(**environ: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "APP_ENV"))}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", "import {{ cookiecutter.package_name }}.wsgi"],
         capture_output=True,
         text=True,
-        env=env,
+        env={**env, **environ},
         timeout=60,
     )
-    assert result.returncode == 1
+
+
+def test_wsgi_without_secret_key_fails_with_one_line() -> None:
+    """Exit status 4 is Gunicorn's "app failed to load": the master stops instead of respawning."""
+    result = import_wsgi()
+    assert result.returncode == 4
     assert result.stderr.strip().startswith("error: SECRET_KEY is missing or weak")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("tier", ["development", "testing"])
+def test_wsgi_serves_production_only(tier: str) -> None:
+    result = import_wsgi(APP_ENV=tier, FLASK_SECRET_KEY=STRONG_KEY)
+    assert result.returncode == 4
+    assert result.stderr.strip().startswith(f"error: APP_ENV='{tier}' under a WSGI server")
     assert len(result.stderr.strip().splitlines()) == 1

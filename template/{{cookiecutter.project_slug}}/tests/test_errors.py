@@ -45,3 +45,24 @@ def test_500_hides_the_exception(make_app: MakeApp) -> None:
     assert "secret internals" not in body
     assert "Traceback" not in body
     assert response.get_json()["error"]["code"] == 500
+
+
+def test_deeply_nested_json_is_a_bad_request(make_app: MakeApp) -> None:
+    app = make_app()
+
+    @app.post("/lenient")
+    def lenient() -> dict[str, bool]:
+        return {"parsed": request.get_json(silent=True) is not None}
+
+    @app.post("/strict")
+    def strict() -> dict[str, bool]:
+        return {"parsed": request.get_json() is not None}
+
+    body = "[" * 100_000 + "]" * 100_000
+    client = app.test_client()
+    lenient_response = client.post("/lenient", data=body, content_type="application/json")
+    assert lenient_response.status_code == 200
+    assert lenient_response.get_json() == {"parsed": False}
+    strict_response = client.post("/strict", data=body, content_type="application/json")
+    assert strict_response.status_code == 400
+    assert strict_response.get_json()["error"]["code"] == 400

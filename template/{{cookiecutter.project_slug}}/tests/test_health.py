@@ -2,17 +2,18 @@
 {%- set tq = cookiecutter.task_queue != "none" -%}
 from __future__ import annotations
 
-{% if db %}from pathlib import Path
-
-{% endif %}from flask.testing import FlaskClient
+import threading
 {%- if db %}
+from pathlib import Path
+{%- endif %}
 
+from flask.testing import FlaskClient
+{% if db %}
 from {{ cookiecutter.package_name }} import create_app
 {%- endif %}
-{%- if db or tq %}
+from {{ cookiecutter.package_name }}.health import Readiness
 
-from .conftest import {% if tq %}MakeApp{% endif %}{% if tq and db %}, {% endif %}{% if db %}make_config{% endif %}
-{%- endif %}
+from .conftest import MakeApp{% if db %}, make_config{% endif %}
 
 
 def test_healthz(client: FlaskClient) -> None:
@@ -53,3 +54,27 @@ def test_readyz_when_broker_is_down(make_app: MakeApp) -> None:
     assert response.status_code == 503
     assert response.get_json()["checks"]["broker"] == "down"
 {%- endif %}
+
+
+def test_readyz_has_its_own_deadline(make_app: MakeApp) -> None:
+    """A hung check answers 503 after READINESS_TIMEOUT; while it stays hung, later probes say
+    503 without starting another check."""
+    app = make_app(READINESS_TIMEOUT=0.2)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def hung() -> None:
+        calls.append(1)
+        release.wait(30)
+
+    readiness = app.extensions["readiness"] = Readiness(app, {"database": hung})
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["checks"] == {"database": "down"}
+    assert len(calls) == 1
+    release.set()
+    readiness.running["database"].result(timeout=10)
+    assert client.get("/readyz").status_code == 200
+    assert len(calls) == 2

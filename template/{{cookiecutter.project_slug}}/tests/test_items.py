@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
@@ -37,6 +38,31 @@ def test_validation_and_conflicts(client: FlaskClient) -> None:
     conflict = client.post("/items", json={"name": "dup"})
     assert conflict.status_code == 409
     assert "already exists" in conflict.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=-1", "limit=0", "limit=201", "limit=ten", "limit=1e3", "limit=%EF%BC%91", "offset=-1",
+     "offset=99999999999999999999", "offset=2000000"],
+)  # fmt: skip
+def test_bad_page_arguments_are_400(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/items?{query}")
+    assert response.status_code == 400
+    assert "must be an integer" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/items/2147483648", "/items/99999999999999999999999", "/items/-1"])
+def test_ids_out_of_range_are_404(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.is_json
+
+
+@pytest.mark.parametrize("name", ["nul\x00byte", "\ud800", "tab\there", "new\nline", "\u202e"])
+def test_unprintable_names_are_400(client: FlaskClient, name: str) -> None:
+    response = client.post("/items", json={"name": name})
+    assert response.status_code == 400
+    assert "printable" in response.get_json()["error"]["message"]
 
 
 def test_missing_item_is_404(client: FlaskClient) -> None:

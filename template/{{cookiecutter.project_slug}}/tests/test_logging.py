@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from logging.handlers import QueueHandler
 
@@ -10,7 +11,7 @@ import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.logging import JsonFormatter, queue_handlers
+from {{ cookiecutter.package_name }}.logging import BoundedQueueHandler, JsonFormatter, queue_handlers
 
 from .conftest import MakeApp
 
@@ -81,6 +82,27 @@ def test_a_slow_sink_does_not_delay_the_request(logging_app: Flask) -> None:
     assert not sink.records
     gate.set()
     assert sink.arrived.wait(timeout=10)
+
+
+def test_a_full_log_queue_drops_and_counts(make_app: MakeApp) -> None:
+    """A sink slower than the log rate costs dropped records (counted), never unbounded memory."""
+    make_app(LOG_QUEUE_SIZE=5)
+    gate = threading.Event()
+    sink = Collect(gate)
+    handler = attach(sink)
+    flood = logging.getLogger("flood")
+    for n in range(50):
+        flood.warning("record %d", n)
+    assert isinstance(handler, BoundedQueueHandler)
+    assert handler.dropped >= 40
+    gate.set()
+    deadline = time.monotonic() + 10
+    while not any(r.getMessage() == "after the flood" for r in sink.records) and time.monotonic() < deadline:
+        flood.warning("after the flood")
+        time.sleep(0.05)
+    messages = [r.getMessage() for r in sink.records]
+    assert "after the flood" in messages
+    assert any(m.startswith("dropped ") and "log records" in m for m in messages), messages
 
 
 def test_json_formatter_writes_one_object_per_line() -> None:

@@ -1,7 +1,13 @@
 {%- set celery = cookiecutter.task_queue == "celery" -%}
 from __future__ import annotations
 
+{% if celery -%}
+import json
+{% endif -%}
 import time
+{% if celery -%}
+import uuid
+{% endif -%}
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import USING_REAL_REDIS
+from .conftest import USING_REAL_REDIS, MakeApp
 
 
 @pytest.fixture
@@ -75,9 +81,37 @@ def test_export_is_enqueued_and_runs_off_the_request(client: FlaskClient, worker
 @pytest.mark.parametrize("payload", [{"rows": 0}, {"rows": "ten"}, {"rows": True}, {"rows": 10**9}])
 def test_export_validates_its_input(client: FlaskClient, payload: dict[str, Any]) -> None:
     assert client.post("/exports", json=payload).status_code == 400
+
+
+@pytest.mark.parametrize("job_id", ["no-such-job", "4f1b7a52-0c1e-4b5e-9a57-8d6c1f0e2b3a"])
+def test_unknown_job_is_404(client: FlaskClient, job_id: str) -> None:
+    response = client.get(f"/exports/{job_id}")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == 404
+
+
+def test_export_with_the_broker_down_is_503(make_app: MakeApp) -> None:
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if celery %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
 {%- if not celery %}
+    from redis import Redis
+
+    app.extensions["redis"].close()
+    app.extensions["redis"] = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+{%- endif %}
+    response = app.test_client().post("/exports", json={"rows": 1})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.get_json()["error"]["code"] == 503
+{%- if celery %}
 
 
-def test_unknown_job_is_404(client: FlaskClient) -> None:
-    assert client.get("/exports/no-such-job").status_code == 404
+def test_a_failed_export_keeps_its_error_in_the_worker_log(app: Flask, client: FlaskClient) -> None:
+    from celery import states
+
+    job_id = str(uuid.uuid4())
+    error = RuntimeError("SELECT secret FROM users WHERE password = 'hunter2'")
+    app.extensions["celery"].backend.store_result(job_id, error, states.FAILURE)
+    body = client.get(f"/exports/{job_id}").get_json()
+    assert body["status"] == "failed"
+    assert "secret" not in json.dumps(body) and "hunter2" not in json.dumps(body)
 {%- endif %}

@@ -11,9 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import CONFIG_ENV_VAR, check_production_config, config_for
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with too-deep nesting reported as invalid JSON (ValueError, so
+    `request.get_json` answers 400) instead of a RecursionError that escapes as a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> Flask:
@@ -41,7 +53,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     # Exactly one trusted proxy hop (Nginx) in production: X-Forwarded-For/Proto from it only.
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Never X-Forwarded-Host: the Host header is Nginx's (the server_name it matched), and a
+        # client's X-Forwarded-Host would otherwise name the host of every URL the app builds.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    # JSON nested past the recursion limit is a 400, like any other malformed body.
+    app.json = BoundedJSONProvider(app)
 
     # Logging first, so everything below logs through the queue.
     from .logging import configure_logging, init_request_id
@@ -54,8 +70,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     from .extensions import db, migrate
 
     os.makedirs(app.instance_path, exist_ok=True)
+{%- if cookiecutter.database == "postgresql" %}
+    from . import deadlines
+
+    deadlines.configure(app)
+{%- endif %}
     db.init_app(app)
     migrate.init_app(app, db)
+{%- if cookiecutter.database == "postgresql" %}
+    deadlines.init_app(app)
+{%- endif %}
 {%- endif %}
 {%- if cookiecutter.task_queue != "none" %}
 
@@ -69,7 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     from . import errors, health
 
     errors.register(app)
-    app.register_blueprint(health.bp)
+    health.init_app(app)
 {%- if cookiecutter.database != "none" %}
     from . import items
 

@@ -17,6 +17,15 @@ CONFIG_ENV_VAR = "APP_ENV"
 MIN_SECRET_KEY_LENGTH = 32
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 """10 MiB; deploy/nginx sets client_max_body_size to the same value."""
+{%- if cookiecutter.database == "postgresql" %}
+DATABASE_CONNECT_TIMEOUT = 3
+"""Seconds to open a database connection (libpq connect_timeout)."""
+DATABASE_STATEMENT_TIMEOUT = 5
+"""Seconds a statement may run: PostgreSQL cancels it (statement_timeout), and the client gives
+up one second later even when the server does not answer at all (extensions.StatementDeadline)."""
+{%- endif %}
+READINESS_TIMEOUT = 2.0
+"""Seconds /readyz waits for its dependency checks before it answers 503."""
 
 
 class ConfigError(RuntimeError):
@@ -33,12 +42,22 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PROXY_FIX_HOPS = 0
+    # Host header values the app accepts (None: any). Production names the public domain.
+    TRUSTED_HOSTS: tuple[str, ...] | None = None
+    READINESS_TIMEOUT = READINESS_TIMEOUT
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "{{ cookiecutter.log_format }}"
+    # Records waiting for the log sink; past this they are dropped and counted, never queued
+    # without bound.
+    LOG_QUEUE_SIZE = 10_000
 {%- if cookiecutter.database != "none" %}
     SQLALCHEMY_DATABASE_URI: str | None = None
 {%- if cookiecutter.database == "postgresql" %}
     DEFAULT_DATABASE_URL = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
+{%- endif %}
+{%- if cookiecutter.database == "postgresql" %}
+    DATABASE_CONNECT_TIMEOUT = DATABASE_CONNECT_TIMEOUT
+    DATABASE_STATEMENT_TIMEOUT = DATABASE_STATEMENT_TIMEOUT
 {%- endif %}
     # Read-only so no code can change the shared class attribute at run time.
     SQLALCHEMY_ENGINE_OPTIONS: Mapping[str, Any] = MappingProxyType({"pool_pre_ping": True})
@@ -85,6 +104,9 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     PROXY_FIX_HOPS = 1
+    # Requests naming another host get 400. More names (an internal address a load balancer
+    # probes): FLASK_TRUSTED_HOSTS='["{{ cookiecutter.domain_name }}", "10.0.0.11"]'.
+    TRUSTED_HOSTS = ("{{ cookiecutter.domain_name }}",)
 
 
 TIERS: Mapping[str, type[Config]] = MappingProxyType(
@@ -105,11 +127,22 @@ def config_for(name: str) -> type[Config]:
         raise ConfigError(f"{CONFIG_ENV_VAR}={name!r} is not a config tier; use one of: {valid}") from None
 
 
+def weak_secret_key(key: object) -> bool:
+    """True for a missing, short, placeholder or patterned key.
+
+    A random key of MIN_SECRET_KEY_LENGTH characters has nearly all its 3-character windows
+    distinct; a repeated pattern (`abcdefgh` x 4) or a word list of few letters does not.
+    """
+    if not isinstance(key, str) or len(key) < MIN_SECRET_KEY_LENGTH or "change-me" in key.lower():
+        return True
+    windows = [key[i : i + 3] for i in range(len(key) - 2)]
+    return len(set(key)) < 8 or len(set(windows)) < 0.8 * len(windows)
+
+
 def check_production_config(config: Mapping[str, Any]) -> None:
     """Raise ConfigError (one line: the problem and the fix) for unsafe production settings."""
     key = config.get("SECRET_KEY")
-    weak = not isinstance(key, str) or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 8
-    if weak or "change-me" in str(key).lower():
+    if weak_secret_key(key):
         raise ConfigError(
             f"SECRET_KEY is missing or weak: set FLASK_SECRET_KEY to at least "
             f"{MIN_SECRET_KEY_LENGTH} random characters "

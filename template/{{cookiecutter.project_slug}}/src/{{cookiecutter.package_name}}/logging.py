@@ -52,12 +52,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def make_queue_handler(log_format: str, stream: Any = None) -> QueueHandler:
+class BoundedQueueHandler(QueueHandler):
+    """A QueueHandler on a bounded queue: when the sink falls behind and the queue is full, a
+    record is dropped and counted rather than held in memory; the next record that fits is
+    preceded by a warning with the count. Handler.handle holds the handler lock, so the count
+    is never updated by two threads at once."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(records)
+        self.dropped = 0
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            if self.dropped:
+                self.queue.put_nowait(self._dropped_record())
+                self.dropped = 0
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def _dropped_record(self) -> logging.LogRecord:
+        message = "dropped %d log records: the log sink is slower than the log rate"
+        record = logging.LogRecord(__name__, logging.WARNING, __file__, 0, message, (self.dropped,), None)
+        record.request_id = "-"
+        return record
+
+
+def make_queue_handler(log_format: str, queue_size: int = 10_000, stream: Any = None) -> QueueHandler:
     """A QueueHandler whose listener thread writes formatted records to stream (stderr)."""
     sink = logging.StreamHandler(stream or sys.stderr)
     sink.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = QueueHandler(records)
+    records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=queue_size)
+    handler = BoundedQueueHandler(records)
     handler.addFilter(RequestIdFilter())
     listener = QueueListener(records, sink, respect_handler_level=True)
     handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
@@ -104,6 +130,7 @@ def configure_logging(app: Flask) -> None:
                 "queue": {
                     "()": make_queue_handler,
                     "log_format": app.config["LOG_FORMAT"],
+                    "queue_size": app.config["LOG_QUEUE_SIZE"],
                 }
             },
             "root": {"level": app.config["LOG_LEVEL"], "handlers": ["queue"]},

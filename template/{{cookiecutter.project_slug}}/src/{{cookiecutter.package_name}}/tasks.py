@@ -15,13 +15,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+{%- if celery %}
+import uuid
+{%- endif %}
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 {% if celery -%}
-from celery import Celery, Task, shared_task
-from celery.result import AsyncResult
+from celery import Celery, Task, shared_task, states
 from flask import Blueprint, Flask, abort, current_app, request, url_for
 {%- else -%}
 from flask import Blueprint, Flask, abort, current_app, request, url_for
@@ -83,6 +85,12 @@ def export_task(rows: int) -> dict[str, Any]:
     return build_export(rows)
 
 
+# One quick retry of a failed call to Redis, then the error (answered 503).
+REDIS_RETRY_POLICY: Mapping[str, float] = MappingProxyType(
+    {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+)
+
+
 def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """Celery settings from the app config. CELERY_EAGER (tests without Redis) runs tasks
     in-process and keeps results in memory, so the enqueue path still runs end to end."""
@@ -102,9 +110,14 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # Bounded calls to Redis: with Redis down, POST /exports fails in seconds (503), not
+        # after Celery's default retries (about 20 s).
+        "broker_connection_timeout": 2,
         "broker_transport_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        "task_publish_retry_policy": REDIS_RETRY_POLICY,
         "redis_socket_connect_timeout": 2,
         "redis_socket_timeout": 5,
+        "result_backend_transport_options": {"retry_policy": REDIS_RETRY_POLICY},
     }
 
 
@@ -131,18 +144,33 @@ def ping_broker(app: Flask) -> None:
 
 
 def enqueue_export(rows: int) -> str:
-    return str(export_task.delay(rows).id)
+    """Record the job, then send it. Celery says PENDING for any id it never saw; the record is
+    how GET /exports/<id> tells a queued job from an unknown id (404)."""
+    job_id = str(uuid.uuid4())
+    export_task.backend.store_result(job_id, None, states.PENDING)
+    export_task.apply_async((rows,), task_id=job_id)
+    return job_id
 
 
 def export_status(job_id: str) -> dict[str, Any]:
-    result: AsyncResult[Any] = AsyncResult(job_id, app=current_app.extensions["celery"])
-    status = STATUS_NAMES.get(result.state, "queued")
+    backend = current_app.extensions["celery"].backend
+    meta = backend.get_task_meta(job_id) if is_job_id(job_id) else {}
+    if "task_id" not in meta:  # never enqueued here, or expired
+        abort(404, description=f"no export job with id {job_id}")
+    status = STATUS_NAMES.get(meta["status"], "queued")
     body: dict[str, Any] = {"id": job_id, "status": status}
     if status == "finished":
-        body["result"] = result.result
-    elif status == "failed":
-        body["error"] = str(result.result)
+        body["result"] = meta["result"]
+    elif status == "failed":  # the worker's exception may hold SQL or data: it stays in the worker log
+        body["error"] = "the export failed; see the worker log"
     return body
+
+
+def is_job_id(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 {%- else %}
 
 
