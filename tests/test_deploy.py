@@ -11,43 +11,24 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
-import secrets
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import crossplane
 import pytest
 
-from flaskgen.generate import generate_project
-from tests.conftest import find_python, nginx_binary, require
 from tests.processes import free_port, port_open, stop, wait_until
-from tests.variants import run_step, tool_env
+from tests.stack import Stack, install, make_project, running_stack, wrapped_nginx_conf
+from tests.variants import tool_env
 
 WORKER_CLASSES = ["gthread", "sync", "gevent"]
 SECURITY_HEADERS = ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"]
-
-
-def make_project(root: Path, **overrides: Any) -> Path:
-    answers = {"database": "none", "task_queue": "none", "python_version": "3.11", **overrides}
-    return generate_project(name="Edge API", no_input=True, overrides=answers, output_dir=root).project_dir
-
-
-def wrapped_nginx_conf(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
-    """The project's own check.py writes the nginx.conf that includes the site."""
-    command = [sys.executable, str(project / "deploy" / "check.py"), "nginx-conf", str(directory), "--port", str(port)]
-    if socket_path is not None:
-        command += ["--socket", str(socket_path)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return Path(output.strip())
 
 
 def directives(block: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -149,65 +130,12 @@ def tcp_listeners_of(pids: list[int]) -> list[str]:
     return found
 
 
-@dataclass
-class Stack:
-    project: Path
-    port: int
-    gunicorn: subprocess.Popen[bytes]
-    gunicorn_log: Path
-    host: str
-
-    def request(self, method: str = "GET", path: str = "/healthz", headers: dict[str, str] | None = None) -> Any:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request(method, path, headers={"Host": self.host, **(headers or {})})
-            response = connection.getresponse()
-            response.body = response.read()
-            return response
-        finally:
-            connection.close()
-
-
 @pytest.fixture(params=WORKER_CLASSES)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    nginx = nginx_binary()
-    require(nginx is not None, "nginx is not installed (apt-get install nginx)")
-    python = find_python("3.11")
-    require(python is not None, "no Python 3.11 interpreter for the generated project")
     project = make_project(tmp_path, worker_class=request.param)
-    run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
-    # Short path: unix socket paths are limited to 108 bytes.
-    runtime = Path(tempfile.mkdtemp(prefix="fg-live-"))
-    sock = runtime / "gunicorn.sock"
-    port = free_port()
-    conf = wrapped_nginx_conf(project, runtime / "nginx", port=port, socket_path=sock)
-    env = tool_env(
-        APP_ENV="production",
-        FLASK_SECRET_KEY=secrets.token_hex(32),
-        GUNICORN_BIND=f"unix:{sock}",
-        WEB_CONCURRENCY="2",
-    )
-    gunicorn_log = runtime / "gunicorn.log"
-    gunicorn = nginx_process = None
-    try:
-        with gunicorn_log.open("wb") as log:
-            gunicorn = subprocess.Popen(
-                [str(project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "edge_api.wsgi:app"],
-                cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_until(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
-        assert gunicorn.poll() is None, gunicorn_log.read_text()
-        nginx_process = subprocess.Popen(
-            [nginx, "-p", str(runtime / "nginx"), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(lambda: port_open(port) or nginx_process.poll() is not None, "nginx")
-        assert nginx_process.poll() is None, (runtime / "nginx" / "logs" / "error.log").read_text()
-        yield Stack(project, port, gunicorn, gunicorn_log, host="edge-api.example.com")
-    finally:
-        stop(nginx_process, signal.SIGQUIT)
-        stop(gunicorn)
-        subprocess.run(["rm", "-rf", str(runtime)], check=False)
+    install(project)
+    with running_stack(project) as running:
+        yield running
 
 
 @pytest.mark.live
@@ -226,7 +154,9 @@ def test_live_stack(stack: Stack) -> None:
     connection.putheader("Host", stack.host)
     connection.putheader("Content-Length", str(11 * 1024 * 1024))
     connection.endheaders()
-    assert connection.getresponse().status == 413
+    too_big = connection.getresponse()
+    assert too_big.status == 413
+    assert_json_error(too_big.status, too_big.getheader("Content-Type"), too_big.read())
     connection.close()
 
     # 3. An unknown Host: the connection is dropped without an answer (444).
@@ -235,9 +165,12 @@ def test_live_stack(stack: Stack) -> None:
         connection.request("GET", "/healthz", headers={"Host": "attacker.invalid"})
         connection.getresponse()
 
-    # 4. A burst over the rate limit (20 r/s, burst 40): some requests get 429.
-    statuses = [stack.request().status for _ in range(120)]
+    # 4. A burst over the rate limit (20 r/s, burst 40): some requests get 429, as JSON.
+    responses = [stack.request(source="127.0.0.2") for _ in range(120)]
+    statuses = [r.status for r in responses]
     assert 429 in statuses and 200 in statuses, statuses
+    limited = next(r for r in responses if r.status == 429)
+    assert_json_error(429, limited.getheader("Content-Type"), limited.body)
 
     # 5. Gunicorn listens on no TCP port at all, only on its unix socket.
     assert tcp_listeners_of(process_tree(stack.gunicorn.pid)) == []
@@ -249,13 +182,55 @@ def test_live_stack(stack: Stack) -> None:
     assert "attacker.invalid" not in log
 
 
+def assert_json_error(status: int, content_type: str | None, body: bytes) -> None:
+    """Every error a client sees is the app's JSON format, never an HTML page."""
+    assert content_type is not None and content_type.startswith("application/json"), (content_type, body[:200])
+    assert json.loads(body)["error"]["code"] == status
+
+
+@pytest.fixture
+def items_stack(tmp_path: Path) -> Iterator[Stack]:
+    """The default variant (SQLite, gthread) behind Nginx."""
+    project = make_project(tmp_path, database="sqlite")
+    install(project)
+    with running_stack(project) as running:
+        yield running
+
+
+@pytest.mark.live
+def test_live_stack_refuses_hostile_headers(items_stack: Stack) -> None:
+    stack, source = items_stack, "127.0.0.3"
+    # A client's X-Forwarded-Host never names the app's URLs (Nginx overwrites it, the app
+    # trusts only X-Forwarded-For/Proto): the slash-merging redirect points at the real host.
+    redirect = stack.request(path="/items//1", headers={"X-Forwarded-Host": "evil.example"}, source=source)
+    assert redirect.status == 308, redirect.body
+    location = redirect.getheader("Location")
+    assert "evil.example" not in location and location.endswith(f"://{stack.host}/items/1"), location
+
+    # Nginx's limits come first and answer JSON; what Nginx lets through, Gunicorn accepts.
+    longest_accepted = stack.request(path="/" + "a" * 8000, source=source)
+    assert longest_accepted.status == 404, longest_accepted.body  # the app's own 404
+    assert_json_error(404, longest_accepted.getheader("Content-Type"), longest_accepted.body)
+    # Over 8 KiB: Nginx's own short 414 page (it cannot redirect a line it could not read).
+    assert stack.request(path="/" + "a" * 9000, source=source).status == 414
+    many = stack.request(headers={f"X-Filler-{n}": "x" for n in range(800)}, source=source)
+    assert many.status == 200, many.body
+    huge = stack.request(headers={"X-Huge": "x" * 9000}, source=source)
+    assert huge.status == 400
+    assert_json_error(400, huge.getheader("Content-Type"), huge.body)
+
+    # With Gunicorn gone, Nginx says 502, as JSON too.
+    stop(stack.gunicorn)
+    down = stack.request(source=source)
+    assert down.status == 502
+    assert_json_error(502, down.getheader("Content-Type"), down.body)
+
+
 @pytest.mark.live
 def test_flask_run_starts(tmp_path: Path) -> None:
     """`flask --app <package> run` (the development server) serves /healthz."""
-    python = find_python("3.11")
-    require(python is not None, "no Python 3.11 interpreter for the generated project")
     project = make_project(tmp_path, database="sqlite")
-    run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
+    install(project)
     port = free_port()
     server = subprocess.Popen(
         [str(project / ".venv/bin/flask"), "--app", "edge_api", "run", "--port", str(port)],

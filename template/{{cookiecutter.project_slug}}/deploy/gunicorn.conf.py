@@ -9,6 +9,8 @@ Every value can be changed from the environment without editing this file.
 import importlib
 {% endif -%}
 import os
+import subprocess
+import sys
 
 # Upper bound on the default worker count: past this, more processes on one host mostly add
 # memory and contention; scale out with more hosts behind Nginx's upstream instead.
@@ -61,12 +63,12 @@ keepalive = 5
 # do not all restart at once.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
-# Request size limits. Nginx refuses oversized requests first with its own (JSON) errors; these
-# sit just above what it lets through (request line and each header line within its 8 KiB
-# large_client_header_buffers, the whole header block within 4 of them), so Gunicorn never
-# answers a request that Nginx passed with its own HTML 400/414/431.
+# Request size limits. Nginx refuses oversized requests first, with its own errors; these sit at
+# or above what it lets through (the request line and each header line within one 8 KiB buffer of
+# large_client_header_buffers, all headers within 4 of them: 32 KiB, so at most ~8,000 tiny
+# header lines), so Gunicorn never answers a request that Nginx passed with its own HTML 400.
 limit_request_line = 8190
-limit_request_fields = 1000
+limit_request_fields = 32768  # Gunicorn's maximum; Nginx's 32 KiB header limit binds first
 limit_request_field_size = 8190
 # Trust X-Forwarded-* only from the local proxy.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -113,6 +115,16 @@ PRELOADED_LIBRARIES = (
 for _library in PRELOADED_LIBRARIES:
     importlib.import_module(_library)
 {%- endif %}
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Load the app once in a child process before any worker starts: a refused configuration
+    (no secret key, ...) then stops Gunicorn here, with the app's one-line reason and status 4
+    ("app failed to load"), instead of every worker failing in turn. (The workers exit with 4 as
+    well, which also stops the master, but Gunicorn 27 then prints a traceback and exits 1.)"""
+    check = subprocess.run([sys.executable, "-c", "import {{ cookiecutter.package_name }}.wsgi"], check=False)
+    if check.returncode != 0:
+        raise SystemExit(check.returncode)
 
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]

@@ -106,6 +106,7 @@ class Deadlines:
         event.listen(engine, "after_cursor_execute", self._after_execute)
         event.listen(engine, "handle_error", self._on_error)
         event.listen(engine, "checkout", self._ping)
+        event.listen(engine, "do_connect", self._connect)
 
     def _before_execute(self, conn: Any, cursor: Any, *args: Any) -> None:
         self.check_available()
@@ -118,6 +119,17 @@ class Deadlines:
         cursor = getattr(context.execution_context, "cursor", None)
         if cursor is not None:
             self.stop(id(cursor))
+
+    def _connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        """Open a connection (SQLAlchemy's do_connect, done here to see it fail): when connecting
+        fails (refused, or connect_timeout passed), the next requests fail at once instead of
+        each waiting out connect_timeout again."""
+        self.check_available()
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except psycopg.OperationalError:
+            self.down_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
 
     def _ping(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         """Pessimistic disconnect handling: a dead connection is replaced (DisconnectionError

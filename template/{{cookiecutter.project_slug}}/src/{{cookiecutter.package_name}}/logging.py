@@ -134,6 +134,8 @@ def configure_logging(app: Flask) -> None:
                 }
             },
             "root": {"level": app.config["LOG_LEVEL"], "handlers": ["queue"]},
+            # Alembic logs seven "setup plugin" lines at INFO each time an app is made.
+            "loggers": {"alembic.runtime.plugins": {"level": "WARNING"}},
         }
     )
     atexit.unregister(stop_logging)

@@ -1,0 +1,193 @@
+"""The generated stack under faults, for real: a refused configuration, a reload under load and a
+frozen database, each through the real Gunicorn (and Nginx) with the generated configs.
+
+The PostgreSQL here is the test's own (initdb on a spare port, run as the postgres user), frozen
+with SIGSTOP; the shared server on 5432 is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from tests.processes import free_port, port_open, stop, wait_until
+from tests.stack import Stack, install, make_project, production_env, running_stack
+from tests.variants import run_step, tool_env
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+@pytest.mark.live
+def test_a_refused_config_stops_gunicorn_instead_of_crash_looping(tmp_path: Path) -> None:
+    """No secret key: Gunicorn stops before starting any worker, with the one-line reason and
+    status 4 ("app failed to load"); systemd (RestartPreventExitStatus=4) keeps the unit failed."""
+    project = make_project(tmp_path)
+    install(project)
+    env = production_env(tmp_path / "g.sock", FLASK_SECRET_KEY="", WEB_CONCURRENCY="3")
+    gunicorn = subprocess.Popen(
+        [str(project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "edge_api.wsgi:app"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        output, _ = gunicorn.communicate(timeout=60)  # bounds a crash loop; it ends in about a second
+    finally:
+        stop(gunicorn)
+    assert gunicorn.returncode == 4, output
+    assert output.count("error: SECRET_KEY is missing or weak") == 1, output
+    assert "Booting worker" not in output and "Traceback" not in output, output
+    unit = (project / "deploy/systemd/edge-api.service").read_text()
+    assert "RestartPreventExitStatus=4" in unit
+
+
+def _hammer(stack: Stack, stop_at: float, source: str, results: list[tuple[float, int]]) -> None:
+    """Back-to-back requests from one client address; (latency, status) each, status 0 = failed."""
+    while time.monotonic() < stop_at:
+        began = time.monotonic()
+        try:
+            status = stack.request(path="/healthz", timeout=10, source=source).status
+        except OSError:
+            status = 0
+        results.append((time.monotonic() - began, status))
+        time.sleep(0.05)  # ~15 requests/s per address: under Nginx's 20 r/s limit
+
+
+@pytest.mark.live
+def test_reload_under_load_drops_no_request(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """`systemctl reload` (HUP) three times while 8 clients send requests: none fails (10 s client
+    timeout). The venv is left without bytecode (uv's default), the slowest case for new workers;
+    before the master preloaded the libraries, 8 of 16 requests failed here and the worst took 10 s."""
+    project = make_project(tmp_path, database="sqlite", task_queue="celery")
+    install(project)
+    with running_stack(project, WEB_CONCURRENCY="5") as stack:
+        results: list[tuple[float, int]] = []
+        stop_at = time.monotonic() + 14
+        clients = [
+            threading.Thread(target=_hammer, args=(stack, stop_at, f"127.0.1.{n}", results)) for n in range(1, 9)
+        ]
+        for client in clients:
+            client.start()
+        for _ in range(3):
+            time.sleep(3)
+            stack.gunicorn.send_signal(signal.SIGHUP)
+        for client in clients:
+            client.join()
+        assert stack.gunicorn.poll() is None
+    failed = [status for _, status in results if status != 200]
+    worst = max(latency for latency, _ in results)
+    record_property("reload", {"requests": len(results), "failed": len(failed), "worst_latency_s": round(worst, 3)})
+    print(f"\nreload under load: {len(results)} requests, {len(failed)} failed, worst latency {worst:.3f} s")
+    assert results and failed == [], f"{len(failed)} of {len(results)} failed: {sorted(set(failed))}"
+
+
+@contextmanager
+def own_postgres() -> Iterator[tuple[int, Path]]:
+    """A PostgreSQL cluster of this test's own on a spare loopback port: (port, data directory).
+    Thawed, stopped and removed at the end."""
+    require(PG_BIN is not None and shutil.which("runuser") is not None, "PostgreSQL server binaries not installed")
+    assert PG_BIN is not None
+    data = Path(tempfile.mkdtemp(prefix="fg-pg-"))
+    shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+
+    def as_postgres(*command: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True, timeout=120)
+
+    try:
+        as_postgres(str(PG_BIN / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres")
+        as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w", "start",
+            "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )  # fmt: skip
+        wait_until(lambda: port_open(port), "the test's PostgreSQL")
+        yield port, data / "db"
+    finally:
+        for pid in postgres_processes(data / "db"):
+            os.kill(pid, signal.SIGCONT)
+        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data / "db"),
+                        "-m", "immediate", "stop"], capture_output=True, check=False, timeout=60)  # fmt: skip
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def postgres_processes(data: Path) -> list[int]:
+    """The postmaster of the cluster in data (postmaster.pid) and all its children."""
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    return [postmaster, *(int(c) for c in children)]
+
+
+def timed(stack: Stack, path: str, source: str, *, delay: float = 0) -> tuple[int, float]:
+    """(status, seconds) of one request sent after delay."""
+    time.sleep(delay)
+    began = time.monotonic()
+    status = stack.request(path=path, timeout=30, source=source).status
+    return status, time.monotonic() - began
+
+
+@pytest.mark.live
+def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """PostgreSQL frozen (SIGSTOP) under 25 concurrent /items requests: every request is answered
+    (503 once its deadline passes or the database is known to be out), /readyz says 503 within its
+    own deadline, /healthz keeps answering, and all is well again once the database thaws."""
+    project = make_project(tmp_path, database="postgresql")
+    install(project)
+    with own_postgres() as (port, data):
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        run_step("migrate", [str(project / ".venv/bin/flask"), "--app", "edge_api", "db", "upgrade"], project,
+                 tool_env(DATABASE_URL=url, APP_ENV="testing"))  # fmt: skip
+        with running_stack(project, DATABASE_URL=url) as stack:
+            assert stack.request("POST", "/items", {"Content-Type": "application/json"}).status in (400, 201)
+            assert stack.request(path="/items").status == 200
+            assert stack.request(path="/readyz").status == 200
+            frozen = postgres_processes(data)
+            assert frozen
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                began = time.monotonic()
+                with ThreadPoolExecutor(max_workers=40) as pool:
+                    items = [
+                        pool.submit(lambda n: stack.request(path="/items", timeout=30, source=f"127.0.2.{n}").status, n)
+                        for n in range(1, 26)
+                    ]
+                    time.sleep(0.5)
+                    readyz = pool.submit(timed, stack, "/readyz", "127.0.3.1")
+                    health = [
+                        pool.submit(timed, stack, "/healthz", f"127.0.3.{n + 2}", delay=n * 0.5) for n in range(8)
+                    ]
+                    item_statuses = [f.result(timeout=60) for f in items]
+                    readyz_status, readyz_seconds = readyz.result(timeout=60)
+                    health_results = [f.result(timeout=60) for f in health]
+                items_seconds = time.monotonic() - began
+            finally:
+                for pid in frozen:
+                    os.kill(pid, signal.SIGCONT)
+            numbers = {
+                "readyz_503_after_s": round(readyz_seconds, 2),
+                "items_all_answered_after_s": round(items_seconds, 2),
+                "healthz_worst_s": round(max(seconds for _, seconds in health_results), 2),
+                "items_statuses": sorted(set(item_statuses)),
+            }
+            record_property("frozen_database", numbers)
+            print(f"\nfrozen database: {numbers}")
+            assert readyz_status == 503
+            assert set(item_statuses) <= {200, 503}, item_statuses
+            assert 503 in item_statuses
+            assert [status for status, _ in health_results] == [200] * 8, health_results
+            # Thawed: back to normal without a restart.
+            wait_until(lambda: stack.request(path="/readyz", source="127.0.4.1").status == 200, "readiness", 30)
+            assert stack.request(path="/items", source="127.0.4.2").status == 200
