@@ -134,8 +134,11 @@ def tcp_listeners_of(pids: list[int]) -> list[str]:
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     project = make_project(tmp_path, worker_class=request.param)
     install(project)
-    with running_stack(project) as running:
+    home = tmp_path / "home"  # where Gunicorn's default control socket would go
+    with running_stack(project, HOME=str(home), XDG_RUNTIME_DIR=str(home / "run")) as running:
         yield running
+        control = [str(p) for p in home.rglob("*")] if home.exists() else []
+    assert control == [], "Gunicorn's control socket is shared by every service of the user"
 
 
 @pytest.mark.live

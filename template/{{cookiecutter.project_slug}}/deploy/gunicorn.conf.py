@@ -96,6 +96,7 @@ control_socket_disable = True
 # the standard library before these are imported.)
 PRELOADED_LIBRARIES = (
     "flask",
+    "werkzeug.middleware.proxy_fix",
 {%- if cookiecutter.database != "none" %}
     "sqlalchemy.orm",
     "flask_sqlalchemy",
