@@ -75,7 +75,7 @@ def expected_absent(variant: Mapping[str, Any], package: str, slug: str) -> list
     if variant["database"] == "none":
         absent += ["migrations", f"src/{package}/models.py", f"src/{package}/extensions.py", "tests/test_items.py"]
     if variant["database"] != "postgresql":
-        absent.append(f"src/{package}/deadlines.py")
+        absent += [f"src/{package}/deadlines.py", "tests/test_deadlines.py"]
     if variant["task_queue"] == "none":
         absent += [f"src/{package}/tasks.py", f"src/{package}/worker.py", f"deploy/systemd/{slug}-worker.service"]
     if not variant["docker"]:

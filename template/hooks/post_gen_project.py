@@ -50,7 +50,7 @@ def postgresql_files(answers: Mapping[str, Any]) -> list[str]:
     """The PostgreSQL call deadlines, unless PostgreSQL is chosen."""
     if answers["database"] == "postgresql":
         return []
-    return [f"src/{answers['package_name']}/deadlines.py"]
+    return [f"src/{answers['package_name']}/deadlines.py", "tests/test_deadlines.py"]
 
 
 def task_queue_files(answers: Mapping[str, Any]) -> list[str]:

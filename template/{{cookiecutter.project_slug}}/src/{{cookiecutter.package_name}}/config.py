@@ -22,7 +22,7 @@ DATABASE_CONNECT_TIMEOUT = 3
 """Seconds to open a database connection (libpq connect_timeout)."""
 DATABASE_STATEMENT_TIMEOUT = 5
 """Seconds a statement may run: PostgreSQL cancels it (statement_timeout), and the client gives
-up one second later even when the server does not answer at all (extensions.StatementDeadline)."""
+up one second later even when the server does not answer at all (deadlines.Deadlines)."""
 {%- endif %}
 READINESS_TIMEOUT = 2.0
 """Seconds /readyz waits for its dependency checks before it answers 503."""
@@ -54,8 +54,6 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None
 {%- if cookiecutter.database == "postgresql" %}
     DEFAULT_DATABASE_URL = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
-{%- endif %}
-{%- if cookiecutter.database == "postgresql" %}
     DATABASE_CONNECT_TIMEOUT = DATABASE_CONNECT_TIMEOUT
     DATABASE_STATEMENT_TIMEOUT = DATABASE_STATEMENT_TIMEOUT
 {%- endif %}

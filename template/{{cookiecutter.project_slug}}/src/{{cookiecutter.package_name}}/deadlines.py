@@ -7,9 +7,9 @@
   cancel and libpq has no read timeout, so a watchdog thread shuts the connection's socket down
   one second after the statement timeout; psycopg raises OperationalError, SQLAlchemy discards
   the connection and the request answers 503;
-- fail fast: once a deadline was missed, statements fail at once for FAIL_FAST_SECONDS instead of
-  each waiting out its own deadline, so request threads stay free (and /healthz answers) while the
-  database is out.
+- fail fast: once a deadline was missed or a connect failed, statements fail at once for
+  FAIL_FAST_SECONDS (DatabaseUnavailable, answered 503) instead of each waiting out its own
+  deadline, so request threads stay free (and /healthz answers) while the database is out.
 
 SQLAlchemy's own pool_pre_ping is replaced by a ping under the same deadline (a frozen server
 would hang the built-in one, which runs outside every statement event).
