@@ -10,14 +10,5 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "generate_project", "load_template_options"]
 
-
-def __getattr__(name: str):
-    if name == "generate_project":
-        from flaskgen.generate import generate_project
-
-        return generate_project
-    if name == "load_template_options":
-        from flaskgen.template import load_template_options
-
-        return load_template_options
-    raise AttributeError(name)
+from flaskgen.generate import generate_project
+from flaskgen.template import load_template_options

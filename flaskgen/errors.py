@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
     "FlaskgenError",
+    "GitError",
     "InvalidAnswer",
     "OutputDirError",
     "PresetError",
@@ -50,3 +52,11 @@ class PresetError(FlaskgenError):
 class ProjectError(FlaskgenError):
     """Raised when `check`, `diff` or `update` are pointed at something that is not a project
     made from a template (no answers file), or the project is not in a state to update."""
+
+
+class GitError(FlaskgenError):
+    """Raised when a git command flaskgen needs fails (git missing, a timeout, git's own error)."""
+
+
+class AuditError(FlaskgenError):
+    """Raised when `flaskgen audit` gets a path that does not exist or an unknown rule code."""

@@ -6,34 +6,23 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flaskgen.errors import (
-    FlaskgenError,
-    InvalidAnswer,
-    OutputDirError,
-    TargetExists,
-    TemplateError,
-    UnknownOption,
-)
+from flaskgen.answers import AnswersMap, coerce_answers
+from flaskgen.errors import FlaskgenError, InvalidAnswer, OutputDirError, TargetExists, TemplateError
+from flaskgen.presets import Preset
 from flaskgen.template import Option, Template, open_template
-
-if TYPE_CHECKING:
-    from flaskgen.presets import Preset
 
 __all__ = [
     "GenerationResult",
-    "coerce_answers",
     "generate_project",
-    "parse_assignments",
+    "render",
     "resolve_answers",
+    "validate_answers",
 ]
-
-YES = frozenset({"yes", "y", "true", "1", "on"})
-NO = frozenset({"no", "n", "false", "0", "off"})
 
 
 @dataclass(frozen=True)
@@ -46,60 +35,11 @@ class GenerationResult:
     """Paths relative to project_dir (without .git), sorted."""
 
 
-def parse_assignments(items: Iterable[str], *, origin: str = "--set") -> dict[str, str]:
-    """`["database=postgresql", ...]` -> `{"database": "postgresql"}`."""
-    parsed: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise InvalidAnswer(f"{origin} {item!r} is not KEY=VALUE; write e.g. {origin} database=postgresql")
-        parsed[key] = value.strip()
-    return parsed
-
-
-def _valid_keys(options: Mapping[str, Option]) -> str:
-    return ", ".join(options)
-
-
-def coerce_answer(option: Option, value: Any, *, origin: str) -> Any:
-    """One answer converted to the option's type, or InvalidAnswer naming the valid values."""
-    if option.kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in YES:
-            return True
-        if text in NO:
-            return False
-        raise InvalidAnswer(
-            f"{origin}: {option.name}={value!r} is not yes/no; use {option.name}=yes or {option.name}=no"
-        )
-    if option.kind == "choice":
-        assert option.choices is not None
-        for choice in option.choices:
-            if str(choice) == str(value):
-                return choice
-        valid = ", ".join(map(str, option.choices))
-        raise InvalidAnswer(f"{origin}: {option.name}={value!r} is not a valid choice; choose one of: {valid}")
-    if not isinstance(value, str):
-        raise InvalidAnswer(f"{origin}: {option.name} must be text, not {type(value).__name__}")
-    return value
-
-
-def coerce_answers(options: Mapping[str, Option], raw: Mapping[str, Any], *, origin: str = "--set") -> dict[str, Any]:
-    """Check keys and values against the template's variables; unknown keys are errors."""
-    answers: dict[str, Any] = {}
-    for key, value in raw.items():
-        option = options.get(key)
-        if option is None:
-            raise UnknownOption(f"{origin}: unknown option {key!r}; valid options: {_valid_keys(options)}")
-        answers[key] = coerce_answer(option, value, origin=origin)
-    return answers
-
-
-def _running_python() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
+def _environment(options: Mapping[str, Option]) -> dict[str, Any]:
+    """Defaults from this machine: the running Python, when the template offers it."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    python = options.get("python_version")
+    return {"python_version": running} if python and python.choices and running in python.choices else {}
 
 
 def resolve_answers(
@@ -299,18 +239,19 @@ def generate_project(
     with open_template(template, checkout) as tpl:
         if "project_slug" not in tpl.options:
             raise TemplateError(f"template {tpl.source} has no project_slug variable; flaskgen needs one")
-        fixed = coerce_answers(tpl.options, overrides or {})
+        assigned = coerce_answers(tpl.options, overrides or {})
         if name is not None:
-            fixed["project_name"] = coerce_answer(tpl.options["project_name"], name, origin="NAME")
-        defaults = _user_defaults(tpl.options) if use_user_config else {}
-        if preset is not None:
-            preset = preset.checked(tpl.options)
-            defaults.update(preset.defaults)
-            fixed = preset.apply_locks(fixed)
-        python = tpl.options.get("python_version")
-        if python and python.choices and _running_python() in python.choices:
-            defaults.setdefault("python_version", _running_python())
-        answers = resolve_answers(tpl, fixed=fixed, defaults=defaults, no_input=no_input)
+            assigned["project_name"] = tpl.options["project_name"].coerce(name, origin="NAME")
+        checked = preset.checked(tpl.options) if preset is not None else None
+        layers = AnswersMap(
+            locked=dict(checked.locked) if checked else {},
+            assigned=assigned,
+            preset_defaults=dict(checked.defaults) if checked else {},
+            user_defaults=_user_defaults(tpl.options) if use_user_config else {},
+            environment=_environment(tpl.options),
+            locked_by=f"preset {checked.path}" if checked else "the preset",
+        )
+        answers = resolve_answers(tpl, fixed=layers.fixed, defaults=layers.defaults, no_input=no_input)
         validate_answers(tpl, answers)
         out = Path(output_dir)
         private: dict[str, Any] = tpl.origin_context()

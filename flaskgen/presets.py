@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flaskgen.answers import coerce_answers
 from flaskgen.errors import InvalidAnswer, PresetError, UnknownOption
 from flaskgen.template import Option
 
@@ -43,24 +44,12 @@ class Preset:
 
     def checked(self, options: Mapping[str, Option]) -> Preset:
         """The same preset with every key and value checked against the template's options."""
-        from flaskgen.generate import coerce_answers
-
         try:
             defaults = coerce_answers(options, self.defaults, origin=f"preset {self.path} [defaults]")
             locked = coerce_answers(options, self.locked, origin=f"preset {self.path} [locked]")
         except (UnknownOption, InvalidAnswer) as err:
             raise PresetError(str(err)) from err
         return Preset(self.path, self.template, self.checkout, defaults, locked)
-
-    def apply_locks(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """answers plus the locked ones; an explicit answer that contradicts a lock is an error."""
-        for key, value in answers.items():
-            if key in self.locked and self.locked[key] != value:
-                raise PresetError(
-                    f"{key} is locked to {self.locked[key]!r} by preset {self.path}; "
-                    f"remove the conflicting {key}={value!r}"
-                )
-        return {**answers, **self.locked}
 
 
 def user_preset_path() -> Path:

@@ -19,18 +19,30 @@ import difflib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from flaskgen.errors import FlaskgenError, ProjectError, TemplateError
+from flaskgen import git
+from flaskgen.answers import coerce_answers
+from flaskgen.errors import ProjectError, TemplateError
+from flaskgen.generate import render, resolve_answers, validate_answers
 from flaskgen.template import open_template
 
-__all__ = ["ANSWERS_FILE", "CheckResult", "Recorded", "UpdateResult", "check", "diff", "read_answers", "update"]
+__all__ = [
+    "ANSWERS_FILE",
+    "CheckResult",
+    "Recorded",
+    "UpdateResult",
+    "check",
+    "decide",
+    "diff",
+    "read_answers",
+    "update",
+]
 
 ANSWERS_FILE = ".cruft.json"
 # Never compared or merged: the answers file is rewritten, the rest are local artefacts.
@@ -142,8 +154,6 @@ def render_at(
     new variables take their defaults) changed by overrides (checked against that version's
     options), in a temporary directory removed afterwards. Its answers file records checkout
     (the branch/tag the project follows), not the commit ref."""
-    from flaskgen.generate import coerce_answers, render, resolve_answers, validate_answers
-
     scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
     try:
         with open_template(source, ref) as tpl:
@@ -164,21 +174,9 @@ def _ignored(relative: Path) -> bool:
 def tree_files(root: Path) -> dict[str, bytes]:
     """Template-comparable files under root: git's view (tracked + untracked, not ignored) in a
     repository, else every file outside the ignored directories."""
-    listed = _git_ls_files(root)
+    listed = git.ls_files(root)
     paths = listed if listed is not None else [p.relative_to(root) for p in root.rglob("*") if p.is_file()]
     return {p.as_posix(): (root / p).read_bytes() for p in sorted(paths) if not _ignored(p) and (root / p).is_file()}
-
-
-def _git_ls_files(root: Path) -> list[Path] | None:
-    if not (root / ".git").exists():
-        return None
-    result = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-    )
-    if result.returncode != 0:
-        return None
-    return [Path(name) for name in result.stdout.decode().split("\0") if name]
 
 
 def _compare(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[list[str], list[str], list[str]]:
@@ -238,13 +236,6 @@ def diff(project: str | os.PathLike[str], *, template: str | None = None) -> str
     return unified_diff(before, after, sorted(set(before) | set(after)))
 
 
-def _is_dirty(root: Path) -> bool:
-    if not (root / ".git").exists():
-        return False
-    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True)
-    return bool(status.stdout.strip())
-
-
 def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> tuple[bytes, bool]:
     """Three-way merge of one file with `git merge-file`; returns (content, had_conflicts).
     Binary files cannot be merged: ours is kept and reported as a conflict."""
@@ -255,12 +246,30 @@ def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, 
         for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
             path = Path(tmp) / name
             path.write_bytes(content)
-            paths.append(str(path))
-        command = ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2], *paths]
-        result = subprocess.run(command, capture_output=True)
-    if result.returncode < 0 or result.returncode > 127:
-        raise FlaskgenError(f"git merge-file failed: {result.stderr.decode().strip()}; is git installed?")
-    return result.stdout, result.returncode > 0
+            paths.append(path)
+        return git.merge_file(paths[0], paths[1], paths[2], labels)
+
+
+UpdateAction = Literal["updated", "added", "removed", "merged", "kept", "skipped"]
+
+
+def decide(base: bytes | None, theirs: bytes | None, ours: bytes | None) -> UpdateAction | None:
+    """What `update` does with one file, from its pristine render at the recorded version (base),
+    at the target version (theirs) and the project's copy (ours); None is "absent". The answer
+    names the UpdateResult list the file goes to; None means nothing to do.
+
+    - nothing to do: the template did not change it, or the project already has the new version;
+    - the template dropped it: removed if the user never changed it, else kept;
+    - the user deleted it: skipped (stays deleted); a new template file: added;
+    - the user never changed it: updated; both changed it: merged (three-way, may conflict).
+    """
+    if base == theirs or ours == theirs:
+        return None
+    if theirs is None:
+        return None if ours is None else ("removed" if ours == base else "kept")
+    if ours is None:
+        return "added" if base is None else "skipped"
+    return "updated" if ours == base else "merged"
 
 
 def update(
@@ -276,9 +285,9 @@ def update(
     user's edits; overrides change answers on the way (e.g. {"ci": "gitlab"})."""
     recorded = read_answers(project)
     root = recorded.project
-    if shutil.which("git") is None:
+    if not git.available():
         raise ProjectError("git is not installed; flaskgen update merges with `git merge-file`")
-    if not dry_run and not allow_dirty and _is_dirty(root):
+    if not dry_run and not allow_dirty and git.is_dirty(root):
         raise ProjectError(f"{root} has uncommitted changes; commit or stash them, or pass --allow-dirty")
     source = _source(recorded, template)
     follow = checkout or recorded.checkout
@@ -296,30 +305,19 @@ def update(
         answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
     planned: dict[str, bytes | None] = {}
     for path in sorted(set(base) | set(theirs)):
-        b, t, o = base.get(path), theirs.get(path), ours.get(path)
-        if b == t or o == t:
-            continue  # the template did not change it, or the project already has the new version
-        if t is None:  # the template no longer makes this file
-            if o is None:
-                continue
-            if o == b:
-                planned[path] = None
-                result.removed.append(path)
-            else:
-                result.kept.append(path)
-        elif o is None:
-            if b is None:
-                planned[path] = t
-                result.added.append(path)
-            else:
-                result.skipped.append(path)
-        elif o == b:
-            planned[path] = t
-            result.updated.append(path)
-        else:
-            merged, conflicted = merge_file(o, b or b"", t, labels)
+        old_version, new_version, project_version = base.get(path), theirs.get(path), ours.get(path)
+        action = decide(old_version, new_version, project_version)
+        if action in ("updated", "added"):
+            planned[path] = new_version
+        elif action == "removed":
+            planned[path] = None
+        elif action == "merged":
+            assert project_version is not None and new_version is not None
+            merged, conflicted = merge_file(project_version, old_version or b"", new_version, labels)
             planned[path] = merged
-            (result.conflicts if conflicted else result.merged).append(path)
+            action = "conflicts" if conflicted else "merged"
+        if action is not None:
+            getattr(result, action).append(path)
     after = {path: content for path, content in {**ours, **planned}.items() if content is not None}
     result.diff = unified_diff(ours, after, sorted(planned))
     if dry_run:

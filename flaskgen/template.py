@@ -14,7 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from flaskgen.errors import TemplateError
+from flaskgen import git
+from flaskgen.errors import InvalidAnswer, TemplateError
 
 __all__ = [
     "Option",
@@ -37,6 +38,34 @@ class Option:
     """The first choice, the boolean, or the raw text (a Jinja expression for derived ones)."""
     choices: tuple[Any, ...] | None = None
     prompt: str = ""
+
+    def coerce(self, value: Any, *, origin: str) -> Any:
+        """value converted to this option's type; InvalidAnswer naming the valid values.
+
+        Yes/no words are Cookiecutter's own (`YesNoPrompt`), which the template's hooks read too.
+        """
+        if self.kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            # Imported here: cookiecutter.prompt costs ~80 ms, and `flaskgen --help` must not pay it.
+            from cookiecutter.prompt import YesNoPrompt
+
+            text = str(value).strip().lower()
+            if text in YesNoPrompt.yes_choices:
+                return True
+            if text in YesNoPrompt.no_choices:
+                return False
+            raise InvalidAnswer(f"{origin}: {self.name}={value!r} is not yes/no; use {self.name}=yes or {self.name}=no")
+        if self.kind == "choice":
+            assert self.choices is not None
+            for choice in self.choices:
+                if str(choice) == str(value):
+                    return choice
+            valid = ", ".join(map(str, self.choices))
+            raise InvalidAnswer(f"{origin}: {self.name}={value!r} is not a valid choice; choose one of: {valid}")
+        if not isinstance(value, str):
+            raise InvalidAnswer(f"{origin}: {self.name} must be text, not {type(value).__name__}")
+        return value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,20 +114,9 @@ class Template:
         return {key: value for key, value in wanted.items() if key in self.context}
 
 
-def _git(directory: Path, *args: str) -> str | None:
-    """Output of a git command in directory, or None when it fails (no git, not a repo)."""
-    import subprocess
-
-    try:
-        result = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=30)
-    except OSError:
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
 def _located(path: Path, context: dict[str, Any], *, source: str | None, checkout: str | None) -> Template:
     """A Template with its git origin filled in from the repository that holds path."""
-    top = _git(path, "rev-parse", "--show-toplevel")
+    top = git.probe(path, "rev-parse", "--show-toplevel")
     if top is None:
         return Template(path=path, context=context, source=source or "bundled", checkout=checkout)
     relative = path.resolve().relative_to(Path(top).resolve()).as_posix()
@@ -106,9 +124,9 @@ def _located(path: Path, context: dict[str, Any], *, source: str | None, checkou
         path=path,
         context=context,
         # Like the post-gen hook under plain Cookiecutter: the repository's origin when it has one.
-        source=source or _git(Path(top), "remote", "get-url", "origin") or top,
+        source=source or git.probe(top, "remote", "get-url", "origin") or top,
         checkout=checkout,
-        commit=_git(path, "rev-parse", "HEAD"),
+        commit=git.probe(path, "rev-parse", "HEAD"),
         directory=None if relative == "." else relative,
     )
 

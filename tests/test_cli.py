@@ -195,7 +195,7 @@ def test_unwritable_output_dir(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["new", "json", "--no-input", "--debug", "-o", str(tmp_path)])
+    result = runner.invoke(app, ["--debug", "new", "json", "--no-input", "-o", str(tmp_path)])
     assert result.exit_code != 0
     assert result.exception is not None and "shadows the standard library" in str(result.exception)
 

@@ -25,9 +25,9 @@ from flaskgen.audit.deploy_checks import (
 )
 from flaskgen.audit.python_checks import Hit, check_python, gunicorn_settings
 from flaskgen.audit.rules import BY_CODE, RULES
-from flaskgen.errors import FlaskgenError
+from flaskgen.errors import AuditError
 
-__all__ = ["RULES", "AuditError", "Finding", "audit", "select_codes"]
+__all__ = ["RULES", "Finding", "audit", "select_codes"]
 
 SKIP_DIRS = {
     ".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist",
@@ -36,10 +36,6 @@ SKIP_DIRS = {
 ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker"}
 PROXY_IMAGES = re.compile(r"image:\s*['\"]?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
 DEFAULT_TARGET_CPUS = 8
-
-
-class AuditError(FlaskgenError):
-    """Raised when the audit cannot run: a missing path or an unknown rule code."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""Every git command flaskgen runs, with one timeout and one error policy.
+
+- `probe(...)` asks a question whose "no" is an answer (not a repository, no origin): it returns
+  None on any failure, including git missing or timing out.
+- `run(...)` does something flaskgen needs: a failure raises GitError naming the command and
+  git's own message.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from flaskgen.errors import GitError
+
+__all__ = ["TIMEOUT", "available", "is_dirty", "ls_files", "merge_file", "probe", "run"]
+
+TIMEOUT = 60
+"""Seconds any one git command may take (a clone or fetch goes through Cookiecutter instead)."""
+
+
+def available() -> bool:
+    return shutil.which("git") is not None
+
+
+def run(*args: str, cwd: Path | None = None) -> bytes:
+    """Run `git args...`; its stdout, or GitError with git's message."""
+    command = ["git", *args]
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, timeout=TIMEOUT)
+    except FileNotFoundError as err:
+        raise GitError("git is not installed; install git (Debian: apt-get install git)") from err
+    except subprocess.TimeoutExpired as err:
+        raise GitError(f"`git {args[0]}` took over {TIMEOUT} s; check the repository and retry") from err
+    if result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(f"`git {args[0]}` failed: {message[-1] if message else result.returncode}")
+    return result.stdout
+
+
+def probe(directory: str | Path, *args: str) -> str | None:
+    """`git -C directory args...` stripped stdout, or None when it fails for any reason."""
+    if not directory:
+        return None
+    try:
+        return run("-C", str(directory), *args).decode().strip()
+    except GitError:
+        return None
+
+
+def ls_files(root: Path) -> list[Path] | None:
+    """git's view of a work tree (tracked and untracked, not ignored); None outside a repository."""
+    if not (root / ".git").exists():
+        return None
+    try:
+        listed = run("-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    except GitError:
+        return None
+    return [Path(name) for name in listed.decode().split("\0") if name]
+
+
+def is_dirty(root: Path) -> bool:
+    """True when root is a repository with uncommitted changes."""
+    return bool((root / ".git").exists() and probe(root, "status", "--porcelain"))
+
+
+def merge_file(ours: Path, base: Path, theirs: Path, labels: tuple[str, str, str]) -> tuple[bytes, bool]:
+    """`git merge-file -p` of three files: (merged content, had conflicts). Its exit status is the
+    number of conflicts, so only a negative or >127 status is a failure."""
+    command = ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2]]
+    command += [str(ours), str(base), str(theirs)]
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise GitError(f"git merge-file failed: {err}; is git installed?") from err
+    if result.returncode < 0 or result.returncode > 127:
+        raise GitError(f"git merge-file failed: {result.stderr.decode(errors='replace').strip()}; is git installed?")
+    return result.stdout, result.returncode > 0
