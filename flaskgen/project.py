@@ -30,7 +30,7 @@ from flaskgen import git
 from flaskgen.answers import coerce_answers
 from flaskgen.errors import ProjectError, TemplateError
 from flaskgen.generate import render, resolve_answers, validate_answers
-from flaskgen.template import open_template
+from flaskgen.template import bundled_template_dir, load_hook, open_template
 
 __all__ = [
     "ANSWERS_FILE",
@@ -44,7 +44,8 @@ __all__ = [
     "update",
 ]
 
-ANSWERS_FILE = ".cruft.json"
+# The template's contract, written once: the post-gen hook names the file it writes.
+ANSWERS_FILE: str = getattr(load_hook(bundled_template_dir(), "post_gen_project"), "ANSWERS_FILE", ".cruft.json")
 # Never compared or merged: the answers file is rewritten, the rest are local artefacts.
 IGNORED_PARTS = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build"}
 

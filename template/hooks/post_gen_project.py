@@ -66,11 +66,20 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def as_bool(value: Any) -> bool:
+    """A yes/no answer: a bool, or one of Cookiecutter's own yes words (flaskgen uses the same)."""
+    if isinstance(value, bool):
+        return value
+    from cookiecutter.prompt import YesNoPrompt
+
+    return str(value).strip().lower() in YesNoPrompt.yes_choices
+
+
 def docker_files(answers: Mapping[str, Any]) -> list[str]:
     """Dockerfile, compose file and .dockerignore, unless docker is chosen."""
-    if answers["docker"] in (True, "yes", "y", "true", "True"):
+    if as_bool(answers["docker"]):
         return []
-    return ["Dockerfile", "compose.yaml", ".dockerignore", "deploy/nginx/docker.conf"]
+    return ["Dockerfile", "compose.yaml", ".dockerignore"]
 
 
 def ci_files(answers: Mapping[str, Any]) -> list[str]:
@@ -100,7 +109,7 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
 
 
 ANSWERS_FILE = ".cruft.json"
-RECORDED_PRIVATE_KEYS = ("_template", "_commit")
+"""cruft's file name, so `cruft check/update` work too; flaskgen reads this constant from here."""
 
 
 def _git_output(directory: str, *args: str) -> str | None:
@@ -190,7 +199,7 @@ def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
     remove_paths(root, files_to_prune(answers))
     remove_bytecode(root)
     write_answers_file(root, answers)
-    if answers.get("_git_init") in (True, "yes", "true", "True"):
+    if as_bool(answers.get("_git_init", False)):
         git_init(root, answers)
     return 0
 
