@@ -24,15 +24,19 @@ def available() -> bool:
     return shutil.which("git") is not None
 
 
-def run(*args: str, cwd: Path | None = None) -> bytes:
-    """Run `git args...`; its stdout, or GitError with git's message."""
-    command = ["git", *args]
+def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """`git args...` under the timeout; GitError when git is missing or too slow."""
     try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, timeout=TIMEOUT)
+        return subprocess.run(["git", *args], capture_output=True, timeout=TIMEOUT)
     except FileNotFoundError as err:
         raise GitError("git is not installed; install git (Debian: apt-get install git)") from err
     except subprocess.TimeoutExpired as err:
         raise GitError(f"`git {args[0]}` took over {TIMEOUT} s; check the repository and retry") from err
+
+
+def run(*args: str) -> bytes:
+    """Run `git args...`; its stdout, or GitError with git's message."""
+    result = _run(*args)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise GitError(f"`git {args[0]}` failed: {message[-1] if message else result.returncode}")
@@ -68,12 +72,8 @@ def is_dirty(root: Path) -> bool:
 def merge_file(ours: Path, base: Path, theirs: Path, labels: tuple[str, str, str]) -> tuple[bytes, bool]:
     """`git merge-file -p` of three files: (merged content, had conflicts). Its exit status is the
     number of conflicts, so only a negative or >127 status is a failure."""
-    command = ["git", "merge-file", "-p", "-L", labels[0], "-L", labels[1], "-L", labels[2]]
-    command += [str(ours), str(base), str(theirs)]
-    try:
-        result = subprocess.run(command, capture_output=True, timeout=TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise GitError(f"git merge-file failed: {err}; is git installed?") from err
+    marked = ("-L", labels[0], "-L", labels[1], "-L", labels[2])
+    result = _run("merge-file", "-p", *marked, str(ours), str(base), str(theirs))
     if result.returncode < 0 or result.returncode > 127:
         raise GitError(f"git merge-file failed: {result.stderr.decode(errors='replace').strip()}; is git installed?")
     return result.stdout, result.returncode > 0
