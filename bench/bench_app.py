@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 from bench_service import create_app
+from bench_service import logging as service_logging
+from bench_service.config import settings_for
 from flask import Flask, request
 
 SINK_DELAY = float(os.environ.get("BENCH_SINK_DELAY", "0.1"))
@@ -38,14 +40,10 @@ def slow_export(seconds: float) -> dict[str, Any]:
 def _configure_logging(mode: str) -> None:
     root = logging.getLogger()
     if mode == "direct":
-        from bench_service.logging import stop_logging
-
-        stop_logging()
+        service_logging.stop()
         root.handlers = [SlowSink(sys.stderr)]
     elif mode == "queue":
-        from bench_service.logging import queue_handlers
-
-        for handler in queue_handlers():
+        for handler in service_logging.queue_handlers():
             handler.listener.handlers = (SlowSink(sys.stderr),)  # type: ignore[attr-defined]
 
 
@@ -77,12 +75,14 @@ def _routes(app: Flask) -> None:
 
     @app.post("/export-async")
     def export_async() -> tuple[dict[str, Any], int]:
-        from bench_service.tasks import get_queue
+        from bench_service.queue_rq import get_queue
 
         job = get_queue(app).enqueue(slow_export, EXPORT_SECONDS)
         return {"id": job.id}, 202
 
 
+# An entry point, like the generated wsgi.py: logging first, then the app.
+service_logging.configure(settings_for(os.environ.get("APP_ENV", "production")))
 app = create_app(env=os.environ.get("APP_ENV", "production"))
 _routes(app)
 _configure_logging(os.environ.get("BENCH_LOG_MODE", ""))

@@ -26,8 +26,8 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
 from flaskgen.generate import generate_project  # noqa: E402
-from tests.processes import free_port, port_open, stop, wait_until  # noqa: E402
-from tests.variants import tool_env  # noqa: E402
+from flaskgen.testing import free_port, local_nginx_conf, port_open, stop, tool_env, wait_until  # noqa: E402
+from flaskgen.testing import nginx_binary as find_nginx  # noqa: E402
 
 __all__ = ["free_port", "port_open", "stop", "tool_env", "wait_until"]  # re-exported for run.py
 
@@ -114,7 +114,7 @@ def gunicorn(
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    found = find_nginx()
     if not found:
         raise RuntimeError("nginx is not installed (apt-get install nginx)")
     return found
@@ -122,18 +122,12 @@ def nginx_binary() -> str:
 
 @contextmanager
 def nginx(project: Path, *, port: int, socket_path: Path) -> Iterator[Path]:
-    """Nginx with the project's generated site (wrapped by its deploy/check.py) on 127.0.0.1:port."""
+    """Nginx with the project's generated site on 127.0.0.1:port (flaskgen.testing.local_nginx_conf).
+    The bench's clients all come from 127.0.0.1: the per-address limits are left out so they
+    measure the server, not the rate limiter (the limits are tested in tests/test_deploy.py)."""
     runtime = Path(tempfile.mkdtemp(prefix="fg-bench-nginx-"))
-    conf = subprocess.run(
-        [sys.executable, str(project / "deploy/check.py"), "nginx-conf", str(runtime), "--port", str(port),
-         "--socket", str(socket_path)],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    # The bench's clients all come from 127.0.0.1: lift the per-address limits so they measure
-    # the server, not the rate limiter (the limits themselves are tested in tests/test_deploy.py).
-    site = runtime / f"{project.name}.conf"
-    text = site.read_text().replace("limit_req zone=", "# limit_req zone=").replace("limit_conn ", "# limit_conn ")
-    site.write_text(text)
+    site = project / "deploy" / "nginx" / f"{project.name}.conf"
+    conf = str(local_nginx_conf(site, runtime, port=port, socket_path=socket_path, drop=("limit_req", "limit_conn")))
     process = subprocess.Popen([nginx_binary(), "-p", str(runtime), "-c", conf, "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

@@ -7,7 +7,6 @@ import http.client
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen.generate import generate_project
-from tests.conftest import find_python, nginx_binary, require
-from tests.processes import free_port, port_open, stop, wait_until
-from tests.variants import run_step, tool_env
+from flaskgen.testing import free_port, local_nginx_conf, nginx_binary, port_open, run_step, stop, tool_env, wait_until
+from tests.helpers import find_python, require
 
 
 def make_project(root: Path, **overrides: Any) -> Path:
@@ -33,13 +31,10 @@ def install(project: Path) -> None:
     run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
 
 
-def wrapped_nginx_conf(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
-    """The project's own check.py writes the nginx.conf that includes the site."""
-    command = [sys.executable, str(project / "deploy" / "check.py"), "nginx-conf", str(directory), "--port", str(port)]
-    if socket_path is not None:
-        command += ["--socket", str(socket_path)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return Path(output.strip())
+def local_nginx(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
+    """An nginx.conf under directory serving the project's generated site on 127.0.0.1:port."""
+    site = project / "deploy" / "nginx" / f"{project.name}.conf"
+    return local_nginx_conf(site, directory, port=port, socket_path=socket_path or directory / "gunicorn.sock")
 
 
 @dataclass
@@ -91,7 +86,7 @@ def running_stack(project: Path, **env: str) -> Iterator[Stack]:
     runtime = Path(tempfile.mkdtemp(prefix="fg-live-"))
     sock = runtime / "gunicorn.sock"
     port = free_port()
-    conf = wrapped_nginx_conf(project, runtime / "nginx", port=port, socket_path=sock)
+    conf = local_nginx(project, runtime / "nginx", port=port, socket_path=sock)
     gunicorn_log = runtime / "gunicorn.log"
     gunicorn = nginx_process = None
     package = project.name.replace("-", "_")

@@ -12,6 +12,7 @@ from flaskgen.audit import audit
 from flaskgen.audit.rules import RULES
 from flaskgen.cli import app
 from flaskgen.generate import generate_project
+from tests.helpers import write_tree
 
 runner = CliRunner()
 
@@ -106,13 +107,6 @@ GOOD: dict[str, dict[str, str]] = {
     "context-in-worker": {"worker.py": "def main(app):\n    with app.app_context():\n        pass\n"},
     "tests-are-exempt": {"tests/test_x.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY'] = 'x'\n"},
 }  # fmt: skip
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
-    return root
 
 
 @pytest.mark.parametrize("case", sorted(BAD))

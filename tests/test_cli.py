@@ -16,7 +16,7 @@ from flaskgen import __version__
 from flaskgen.cli import app
 from flaskgen.errors import OutputDirError
 from flaskgen.generate import generate_project
-from tests.conftest import REPO
+from tests.helpers import REPO, write_tree
 
 runner = CliRunner()
 VARIABLES = [
@@ -198,14 +198,6 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--debug", "new", "json", "--no-input", "-o", str(tmp_path)])
     assert result.exit_code != 0
     assert result.exception is not None and "shadows the standard library" in str(result.exception)
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def test_failing_template_hook_leaves_nothing(tmp_path: Path) -> None:

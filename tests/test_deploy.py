@@ -1,7 +1,7 @@
 """The generated deployment configs, parsed and then run for real.
 
-- For every worker_class x tls: the Nginx site, wrapped in a minimal nginx.conf exactly as
-  `make check-deploy` does, parses with crossplane and holds the timeouts, buffering, limits and
+- For every worker_class x tls: the Nginx site, wrapped in a minimal nginx.conf on loopback
+  (flaskgen.testing.local_nginx_conf), parses with crossplane and holds the timeouts, buffering, limits and
   headers deploy/README.md promises. (`gunicorn --check-config`, `nginx -t` and gixy run on the
   same pairs in the variant matrix: pairwise covers every worker_class x tls pair.)
 - Live, one stack per worker_class: Gunicorn with the generated config on a unix socket, Nginx
@@ -23,9 +23,8 @@ from typing import Any
 import crossplane
 import pytest
 
-from tests.processes import free_port, port_open, stop, wait_until
-from tests.stack import Stack, install, make_project, running_stack, wrapped_nginx_conf
-from tests.variants import tool_env
+from flaskgen.testing import free_port, port_open, stop, tool_env, wait_until
+from tests.stack import Stack, install, local_nginx, make_project, running_stack
 
 WORKER_CLASSES = ["gthread", "sync", "gevent"]
 SECURITY_HEADERS = ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"]
@@ -43,7 +42,7 @@ def args_of(block: list[dict[str, Any]], name: str) -> list[list[str]]:
 @pytest.mark.parametrize("worker_class", WORKER_CLASSES)
 def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: str, tls: str) -> None:
     project = make_project(tmp_path, worker_class=worker_class, tls=tls)
-    conf = wrapped_nginx_conf(project, tmp_path / "nginx")
+    conf = local_nginx(project, tmp_path / "nginx")
     parsed = crossplane.parse(str(conf), combine=True)
     assert parsed["status"] == "ok", parsed["errors"]
     http_block = directives(parsed["config"][0]["parsed"], "http")[0]["block"]
@@ -231,12 +230,12 @@ def test_live_stack_refuses_hostile_headers(items_stack: Stack) -> None:
 
 @pytest.mark.live
 def test_flask_run_starts(tmp_path: Path) -> None:
-    """`flask --app <package> run` (the development server) serves /healthz."""
+    """`flask --app <package>.cli run` (the development server) serves /healthz."""
     project = make_project(tmp_path, database="sqlite")
     install(project)
     port = free_port()
     server = subprocess.Popen(
-        [str(project / ".venv/bin/flask"), "--app", "edge_api", "run", "--port", str(port)],
+        [str(project / ".venv/bin/flask"), "--app", "edge_api.cli", "run", "--port", str(port)],
         cwd=project, env=tool_env(APP_ENV="development"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

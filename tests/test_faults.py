@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
-from tests.processes import free_port, port_open, stop, wait_until
+from flaskgen.testing import free_port, port_open, run_step, stop, tool_env, wait_until
+from tests.helpers import require
 from tests.stack import Stack, install, make_project, production_env, running_stack
-from tests.variants import run_step, tool_env
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
 
@@ -147,7 +146,7 @@ def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_prop
     install(project)
     with own_postgres() as (port, data):
         url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-        run_step("migrate", [str(project / ".venv/bin/flask"), "--app", "edge_api", "db", "upgrade"], project,
+        run_step("migrate", [str(project / ".venv/bin/flask"), "--app", "edge_api.cli", "db", "upgrade"], project,
                  tool_env(DATABASE_URL=url, APP_ENV="testing"))  # fmt: skip
         with running_stack(project, DATABASE_URL=url) as stack:
             assert stack.request("POST", "/items", {"Content-Type": "application/json"}).status in (400, 201)

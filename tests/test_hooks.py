@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from flaskgen.template import load_hook
-from tests.conftest import TEMPLATE
+from tests.helpers import TEMPLATE
 
 pre = load_hook(TEMPLATE, "pre_gen_project")
 post = load_hook(TEMPLATE, "post_gen_project")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.variants import run_step, tool_env
+from flaskgen.testing import run_step, tool_env
+from tests.helpers import REPO
 
 
 @pytest.fixture(scope="module")

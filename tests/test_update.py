@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from flaskgen.cli import app
 from flaskgen.generate import generate_project
 from flaskgen.project import ANSWERS_FILE, decide
-from tests.conftest import REPO, find_python, require
-from tests.variants import run_step, tool_env
+from flaskgen.testing import run_step, tool_env
+from tests.helpers import REPO, find_python, require
 
 runner = CliRunner()
 README = "template/{{cookiecutter.project_slug}}/README.md"

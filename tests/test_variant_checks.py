@@ -4,43 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import write_tree
 from tests.variants import (
     OPTIONS,
-    debug_outside_development,
     empty_files,
     full_variants,
     leftover_jinja,
-    mutable_module_state,
     pairwise_variants,
+    prunable_paths,
+    pruned_paths,
     secrets_found,
     variant_id,
     yaml_problems,
 )
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
-    return root
-
-
 def test_detectors_find_the_problems(tmp_path: Path) -> None:
-    root = write(
+    root = write_tree(
         tmp_path,
         {
-            "a.py": "STATE = {}\nITEMS: list[int] = list()\nOK = (1, 2)\nclass C:\n    CACHE = []\n",
-            "config.py": "class DevelopmentConfig:\n    DEBUG = True\nclass ProductionConfig:\n    DEBUG = True\n",
-            "settings.py": 'SECRET_KEY = "hunter2hunter2"\n',
+            "key.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n",
             ".env.example": "DATABASE_URL=postgresql://app:s3cret@db/app\nOK_URL=postgresql://app:CHANGE_ME@db/app\n",
             "README.md": "Hello {{ cookiecutter.project_name }}\n",
             "ci.yml": "a: [unclosed\n",
             "empty.txt": "",
         },
     )
-    assert mutable_module_state(root) == ["a.py:1", "a.py:2", "a.py:5"]
-    assert debug_outside_development(root) == ["config.py:4"]
-    assert {hit.split(":")[0] for hit in secrets_found(root)} == {"settings.py", ".env.example"}
+    assert {hit.split(":")[0] for hit in secrets_found(root)} == {"key.pem", ".env.example"}
     assert leftover_jinja(root) == ["README.md: '{{ cookiecutter'"]
     assert empty_files(root) == ["empty.txt"]
     assert [problem.split(":")[0] for problem in yaml_problems(root)] == ["ci.yml"]
@@ -62,3 +52,12 @@ def test_full_tier_is_the_behavioural_product_with_every_file_only_value() -> No
     assert len(variants) == 3 * 3 * 3 * 2
     for name, values in OPTIONS.items():
         assert {repr(v[name]) for v in variants} == {repr(value) for value in values}, name
+
+
+def test_prune_list_is_the_hooks() -> None:
+    """The matrix reads the post-gen hook's own list: what no-queue prunes, celery keeps."""
+    none = pruned_paths({**full_variants()[0], "task_queue": "none"}, "svc", "svc")
+    celery = pruned_paths({**full_variants()[0], "task_queue": "celery"}, "svc", "svc")
+    assert "src/svc/tasks.py" in none and "src/svc/tasks.py" not in celery
+    assert "src/svc/queue_rq.py" in celery and "src/svc/queue_celery.py" not in celery
+    assert set(none) | set(celery) <= prunable_paths("svc", "svc")

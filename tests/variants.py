@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from itertools import product
@@ -15,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from flaskgen.template import load_hook
+from tests.helpers import TEMPLATE
 
 BEHAVIOURAL: dict[str, list[Any]] = {
     "database": ["sqlite", "postgresql", "none"],
@@ -69,22 +70,16 @@ def full_variants() -> list[dict[str, Any]]:
     return variants
 
 
-def expected_absent(variant: Mapping[str, Any], package: str, slug: str) -> list[str]:
-    """Files the post-gen hook must have pruned for this variant."""
-    absent = []
-    if variant["database"] == "none":
-        absent += ["migrations", f"src/{package}/models.py", f"src/{package}/extensions.py", "tests/test_items.py"]
-    if variant["database"] != "postgresql":
-        absent += [f"src/{package}/deadlines.py", "tests/test_deadlines.py"]
-    if variant["task_queue"] == "none":
-        absent += [f"src/{package}/tasks.py", f"src/{package}/worker.py", f"deploy/systemd/{slug}-worker.service"]
-    if not variant["docker"]:
-        absent += ["Dockerfile", "compose.yaml", ".dockerignore"]
-    if variant["ci"] != "github":
-        absent.append(".github")
-    if variant["ci"] != "gitlab":
-        absent.append(".gitlab-ci.yml")
-    return absent
+def pruned_paths(variant: Mapping[str, Any], package: str, slug: str) -> list[str]:
+    """The paths the post-gen hook prunes for this variant (the hook's own list)."""
+    hook = load_hook(TEMPLATE, "post_gen_project")
+    return list(hook.files_to_prune({**variant, "package_name": package, "project_slug": slug}))
+
+
+def prunable_paths(package: str, slug: str) -> set[str]:
+    """Every path some variant prunes: each must exist in every variant that keeps it."""
+    variants = [{**DEFAULT, name: value} for name, values in OPTIONS.items() for value in values]
+    return {path for variant in variants for path in pruned_paths(variant, package, slug)}
 
 
 def text_files(root: Path) -> Iterator[tuple[Path, str]]:
@@ -119,23 +114,6 @@ def yaml_problems(root: Path) -> list[str]:
     return problems
 
 
-def tool_env(**extra: str) -> dict[str, str]:
-    """PATH with this interpreter's bin dir first (uv, ruff), no stray service URLs, no downloads."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.update(extra)
-    return env
-
-
-def run_step(name: str, command: list[str], cwd: Path, env: Mapping[str, str], timeout: int = 600) -> None:
-    """Run one step; on failure raise AssertionError with the step name and the tool's output."""
-    result = subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr)[-6000:]
-        raise AssertionError(f"step '{name}' failed (exit {result.returncode}) in {cwd.name}:\n{output}")
-
-
 @contextmanager
 def postgres_database(variant: Mapping[str, Any]) -> Iterator[str]:
     """A database of the variant's own on the local PostgreSQL (variants run in parallel);
@@ -154,12 +132,11 @@ def postgres_database(variant: Mapping[str, Any]) -> Iterator[str]:
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+# Credentials a template must never ship (a literal SECRET_KEY is `flaskgen audit`'s FG601).
 SECRET_PATTERNS = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"SECRET_KEY\s*=\s*[\"'][^\"']+[\"']"),  # a literal key assigned in code
     re.compile(r"://[^/\s:@]+:(?!CHANGE_ME@|\$\{)[^@\s/]+@"),  # a password inside a URL
 )
-MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "deque", "OrderedDict", "Counter", "bytearray"}
 
 
 def secrets_found(root: Path) -> list[str]:
@@ -169,45 +146,3 @@ def secrets_found(root: Path) -> list[str]:
         for pattern in SECRET_PATTERNS
         if pattern.search(text)
     ]
-
-
-def _is_mutable(value: ast.expr | None) -> bool:
-    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
-        return True
-    return isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) in MUTABLE_CALLS
-
-
-def mutable_module_state(package: Path) -> list[str]:
-    """Module- or class-level names bound to mutable containers (dict/list/set literals or calls)."""
-    found = []
-    for path in sorted(package.rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        scopes = [tree.body, *(node.body for node in tree.body if isinstance(node, ast.ClassDef))]
-        for body in scopes:
-            for node in body:
-                if isinstance(node, ast.Assign | ast.AnnAssign) and _is_mutable(node.value):
-                    found.append(f"{path.name}:{node.lineno}")
-    return found
-
-
-def debug_outside_development(package: Path) -> list[str]:
-    """`DEBUG = True` anywhere but in DevelopmentConfig."""
-    found = []
-    for path in sorted(package.rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        allowed = {
-            id(stmt)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ClassDef) and node.name == "DevelopmentConfig"
-            for stmt in node.body
-        }
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Assign)
-                and any(getattr(t, "id", None) == "DEBUG" for t in node.targets)
-                and isinstance(node.value, ast.Constant)
-                and node.value.value is True
-                and id(node) not in allowed
-            ):
-                found.append(f"{path.name}:{node.lineno}")
-    return found

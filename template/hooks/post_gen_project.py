@@ -54,12 +54,17 @@ def postgresql_files(answers: Mapping[str, Any]) -> list[str]:
 
 
 def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
-    """The task code, worker entry point, worker unit and tests, when no queue is chosen."""
-    if answers["task_queue"] != "none":
-        return []
+    """The queue modules of the backends not chosen; with no queue, also the task code, the
+    worker entry point, its unit and the tests."""
     package = f"src/{answers['package_name']}"
+    backends = ("celery", "rq")
+    unused = [f"{package}/queue_{backend}.py" for backend in backends if backend != answers["task_queue"]]
+    if answers["task_queue"] != "none":
+        return unused
     return [
+        *unused,
         f"{package}/tasks.py",
+        f"{package}/exports.py",
         f"{package}/worker.py",
         f"deploy/systemd/{answers['project_slug']}-worker.service",
         "tests/test_tasks.py",

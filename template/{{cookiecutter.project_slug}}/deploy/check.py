@@ -5,9 +5,6 @@
 2. `nginx -t` on the site config wrapped in a minimal nginx.conf, with its paths moved into a
    temporary directory and, for TLS, a self-signed certificate made on the fly;
 3. `gixy` (PyPI gixy-ng) on the same config, when it is installed.
-
-`python deploy/check.py nginx-conf DIR --port N --socket PATH` writes that wrapped config for a
-local Nginx in front of a local Gunicorn (the smoke tests use it) and prints its path.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ MIME_TYPES = Path("/etc/nginx/mime.types")
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for nginx -t and local TLS tests."""
+    """A self-signed certificate: nginx -t loads the certificate files the site names."""
     cert, key = directory / "fullchain.pem", directory / "privkey.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
@@ -40,28 +37,25 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def local_site(directory: Path, *, port: int, tls_port: int, socket: Path) -> str:
-    """The site config with its system paths moved under directory and ports on loopback."""
+def local_site(directory: Path) -> str:
+    """The site config with its certificate under directory and its listeners on unprivileged
+    loopback ports, so nginx -t runs as any user before the server is set up."""
     text = SITE.read_text()
-    text = text.replace(f"unix:/run/{SLUG}/gunicorn.sock", f"unix:{socket}")
-    text = text.replace(f"/srv/{SLUG}/static/", f"{directory / 'static'}/")
-    text = text.replace("/var/www/certbot", str(directory / "certbot"))
     if "ssl_certificate " in text:
         cert, key = make_certificate(directory)
         text = re.sub(r"ssl_certificate /\S+;", f"ssl_certificate {cert};", text)
         text = re.sub(r"ssl_certificate_key /\S+;", f"ssl_certificate_key {key};", text)
     text = re.sub(r"^\s*listen \[::\]:\d+.*\n", "", text, flags=re.MULTILINE)
-    text = re.sub(r"listen 80\b", f"listen 127.0.0.1:{port}", text)
-    return re.sub(r"listen 443\b", f"listen 127.0.0.1:{tls_port}", text)
+    text = re.sub(r"listen 80\b", "listen 127.0.0.1:8080", text)
+    return re.sub(r"listen 443\b", "listen 127.0.0.1:8443", text)
 
 
-def write_nginx_conf(directory: Path, *, port: int = 8080, tls_port: int = 8443, socket: Path | None = None) -> Path:
+def write_nginx_conf(directory: Path) -> Path:
     """A minimal nginx.conf (like a stock one) that includes the site; returns its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for sub in ("static", "certbot", "logs", "tmp"):
+    for sub in ("logs", "tmp"):
         (directory / sub).mkdir(exist_ok=True)
     site = directory / f"{SLUG}.conf"
-    site.write_text(local_site(directory, port=port, tls_port=tls_port, socket=socket or directory / "gunicorn.sock"))
+    site.write_text(local_site(directory))
     mime = f"include {MIME_TYPES};" if MIME_TYPES.exists() else ""
     user = "user root;" if os.geteuid() == 0 else ""
     conf = directory / "nginx.conf"  {%- raw %}
@@ -123,17 +117,7 @@ def check_gixy(directory: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command")
-    conf = sub.add_parser("nginx-conf", help="write a local nginx.conf for the site and print its path")
-    conf.add_argument("directory", type=Path)
-    conf.add_argument("--port", type=int, default=8080)
-    conf.add_argument("--tls-port", type=int, default=8443)
-    conf.add_argument("--socket", type=Path)
-    args = parser.parse_args(argv)
-    if args.command == "nginx-conf":
-        print(write_nginx_conf(args.directory.resolve(), port=args.port, tls_port=args.tls_port, socket=args.socket))
-        return 0
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     with tempfile.TemporaryDirectory(prefix=f"{SLUG}-deploy-") as tmp:
         results = [check_gunicorn(), check_nginx(Path(tmp)), check_gixy(Path(tmp))]
     return 0 if all(results) else 1

@@ -2,27 +2,17 @@
 {%- set tq = cookiecutter.task_queue -%}
 """Fixtures: a fresh app from the factory for every test, its test client and CLI runner.
 
-With DATABASE_URL / REDIS_URL set, the tests use those real services. Without them:
-{%- if db %}
-- the database is a SQLite file in the test's temporary directory;
-{%- endif %}
-{%- if tq == "celery" %}
-- Celery runs tasks eagerly with an in-memory broker and result store;
-{%- elif tq == "rq" %}
-- RQ runs jobs synchronously on fakeredis;
-{%- endif %}
-{%- if not db and tq == "none" %}
-- nothing external is used by this variant.
-{%- endif %}
+Tests use these fixtures and never import from this file. With DATABASE_URL / REDIS_URL set,
+the tests use those real services; without them, `make_config` picks the stand-ins.
 """
 
 from __future__ import annotations
 
-{% if db or tq != "none" -%}
-import os
-{% endif -%}
 {% if tq != "none" -%}
+import os
 import uuid
+{% elif db -%}
+import os
 {% endif -%}
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,56 +25,76 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from {{ cookiecutter.package_name }} import create_app
 {%- if db %}
 from {{ cookiecutter.package_name }}.extensions import db
-{%- endif %}
 
-MakeApp = Callable[..., Flask]
-{%- if db %}
-USING_REAL_DATABASE = bool(os.environ.get("DATABASE_URL"))
+
+@pytest.fixture
+def real_database() -> bool:
+    """True when DATABASE_URL names a real database (shared by every test of the run)."""
+    return bool(os.environ.get("DATABASE_URL"))
 {%- endif %}
 {%- if tq != "none" %}
-USING_REAL_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture
+def real_redis() -> bool:
+    """True when REDIS_URL names a real Redis (then a real worker runs the jobs)."""
+    return bool(os.environ.get("REDIS_URL"))
 {%- endif %}
 
 
-def make_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """Test settings: isolated resources per test, real services only when their URL is set."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    config: dict[str, Any] = {"TESTING": True}
+@pytest.fixture
+def make_config() -> Callable[..., dict[str, Any]]:
+    """make_config(directory, **overrides): test settings with isolated resources under
+    directory, real services only when their URL is set."""
+
+    def make(directory: Path, **overrides: Any) -> dict[str, Any]:
+        directory.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {"TESTING": True}
 {%- if db %}
-    if not USING_REAL_DATABASE:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite'}"
+        if not os.environ.get("DATABASE_URL"):  # a SQLite file of the test's own
+            config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{directory / 'test.sqlite'}"
 {%- endif %}
 {%- if tq != "none" %}
-    # A queue name of its own, so parallel test runs on one Redis never take each other's jobs.
-    config["TASK_QUEUE_NAME"] = f"{{ cookiecutter.package_name }}-test-{uuid.uuid4().hex[:12]}"
+        # A queue name of its own, so parallel test runs on one Redis never take each other's jobs.
+        config["TASK_QUEUE_NAME"] = f"{{ cookiecutter.package_name }}-test-{uuid.uuid4().hex[:12]}"
+        # Without Redis: {{ "Celery runs tasks eagerly with an in-memory broker and result store" if tq == "celery" else "RQ runs jobs synchronously (on fakeredis, see make_app)" }}.
+        config["{{ "CELERY_EAGER" if tq == "celery" else "RQ_ASYNC" }}"] = {{ "not " if tq == "celery" else "bool(" }}os.environ.get("REDIS_URL"){{ "" if tq == "celery" else ")" }}
 {%- endif %}
-{%- if tq == "celery" %}
-    config["CELERY_EAGER"] = not USING_REAL_REDIS
-{%- elif tq == "rq" %}
-    config["RQ_ASYNC"] = USING_REAL_REDIS
-{%- endif %}
-    config.update(overrides)
-    return config
+        config.update(overrides)
+        return config
+
+    return make
 
 
-def build_app(tmp_path: Path, **overrides: Any) -> Flask:
-    """A testing-tier app{% if db %} with its tables created{% endif %}."""
-    app = create_app(make_config(tmp_path, **overrides), env="testing")
+@pytest.fixture
+def make_app(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., Flask]]:
+    """make_app(name="app", **overrides): a testing-tier app in its own directory (database
+    tables created when it has a database); every app made is released after the test."""
+    apps: list[Flask] = []
+
+    def make(name: str = "app", **overrides: Any) -> Flask:
+        app = create_app(make_config(tmp_path / name, **overrides), env="testing")
 {%- if tq == "rq" %}
-    if not USING_REAL_REDIS:
-        import fakeredis
+        if not os.environ.get("REDIS_URL"):
+            import fakeredis
 
-        app.extensions["redis"] = fakeredis.FakeRedis()
+            app.extensions["redis"] = fakeredis.FakeRedis()
 {%- endif %}
 {%- if db %}
-    with app.app_context():
-        db.create_all()
+        with app.app_context():
+            db.create_all()
 {%- endif %}
-    return app
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        release(app)
 
 
-def teardown_app(app: Flask) -> None:
-    """Release what the app holds{% if db %}: drop its tables and close the connections{% endif %}."""
+def release(app: Flask) -> None:
+    """Release what the app holds: the /readyz threads{% if db %}, its tables and connections{% endif %}."""
+    app.extensions["readiness"].pool.shutdown(wait=False)
 {%- if db %}
     with app.app_context():
         db.session.remove()
@@ -97,21 +107,7 @@ def teardown_app(app: Flask) -> None:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[MakeApp]:
-    """Build extra apps in a test (each in its own directory); all are torn down afterwards."""
-    apps: list[Flask] = []
-
-    def make(name: str = "app", **overrides: Any) -> Flask:
-        apps.append(build_app(tmp_path / name, **overrides))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        teardown_app(app)
-
-
-@pytest.fixture
-def app(make_app: MakeApp) -> Flask:
+def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
 
 

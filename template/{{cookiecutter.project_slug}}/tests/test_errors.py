@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask import request
-from flask.testing import FlaskClient
+from collections.abc import Callable
 
-from .conftest import MakeApp
+from flask import Flask, request
+from flask.testing import FlaskClient
 
 
 def test_404_is_json(client: FlaskClient) -> None:
@@ -19,7 +19,7 @@ def test_405_is_json(client: FlaskClient) -> None:
     assert response.get_json()["error"]["name"] == "Method Not Allowed"
 
 
-def test_413_is_json(make_app: MakeApp) -> None:
+def test_413_is_json(make_app: Callable[..., Flask]) -> None:
     app = make_app(MAX_CONTENT_LENGTH=16)
 
     @app.post("/upload")
@@ -32,7 +32,7 @@ def test_413_is_json(make_app: MakeApp) -> None:
     assert response.get_json()["error"]["code"] == 413
 
 
-def test_500_hides_the_exception(make_app: MakeApp) -> None:
+def test_500_hides_the_exception(make_app: Callable[..., Flask]) -> None:
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/boom")
@@ -47,7 +47,7 @@ def test_500_hides_the_exception(make_app: MakeApp) -> None:
     assert response.get_json()["error"]["code"] == 500
 
 
-def test_deeply_nested_json_is_a_bad_request(make_app: MakeApp) -> None:
+def test_deeply_nested_json_is_a_bad_request(make_app: Callable[..., Flask]) -> None:
     app = make_app()
 
     @app.post("/lenient")

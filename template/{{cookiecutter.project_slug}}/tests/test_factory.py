@@ -1,14 +1,15 @@
 {%- set db = cookiecutter.database != "none" -%}
 from __future__ import annotations
 
+import collections
 import importlib
+import pkgutil
+from collections.abc import Callable
 
 from flask import Flask
 
 import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }} import create_app
-
-from .conftest import MakeApp
 
 
 def test_factory_honours_config_mapping() -> None:
@@ -17,7 +18,7 @@ def test_factory_honours_config_mapping() -> None:
     assert app.config["LOG_LEVEL"] == "WARNING"
 
 
-def test_each_call_builds_a_new_app(make_app: MakeApp) -> None:
+def test_each_call_builds_a_new_app(make_app: Callable[..., Flask]) -> None:
     first, second = make_app("a"), make_app("b")
     assert first is not second
     assert first.config is not second.config
@@ -26,13 +27,30 @@ def test_each_call_builds_a_new_app(make_app: MakeApp) -> None:
 
 def test_no_module_level_app() -> None:
     """Only wsgi.py holds an app; importing the package or its modules creates none."""
-    modules = ["config", "errors", "health", "logging"{% if db %}, "extensions", "models", "items"{% endif %}{% if cookiecutter.task_queue != "none" %}, "tasks", "worker"{% endif %}]
-    for name in ["", *(f".{module}" for module in modules)]:
+    names = [info.name for info in pkgutil.iter_modules({{ cookiecutter.package_name }}.__path__) if info.name != "wsgi"]
+    assert "errors" in names
+    for name in ["", *(f".{module}" for module in names)]:
         module = importlib.import_module(f"{{ cookiecutter.package_name }}{name}")
         assert not [value for value in vars(module).values() if isinstance(value, Flask)], module
 
 
-def test_two_apps_do_not_share_state(make_app: MakeApp) -> None:
+def test_no_module_level_mutable_state() -> None:
+    """No module or class of the package holds a mutable container: per-request data lives in
+    flask.g, the session or a service; shared constants are tuples or MappingProxyType."""
+    mutable = (dict, list, set, bytearray, collections.deque)
+    found = []
+    for info in pkgutil.iter_modules({{ cookiecutter.package_name }}.__path__):
+        if info.name == "wsgi":
+            continue
+        module = importlib.import_module(f"{{ cookiecutter.package_name }}.{info.name}")
+        classes = [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
+        for owner in (module, *classes):
+            names = [name for name, value in vars(owner).items() if isinstance(value, mutable)]
+            found += [f"{module.__name__}.{name}" for name in names if not name.startswith("_")]
+    assert found == []
+
+
+def test_two_apps_do_not_share_state(make_app: Callable[..., Flask]) -> None:
     first, second = make_app("a"), make_app("b")
     first.config["MARKER"] = "first"
     assert "MARKER" not in second.config

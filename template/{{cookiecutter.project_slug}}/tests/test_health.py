@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 {%- if db %}
 from pathlib import Path
+from typing import Any
 {%- endif %}
 
+from flask import Flask
 from flask.testing import FlaskClient
 {% if db %}
 from {{ cookiecutter.package_name }} import create_app
 {%- endif %}
 from {{ cookiecutter.package_name }}.health import Readiness
-
-from .conftest import MakeApp{% if db %}, make_config{% endif %}
 
 
 def test_healthz(client: FlaskClient) -> None:
@@ -32,7 +33,7 @@ def test_readyz_when_dependencies_are_up(client: FlaskClient) -> None:
 {%- if db %}
 
 
-def test_readyz_when_database_is_down(tmp_path: Path) -> None:
+def test_readyz_when_database_is_down(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> None:
     missing = tmp_path / "missing-dir" / "db.sqlite"
     app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}"), env="testing")
     response = app.test_client().get("/readyz")
@@ -42,7 +43,7 @@ def test_readyz_when_database_is_down(tmp_path: Path) -> None:
 {%- if tq %}
 
 
-def test_readyz_when_broker_is_down(make_app: MakeApp) -> None:
+def test_readyz_when_broker_is_down(make_app: Callable[..., Flask]) -> None:
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if cookiecutter.task_queue == "celery" %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
 {%- if cookiecutter.task_queue == "rq" %}
     from redis import Redis
@@ -56,7 +57,7 @@ def test_readyz_when_broker_is_down(make_app: MakeApp) -> None:
 {%- endif %}
 
 
-def test_readyz_has_its_own_deadline(make_app: MakeApp) -> None:
+def test_readyz_has_its_own_deadline(make_app: Callable[..., Flask]) -> None:
     """A hung check answers 503 after READINESS_TIMEOUT; while it stays hung, later probes say
     503 without starting another check."""
     app = make_app(READINESS_TIMEOUT=0.2)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
-
-from .conftest import USING_REAL_DATABASE, make_config
 
 
 def test_create_list_get(client: FlaskClient) -> None:
@@ -71,7 +71,9 @@ def test_missing_item_is_404(client: FlaskClient) -> None:
     assert response.get_json()["error"]["code"] == 404
 
 
-def test_migrations_match_the_models(tmp_path: Path) -> None:
+def test_migrations_match_the_models(
+    tmp_path: Path, make_config: Callable[..., dict[str, Any]], real_database: bool
+) -> None:
     """`flask db upgrade` on an empty database yields exactly the models' schema."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -81,7 +83,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
 
     app = create_app(make_config(tmp_path / "migrations"), env="testing")
     with app.app_context():
-        if USING_REAL_DATABASE:  # the shared database may hold tables from other tests
+        if real_database:  # the shared database may hold tables from other tests
             db.drop_all()
         upgrade()
         try:

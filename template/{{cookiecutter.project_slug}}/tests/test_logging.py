@@ -4,16 +4,20 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from logging.handlers import QueueHandler
+from typing import Any
 
 import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import logging as app_logging
+from {{ cookiecutter.package_name }}.config import settings_for
 from {{ cookiecutter.package_name }}.logging import BoundedQueueHandler, JsonFormatter, queue_handlers
 
-from .conftest import MakeApp
+ConfigureLogging = Callable[..., QueueHandler]
 
 
 class Collect(logging.Handler):
@@ -41,7 +45,26 @@ def attach(handler: logging.Handler) -> QueueHandler:
 
 
 @pytest.fixture
-def logging_app(make_app: MakeApp) -> Iterator[Flask]:
+def configure_logging() -> Iterator[ConfigureLogging]:
+    """What an entry point does (logging.configure with the tier's settings, overridable); the
+    root logger is restored afterwards."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+
+    def configure(**overrides: Any) -> QueueHandler:
+        app_logging.configure({**settings_for("testing"), **overrides})
+        (handler,) = queue_handlers()
+        return handler
+
+    yield configure
+    app_logging.stop()
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+
+
+@pytest.fixture
+def logging_app(make_app: Callable[..., Flask], configure_logging: ConfigureLogging) -> Iterator[Flask]:
+    configure_logging()
     app = make_app()
 
     @app.get("/log")
@@ -84,9 +107,9 @@ def test_a_slow_sink_does_not_delay_the_request(logging_app: Flask) -> None:
     assert sink.arrived.wait(timeout=10)
 
 
-def test_a_full_log_queue_drops_and_counts(make_app: MakeApp) -> None:
+def test_a_full_log_queue_drops_and_counts(configure_logging: ConfigureLogging) -> None:
     """A sink slower than the log rate costs dropped records (counted), never unbounded memory."""
-    make_app(LOG_QUEUE_SIZE=5)
+    configure_logging(LOG_QUEUE_SIZE=5)
     gate = threading.Event()
     sink = Collect(gate)
     handler = attach(sink)
@@ -114,8 +137,29 @@ def test_json_formatter_writes_one_object_per_line() -> None:
     assert entry["level"] == "INFO"
 
 
-def test_logging_uses_a_single_queue_handler(make_app: MakeApp) -> None:
+def test_logging_uses_a_single_queue_handler(configure_logging: ConfigureLogging) -> None:
+    first = configure_logging()
+    second = configure_logging(LOG_FORMAT="text")
+    assert queue_handlers() == [second]
+    assert all(isinstance(h, QueueHandler) for h in logging.getLogger().handlers)
+    assert getattr(first, "listener", None) is None  # the replaced handler's thread was stopped
+
+
+def test_an_app_never_configures_logging(make_app: Callable[..., Flask]) -> None:
+    """Logging is process-wide: only the entry points configure it, never create_app."""
+    before = logging.getLogger().handlers[:]
     make_app("a")
     make_app("b")
+    assert logging.getLogger().handlers == before
+
+
+def test_the_flask_command_configures_logging_first(
+    configure_logging: ConfigureLogging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging()  # saves and restores the root logger around this test
+    monkeypatch.setenv("APP_ENV", "testing")
+    monkeypatch.setenv("FLASK_LOG_LEVEL", "WARNING")
+    app = cli.create_app()
+    assert app.config["ENV_NAME"] == "testing"
     assert len(queue_handlers()) == 1
-    assert all(isinstance(h, QueueHandler) for h in logging.getLogger().handlers)
+    assert logging.getLogger().level == logging.WARNING

@@ -8,21 +8,19 @@ import time
 {% if celery -%}
 import uuid
 {% endif -%}
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import USING_REAL_REDIS, MakeApp
-
 
 @pytest.fixture
-def worker(app: Flask) -> Iterator[Any]:
+def worker(app: Flask, real_redis: bool) -> Iterator[Any]:
     """With a real Redis, a real worker consumes the test's own queue; otherwise jobs run
     in-process ({% if celery %}Celery eager mode{% else %}RQ synchronous mode on fakeredis{% endif %})."""
-    if not USING_REAL_REDIS:
+    if not real_redis:
         yield None
         return
 {%- if celery %}
@@ -34,7 +32,7 @@ def worker(app: Flask) -> Iterator[Any]:
 {%- else %}
     from rq import SimpleWorker
 
-    from {{ cookiecutter.package_name }}.tasks import get_queue
+    from {{ cookiecutter.package_name }}.queue_rq import get_queue
 
     def drain() -> None:
         with app.app_context():
@@ -90,7 +88,7 @@ def test_unknown_job_is_404(client: FlaskClient, job_id: str) -> None:
     assert response.get_json()["error"]["code"] == 404
 
 
-def test_export_with_the_broker_down_is_503(make_app: MakeApp) -> None:
+def test_export_with_the_broker_down_is_503(make_app: Callable[..., Flask]) -> None:
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if celery %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
 {%- if not celery %}
     from redis import Redis

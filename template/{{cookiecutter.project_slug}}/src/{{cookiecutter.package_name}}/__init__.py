@@ -1,7 +1,9 @@
 """{{ cookiecutter.project_name }}: the application factory.
 
 There is no module-level app: `create_app()` builds a fresh one each call (tests make one per
-test); `wsgi.py` makes the one Gunicorn serves.
+test); the entry points (`wsgi.py` for Gunicorn, `cli.py` for the `flask` command{% if cookiecutter.task_queue != "none" %}, `worker.py`{% endif %})
+configure logging and then make the one they serve. Each module wires itself into the app with
+its own `init_app(app)`, as in the Flask tutorial.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import CONFIG_ENV_VAR, check_production_config, config_for
+from .config import CONFIG_ENV_VAR, check_production_config, settings_for
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -37,13 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     """
     app = Flask(__name__, instance_relative_config=True)
 
-    # Defaults of the tier, then FLASK_* environment overrides, then the caller's mapping.
-    tier = config_for(env or os.environ.get(CONFIG_ENV_VAR, "development"))
-    app.config.from_object(tier)
-    app.config.from_prefixed_env()
-{%- if cookiecutter.database != "none" or cookiecutter.task_queue != "none" %}
-    _apply_service_urls(app)
-{%- endif %}
+    # Defaults of the tier and FLASK_* environment overrides (config.settings_for), then the
+    # caller's mapping.
+    app.config.update(settings_for(env or os.environ.get(CONFIG_ENV_VAR, "development")))
     if config is not None:
         app.config.from_mapping(config)
     if app.config["ENV_NAME"] == "production":
@@ -59,72 +57,24 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     # JSON nested past the recursion limit is a 400, like any other malformed body.
     app.json = BoundedJSONProvider(app)
 
-    # Logging first, so everything below logs through the queue.
-    from .logging import configure_logging, init_request_id
+    from . import errors, health, logging
 
-    configure_logging(app)
-    init_request_id(app)
+    logging.init_app(app)
+    errors.init_app(app)
+    health.init_app(app)
 {%- if cookiecutter.database != "none" %}
 
-    # Bind the extensions created unbound in extensions.py.
-    from .extensions import db, migrate
+    from . import extensions, items
 
-    os.makedirs(app.instance_path, exist_ok=True)
-{%- if cookiecutter.database == "postgresql" %}
-    from . import deadlines
-
-    deadlines.configure(app)
-{%- endif %}
-    db.init_app(app)
-    migrate.init_app(app, db)
-{%- if cookiecutter.database == "postgresql" %}
-    deadlines.init_app(app)
-{%- endif %}
+    extensions.init_app(app)
+    items.init_app(app)
 {%- endif %}
 {%- if cookiecutter.task_queue != "none" %}
 
     # The task queue: slow work runs in a worker process, never in the request.
-    from .tasks import init_task_queue
+    from . import exports, queue_{{ cookiecutter.task_queue }}
 
-    init_task_queue(app)
-{%- endif %}
-
-    # Blueprints and error handlers.
-    from . import errors, health
-
-    errors.register(app)
-    health.init_app(app)
-{%- if cookiecutter.database != "none" %}
-    from . import items
-
-    app.register_blueprint(items.bp)
-{%- endif %}
-{%- if cookiecutter.task_queue != "none" %}
-    from . import tasks
-
-    app.register_blueprint(tasks.bp)
+    queue_{{ cookiecutter.task_queue }}.init_app(app)
+    exports.init_app(app)
 {%- endif %}
     return app
-{%- if cookiecutter.database != "none" or cookiecutter.task_queue != "none" %}
-
-
-def _apply_service_urls(app: Flask) -> None:
-    """The conventional DATABASE_URL / REDIS_URL variables, when set, name the real services."""
-{%- if cookiecutter.database != "none" %}
-    database_url = os.environ.get("DATABASE_URL")
-    if database_url:
-        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
-    elif not app.config.get("SQLALCHEMY_DATABASE_URI"):
-{%- if cookiecutter.database == "sqlite" %}
-        db_path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite")
-        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
-{%- else %}
-        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DEFAULT_DATABASE_URL"]
-{%- endif %}
-{%- endif %}
-{%- if cookiecutter.task_queue != "none" %}
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        app.config["REDIS_URL"] = redis_url
-{%- endif %}
-{%- endif %}

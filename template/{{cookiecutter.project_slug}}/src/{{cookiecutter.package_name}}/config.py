@@ -8,10 +8,13 @@ overridden with a FLASK_-prefixed variable, e.g. FLASK_SECRET_KEY or FLASK_LOG_L
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+
+import flask
 
 CONFIG_ENV_VAR = "APP_ENV"
 MIN_SECRET_KEY_LENGTH = 32
@@ -51,9 +54,11 @@ class Config:
     # without bound.
     LOG_QUEUE_SIZE = 10_000
 {%- if cookiecutter.database != "none" %}
+{%- if cookiecutter.database == "sqlite" %}
+    # None: a file in the instance folder (extensions.init_app).
     SQLALCHEMY_DATABASE_URI: str | None = None
-{%- if cookiecutter.database == "postgresql" %}
-    DEFAULT_DATABASE_URL = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
+{%- else %}
+    SQLALCHEMY_DATABASE_URI: str | None = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
     DATABASE_CONNECT_TIMEOUT = DATABASE_CONNECT_TIMEOUT
     DATABASE_STATEMENT_TIMEOUT = DATABASE_STATEMENT_TIMEOUT
 {%- endif %}
@@ -123,6 +128,24 @@ def config_for(name: str) -> type[Config]:
     except KeyError:
         valid = ", ".join(TIERS)
         raise ConfigError(f"{CONFIG_ENV_VAR}={name!r} is not a config tier; use one of: {valid}") from None
+
+
+def settings_for(env: str) -> flask.Config:
+    """The settings of the tier called env: its defaults, then FLASK_* environment variables
+    (Flask's `from_prefixed_env`){% if cookiecutter.database != "none" or cookiecutter.task_queue != "none" %}, then the conventional service URLs{% endif %}. create_app starts from these, and
+    the entry points configure logging from them before any app exists."""
+    settings = flask.Config(os.getcwd())
+    settings.from_object(config_for(env))
+    settings.from_prefixed_env()
+{%- if cookiecutter.database != "none" %}
+    if os.environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+{%- endif %}
+{%- if cookiecutter.task_queue != "none" %}
+    if os.environ.get("REDIS_URL"):
+        settings["REDIS_URL"] = os.environ["REDIS_URL"]
+{%- endif %}
+    return settings
 
 
 def weak_secret_key(key: object) -> bool:

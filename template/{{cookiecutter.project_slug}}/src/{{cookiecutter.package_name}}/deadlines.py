@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
-from .extensions import db
+from . import errors
 
 FAIL_FAST_SECONDS = 5.0
 PING_TIMEOUT = 2.0
@@ -162,8 +162,10 @@ def configure(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """After db.init_app: put the engine's calls under the watchdog."""
+    """After the database is bound (extensions.init_app): put the engine's calls under the
+    watchdog; a database past its deadline is a 503."""
+    app.register_error_handler(DatabaseUnavailable, errors.handle_unavailable)
     deadlines: Deadlines | None = app.extensions.get("db_deadlines")
     if deadlines is not None:
         with app.app_context():
-            deadlines.attach(db.engine)
+            deadlines.attach(app.extensions["sqlalchemy"].engine)

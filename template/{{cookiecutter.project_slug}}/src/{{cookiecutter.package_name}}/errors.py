@@ -1,9 +1,9 @@
-{%- set db = cookiecutter.database != "none" -%}
-{%- set tq = cookiecutter.task_queue -%}
 """JSON error responses. No stack trace ever reaches a client; 500s are logged with one.
 
 A dependency that is down or too slow (the database, the broker) is a 503 with Retry-After,
-logged as one warning line: it is an outage to wait out, not a bug in this code.
+logged as one warning line: it is an outage to wait out, not a bug in this code. Each module
+that talks to a dependency registers its exceptions with `handle_unavailable` in its own
+`init_app`.
 """
 
 from __future__ import annotations
@@ -11,45 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app
-{%- if tq == "celery" %}
-from kombu.exceptions import OperationalError as BrokerError
-{%- endif %}
-{%- if tq != "none" %}
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-{%- endif %}
-{%- if db %}
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-{%- endif %}
 from werkzeug.exceptions import HTTPException, InternalServerError
-{%- if cookiecutter.database == "postgresql" %}
-
-from .deadlines import DatabaseUnavailable
-{%- endif %}
 
 RETRY_AFTER_SECONDS = 5
-# The exceptions that mean "a dependency is down or missed its deadline".
-{%- if not db and tq == "none" %}
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = ()  # this variant has no dependency
-{%- else %}
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-{%- if db %}
-    OperationalError,
-    PoolTimeoutError,
-{%- endif %}
-{%- if cookiecutter.database == "postgresql" %}
-    DatabaseUnavailable,
-{%- endif %}
-{%- if tq != "none" %}
-    RedisConnectionError,
-    RedisTimeoutError,
-{%- endif %}
-{%- if tq == "celery" %}
-    BrokerError,
-{%- endif %}
-)
-{%- endif %}
 
 
 def error_body(code: int, name: str, message: str) -> dict[str, Any]:
@@ -75,8 +39,6 @@ def handle_unavailable(error: Exception) -> tuple[dict[str, Any], int, dict[str,
     return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_internal_error)
-    for error in UNAVAILABLE_ERRORS:
-        app.register_error_handler(error, handle_unavailable)

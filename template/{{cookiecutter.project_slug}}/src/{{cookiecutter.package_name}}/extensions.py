@@ -1,8 +1,18 @@
-"""Extensions, created unbound; `create_app` binds them with `init_app`."""
+"""Extensions, created unbound; `init_app` binds them to an app (create_app calls it)."""
 
+from __future__ import annotations
+
+import os
+
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
+
+from . import {% if cookiecutter.database == "postgresql" %}deadlines, {% endif %}errors, health
 
 
 class Base(DeclarativeBase):
@@ -11,3 +21,31 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database to app. A database that is down or too slow is a 503 (errors.py), and
+    /readyz checks it."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        db_path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+{%- if cookiecutter.database == "postgresql" %}
+    deadlines.configure(app)
+{%- endif %}
+    db.init_app(app)
+    migrate.init_app(app, db)
+{%- if cookiecutter.database == "postgresql" %}
+    deadlines.init_app(app)
+{%- endif %}
+    for error in (OperationalError, PoolTimeoutError):
+        app.register_error_handler(error, errors.handle_unavailable)
+    health.add_check(app, "database", check_database)
+
+
+def check_database() -> None:
+    """Raise unless the database answers a trivial query."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        db.session.rollback()

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app
 
 bp = Blueprint("health", __name__)
+MAX_CHECK_THREADS = 8
 
 
 @bp.get("/healthz")
@@ -23,48 +24,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def readiness_checks() -> dict[str, Callable[[], None]]:
-    """Name -> a check that raises when the dependency is unusable."""
-    checks: dict[str, Callable[[], None]] = {}
-{%- if cookiecutter.database != "none" %}
-    checks["database"] = check_database
-{%- endif %}
-{%- if cookiecutter.task_queue != "none" %}
-    checks["broker"] = check_broker
-{%- endif %}
-    return checks
-{%- if cookiecutter.database != "none" %}
-
-
-def check_database() -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    try:
-        db.session.execute(text("SELECT 1"))
-    finally:
-        db.session.rollback()
-{%- endif %}
-{%- if cookiecutter.task_queue != "none" %}
-
-
-def check_broker() -> None:
-    from .tasks import ping_broker
-
-    ping_broker(current_app)
-{%- endif %}
-
-
 class Readiness:
     """The app's readiness checks, each run in the app context on a thread of this object's pool."""
 
-    def __init__(self, app: Flask, checks: dict[str, Callable[[], None]]) -> None:
+    def __init__(self, app: Flask, checks: dict[str, Callable[[], None]] | None = None) -> None:
         self.app = app
-        self.checks = checks
+        self.checks: dict[str, Callable[[], None]] = dict(checks or {})
         self.timeout = float(app.config["READINESS_TIMEOUT"])
         self.running: dict[str, Future[None]] = {}
-        self.pool = ThreadPoolExecutor(max_workers=max(len(checks), 1), thread_name_prefix="readyz")
+        # Threads start only when needed; each check has at most one run at a time (see run).
+        self.pool = ThreadPoolExecutor(max_workers=MAX_CHECK_THREADS, thread_name_prefix="readyz")
 
     def _in_context(self, check: Callable[[], None]) -> None:
         with self.app.app_context():
@@ -90,8 +59,14 @@ class Readiness:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["readiness"] = Readiness(app, readiness_checks())
+    """/healthz and /readyz; the modules of each dependency add their checks (add_check)."""
+    app.extensions["readiness"] = Readiness(app)
     app.register_blueprint(bp)
+
+
+def add_check(app: Flask, name: str, check: Callable[[], None]) -> None:
+    """Make /readyz run check (in the app context) and report name down when it raises."""
+    app.extensions["readiness"].checks[name] = check
 
 
 @bp.get("/readyz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, Flask, abort, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +18,10 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 1_000_000
 MAX_ID = 2**31 - 1
 """The largest id a PostgreSQL `integer` column holds; larger ids in a URL are simply not found."""
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
 
 
 def query_int(name: str, default: int, low: int, high: int) -> int:

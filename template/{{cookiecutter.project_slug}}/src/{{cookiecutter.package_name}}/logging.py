@@ -1,8 +1,10 @@
 """Logging that never makes a request wait on a log sink.
 
 Every record goes to a QueueHandler (a cheap in-memory put) and a QueueListener thread writes it
-to stderr, where Gunicorn/systemd/Docker collect it. A request id (from the X-Request-ID header,
-which Nginx sets, or generated here) is on every record and echoed in the response.
+to stderr, where Gunicorn/systemd/Docker collect it. Logging is process-wide, so the entry
+points (wsgi.py, cli.py, worker.py) call `configure` once, before they make the app; an app
+never configures it. `init_app` puts a request id (from the X-Request-ID header, which Nginx
+sets, or generated here) on every record and echoes it in the response.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import queue
 import re
 import sys
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
 from typing import Any
@@ -85,10 +88,13 @@ def make_queue_handler(log_format: str, queue_size: int = 10_000, stream: Any = 
     records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=queue_size)
     handler = BoundedQueueHandler(records)
     handler.addFilter(RequestIdFilter())
-    listener = QueueListener(records, sink, respect_handler_level=True)
-    handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
-    listener.start()
+    start_listener(handler, QueueListener(records, sink, respect_handler_level=True))
     return handler
+
+
+def start_listener(handler: QueueHandler, listener: QueueListener) -> None:
+    listener.start()
+    handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
 
 
 def queue_handlers() -> list[QueueHandler]:
@@ -96,11 +102,12 @@ def queue_handlers() -> list[QueueHandler]:
     return [h for h in logging.getLogger().handlers if isinstance(h, QueueHandler)]
 
 
-def stop_logging() -> None:
-    """Flush and stop the listener threads (at exit, and before re-configuring)."""
+def stop() -> None:
+    """Flush and stop the listener threads (at exit, and before configuring again)."""
     for handler in queue_handlers():
         listener = getattr(handler, "listener", None)
-        if listener is not None and listener._thread is not None:
+        if listener is not None:
+            handler.listener = None  # type: ignore[attr-defined,unused-ignore]
             listener.stop()
 
 
@@ -110,18 +117,14 @@ def restart_after_fork() -> None:
     for handler in queue_handlers():
         old = getattr(handler, "listener", None)
         if old is not None:
-            listener = QueueListener(old.queue, *old.handlers, respect_handler_level=True)
-            handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
-            listener.start()
+            start_listener(handler, QueueListener(old.queue, *old.handlers, respect_handler_level=True))
 
 
-def configure_logging(app: Flask) -> None:
-    """Route all logging (root logger) through one queue; safe to call for every app.
-
-    Logging is process-wide, so the last app created sets the level and format; the previous
-    listener is stopped first so no thread is leaked.
-    """
-    stop_logging()
+def configure(settings: Mapping[str, Any]) -> None:
+    """Route all logging (root logger) through one queue, with the LOG_LEVEL, LOG_FORMAT and
+    LOG_QUEUE_SIZE of settings (config.settings_for). Calling it again replaces the handler
+    and stops the previous listener thread first."""
+    stop()
     logging.config.dictConfig(
         {
             "version": 1,
@@ -129,20 +132,20 @@ def configure_logging(app: Flask) -> None:
             "handlers": {
                 "queue": {
                     "()": make_queue_handler,
-                    "log_format": app.config["LOG_FORMAT"],
-                    "queue_size": app.config["LOG_QUEUE_SIZE"],
+                    "log_format": settings["LOG_FORMAT"],
+                    "queue_size": settings["LOG_QUEUE_SIZE"],
                 }
             },
-            "root": {"level": app.config["LOG_LEVEL"], "handlers": ["queue"]},
+            "root": {"level": settings["LOG_LEVEL"], "handlers": ["queue"]},
             # Alembic logs seven "setup plugin" lines at INFO each time an app is made.
             "loggers": {"alembic.runtime.plugins": {"level": "WARNING"}},
         }
     )
-    atexit.unregister(stop_logging)
-    atexit.register(stop_logging)
+    atexit.unregister(stop)
+    atexit.register(stop)
 
 
-def init_request_id(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Take X-Request-ID from the request (Nginx sets it) or make one; echo it back."""
 
     @app.before_request

@@ -1,4 +1,4 @@
-"""Database models. Keep migrations/ in step: `flask --app {{ cookiecutter.package_name }} db migrate`."""
+"""Database models. Keep migrations/ in step: `flask --app {{ cookiecutter.package_name }}.cli db migrate`."""
 
 from __future__ import annotations
 

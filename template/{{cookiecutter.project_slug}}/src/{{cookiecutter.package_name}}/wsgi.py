@@ -1,14 +1,15 @@
 """The WSGI entry point Gunicorn serves: `gunicorn -c deploy/gunicorn.conf.py {{ cookiecutter.package_name }}.wsgi:app`.
 
 This is the only module-level app, and it is always the production tier: development (debug on,
-a throwaway key per process) and testing are for `flask run` and the test suite.
+a throwaway key per process) and testing are for `flask run` and the test suite. An entry point:
+logging is configured first, then the app is made.
 """
 
 import os
 import sys
 
-from . import create_app
-from .config import CONFIG_ENV_VAR, ConfigError
+from . import create_app, logging
+from .config import CONFIG_ENV_VAR, ConfigError, settings_for
 
 # Gunicorn's "app failed to load" status (Arbiter.APP_LOAD_ERROR): when a worker exits with it,
 # the master stops with the same status instead of respawning workers for ever, and systemd
@@ -22,6 +23,7 @@ try:
             f"{CONFIG_ENV_VAR}={tier!r} under a WSGI server: wsgi.py serves production only; "
             f"unset {CONFIG_ENV_VAR} (use `flask run` for development)"
         )
+    logging.configure(settings_for("production"))
     app = create_app(env="production")
 except ConfigError as err:
     # One line for the operator instead of a traceback from every worker.

@@ -1,0 +1,23 @@
+"""The app of the `flask` command (`flask run`, `flask db upgrade`, `flask routes`):
+FLASK_APP={{ cookiecutter.package_name }}.cli, set in .flaskenv.
+
+An entry point: logging is configured first, then the app is made for the APP_ENV tier
+(development when unset).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import create_app as create_web_app
+from . import logging
+from .config import CONFIG_ENV_VAR, settings_for
+
+
+def create_app() -> Flask:
+    """The factory `flask` finds in this module."""
+    env = os.environ.get(CONFIG_ENV_VAR, "development")
+    logging.configure(settings_for(env))
+    return create_web_app(env=env)
