@@ -14,7 +14,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from flaskgen import git
 from flaskgen.errors import InvalidAnswer, TemplateError
 
 __all__ = [
@@ -115,19 +114,23 @@ class Template:
 
 
 def _located(path: Path, context: dict[str, Any], *, source: str | None, checkout: str | None) -> Template:
-    """A Template with its git origin filled in from the repository that holds path."""
-    top = git.probe(path, "rev-parse", "--show-toplevel")
-    if top is None:
+    """A Template with its git origin filled in from the repository that holds path.
+
+    The template's own post-gen hook decides the origin (`repository_origin`), so `flaskgen new`
+    and plain Cookiecutter record the same thing; a template without that function records
+    its source only."""
+    hook = load_hook(path, "post_gen_project")
+    find_origin = getattr(hook, "repository_origin", None)
+    origin = find_origin(str(path)) if callable(find_origin) else None
+    if origin is None:
         return Template(path=path, context=context, source=source or "bundled", checkout=checkout)
-    relative = path.resolve().relative_to(Path(top).resolve()).as_posix()
     return Template(
         path=path,
         context=context,
-        # Like the post-gen hook under plain Cookiecutter: the repository's origin when it has one.
-        source=source or git.probe(top, "remote", "get-url", "origin") or top,
+        source=source or origin["template"],
         checkout=checkout,
-        commit=git.probe(path, "rev-parse", "HEAD"),
-        directory=None if relative == "." else relative,
+        commit=origin["commit"],
+        directory=origin["directory"],
     )
 
 

@@ -113,34 +113,19 @@ def test_python_m_flaskgen_help() -> None:
     assert "new" in result.stdout and "options" in result.stdout
 
 
-LONG = "a" * 65
+# One case per way bad input reaches `new` (the name argument, --set through each coercion, the
+# hook's rules, the template options); every rule of the hook itself is tested in test_hooks.py.
 BAD_INPUTS = [
     (["json"], "shadows the standard library"),
-    (["logging"], "shadows the standard library"),
-    (["test"], "shadows the standard library"),
-    (["class"], "Python keyword"),
-    (["flask"], "shadows a dependency"),
     (["../evil"], "path separator"),
-    (["a/b"], "path separator"),
     ([""], "empty"),
-    (["   "], "empty"),
-    (["1234"], "no letter"),
-    ([LONG], "at most 64"),
     (["ok", "--set", "database=mysql"], "choose one of: sqlite, postgresql, none"),
-    (["ok", "--set", "task_queue=kafka"], "choose one of: none, celery, rq"),
-    (["ok", "--set", "worker_class=eventlet"], "choose one of: gthread, sync, gevent"),
-    (["ok", "--set", "python_version=3.9"], "choose one of"),
-    (["ok", "--set", "license=GPL"], "choose one of"),
     (["ok", "--set", "docker=maybe"], "not yes/no"),
     (["ok", "--set", "databse=sqlite"], "unknown option 'databse'"),
     (["ok", "--set", "_git_init=yes"], "unknown option '_git_init'"),
     (["ok", "--set", "database"], "not KEY=VALUE"),
     (["ok", "--set", "=sqlite"], "not KEY=VALUE"),
     (["ok", "--set", "project_slug=Orders_API"], "kebab-case"),
-    (["ok", "--set", "package_name=Orders"], "valid import name"),
-    (["ok", "--set", "author_email=nobody"], "email"),
-    (["ok", "--set", "version=v1"], "PEP 440"),
-    (["ok", "--set", "domain_name=Bad Domain"], "host name"),
     (["ok", "--set", f"description={'d' * 201}"], "at most 200"),
     (["ok", "--template", "/nonexistent/template"], "not a directory or git URL"),
     (["ok", "--checkout", "main"], "--checkout needs --template"),

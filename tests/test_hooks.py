@@ -93,6 +93,8 @@ def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) 
     [
         ({"database": "none"}, ["migrations", "src/orders_api/models.py", "tests/test_items.py"]),
         ({"task_queue": "none"}, ["src/orders_api/tasks.py", "deploy/systemd/orders-api-worker.service"]),
+        ({"task_queue": "celery"}, ["src/orders_api/queue_rq.py"]),
+        ({"task_queue": "rq"}, ["src/orders_api/queue_celery.py"]),
         ({"docker": False}, ["Dockerfile", "compose.yaml", ".dockerignore"]),
         ({"ci": "gitlab"}, [".github"]),
         ({"ci": "none"}, [".github", ".gitlab-ci.yml"]),

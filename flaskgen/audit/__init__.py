@@ -8,33 +8,19 @@ Each finding has a stable code (see `rules.RULES`), a path and line, a message a
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flaskgen.audit.deploy_checks import (
-    check_nginx,
-    gunicorn_commands,
-    is_public,
-    parse_nginx,
-    proxies,
-    web_concurrency,
-)
-from flaskgen.audit.python_checks import Hit, check_python, gunicorn_settings
+from flaskgen.audit.deploy_checks import GunicornConfig, check_nginx, is_public
+from flaskgen.audit.facts import ProjectFacts, collect
+from flaskgen.audit.python_checks import Hit, check_python
 from flaskgen.audit.rules import BY_CODE, RULES
 from flaskgen.errors import AuditError
 
 __all__ = ["RULES", "Finding", "audit", "select_codes"]
 
-SKIP_DIRS = {
-    ".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist",
-    "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov",
-}  # fmt: skip
-ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker"}
-PROXY_IMAGES = re.compile(r"image:\s*['\"]?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
 DEFAULT_TARGET_CPUS = 8
 
 
@@ -74,26 +60,34 @@ def select_codes(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> set[
     return chosen - expand(ignore, "--ignore")
 
 
-def _files(root: Path) -> Iterator[Path]:
-    if root.is_file():
-        yield root
-        return
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
-        for name in sorted(files):
-            yield Path(directory) / name
+def gunicorn_hits(config: GunicornConfig, facts: ProjectFacts, target_cpus: int) -> Iterator[Hit]:
+    """FG101 (public bind with no proxy), FG102 (too many workers), FG103 (sync, no timeout)."""
+    if not facts.proxy_in_front:
+        for bind, line in config.binds:
+            if is_public(bind):
+                yield Hit("FG101", line, f"Gunicorn binds {bind} and the project has no reverse proxy")
+    yield from too_many_workers(config.workers, target_cpus)
+    if config.timeout and config.timeout[0] == 0 and config.effective_worker_class == "sync":
+        setting = "timeout = 0" if config.origin == "config" else "--timeout 0"
+        yield Hit("FG103", config.timeout[1], f"{setting} with sync workers")
 
 
-def _is_command_file(path: Path) -> bool:
-    name = path.name.lower()
-    return name.startswith(("procfile", "dockerfile", "compose", "docker-compose", "makefile")) or name.endswith(
-        (".service", ".sh", ".dockerfile")
-    )
+def too_many_workers(workers: tuple[int, int] | None, target_cpus: int) -> Iterator[Hit]:
+    limit = 2 * target_cpus + 1
+    if workers is not None and workers[0] > limit:
+        yield Hit("FG102", workers[1], f"{workers[0]} workers for a {target_cpus}-CPU target (2 x CPU + 1 = {limit})")
 
 
-def _is_nginx_file(path: Path) -> bool:
-    in_nginx_dir = bool({"nginx", "sites-available", "sites-enabled"} & set(path.parent.parts))
-    return path.suffix == ".conf" or (in_nginx_dir and path.suffix not in (".py", ".md"))
+def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit]]:
+    """Every rule applied to the project's facts."""
+    for module in facts.python:
+        yield from ((module.path, hit) for hit in check_python(module.path, module.tree, module.source))
+    for config in facts.gunicorn:
+        yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
+    for count in facts.worker_counts:
+        yield from ((count.path, hit) for hit in too_many_workers((count.count, count.line), target_cpus))
+    for site in facts.nginx:
+        yield from ((site.path, hit) for hit in check_nginx(site.parsed, sync_workers=facts.sync_workers))
 
 
 def audit(
@@ -109,68 +103,9 @@ def audit(
         raise AuditError(f"{root} does not exist; give the path of a Flask project")
     codes = select_codes(select, ignore)
     base = root if root.is_dir() else root.parent
-    hits: list[tuple[Path, Hit]] = []
-    binds: list[tuple[Path, int, str]] = []
-    workers: list[tuple[Path, int, int]] = []
-    worker_classes: set[str] = set()
-    nginx_configs: list[tuple[Path, list]] = []
-    proxy_present = False
-
-    for file in _files(root):
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        if file.suffix == ".py":
-            try:
-                tree = ast.parse(text, filename=str(file))
-            except SyntaxError:
-                continue
-            hits += [(file, hit) for hit in check_python(file, tree, text)]
-            if "gunicorn" in file.name:
-                settings = gunicorn_settings(tree)
-                binds += [(file, line, bind) for bind, line in settings.binds]
-                if settings.workers:
-                    workers.append((file, settings.workers[1], settings.workers[0]))
-                worker_class = settings.worker_class or "sync"
-                worker_classes.add(worker_class)
-                if settings.timeout and settings.timeout[0] == 0 and worker_class == "sync":
-                    hits.append((file, Hit("FG103", settings.timeout[1], "timeout = 0 with sync workers")))
-        elif _is_nginx_file(file):
-            parsed = parse_nginx(file)
-            if parsed is not None and proxies(parsed):
-                proxy_present = True
-                nginx_configs.append((file, parsed))
-        if _is_command_file(file):
-            proxy_present = proxy_present or bool(PROXY_IMAGES.search(text))
-            for command in gunicorn_commands(file, text):
-                binds += [(file, command.line, bind) for bind in command.binds]
-                if command.workers is not None:
-                    workers.append((file, command.line, command.workers))
-                worker_classes.add(command.worker_class or "sync")
-                if command.timeout == 0 and (command.worker_class or "sync") == "sync":
-                    hits.append((file, Hit("FG103", command.line, "--timeout 0 with sync workers")))
-            workers += [(file, line, count) for count, line in web_concurrency(text)]
-        if file.name.lower().startswith("caddyfile"):
-            proxy_present = True
-
-    sync_workers = not (worker_classes & ASYNC_WORKERS) if worker_classes else True
-    for file, parsed in nginx_configs:
-        hits += [(file, hit) for hit in check_nginx(parsed, sync_workers=sync_workers)]
-    if not proxy_present:
-        for file, line, bind in binds:
-            if is_public(bind):
-                hits.append((file, Hit("FG101", line, f"Gunicorn binds {bind} and the project has no reverse proxy")))
-    limit = 2 * target_cpus + 1
-    for file, line, count in workers:
-        if count > limit:
-            hits.append(
-                (file, Hit("FG102", line, f"{count} workers for a {target_cpus}-CPU target (2 x CPU + 1 = {limit})"))
-            )
-
     findings = {
         Finding(hit.code, file.relative_to(base).as_posix() if file != base else file.name, hit.line, hit.detail)
-        for file, hit in hits
+        for file, hit in rule_hits(collect(root), target_cpus)
         if hit.code in codes
     }
     return sorted(findings, key=lambda f: (f.path, f.line, f.code))

@@ -1,8 +1,10 @@
-"""Deployment checks: Gunicorn command lines (Procfile, Dockerfile, compose, systemd, shell) and
-Nginx site configs (parsed with crossplane)."""
+"""Deployment facts and checks: Gunicorn settings (gunicorn.conf.py files and command lines in a
+Procfile, Dockerfile, compose file, systemd unit or shell script) and Nginx site configs (parsed
+with crossplane)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -18,12 +20,22 @@ PUBLIC_HOSTS = {"0.0.0.0", "::", "[::]", ""}
 
 
 @dataclass(frozen=True)
-class GunicornCommand:
-    line: int
-    binds: tuple[str, ...]
-    workers: int | None
-    worker_class: str | None
-    timeout: int | None
+class GunicornConfig:
+    """Gunicorn settings from one place: a config file (`timeout = 0`) or a command line
+    (`--timeout 0`). Each value carries the line it was set on."""
+
+    path: Path
+    origin: str
+    """"config" (a gunicorn.conf.py) or "command" (a command line)."""
+    binds: tuple[tuple[str, int], ...] = ()
+    workers: tuple[int, int] | None = None
+    worker_class: str | None = None
+    timeout: tuple[int, int] | None = None
+
+    @property
+    def effective_worker_class(self) -> str:
+        """Gunicorn's default is sync."""
+        return self.worker_class or "sync"
 
 
 def is_public(bind: str) -> bool:
@@ -36,7 +48,7 @@ def is_public(bind: str) -> bool:
     return host in PUBLIC_HOSTS or bind.isdigit()
 
 
-def _options(argv: list[str]) -> GunicornCommand | None:
+def _options(path: Path, line: int, argv: list[str]) -> GunicornConfig | None:
     if not any(Path(arg).name == "gunicorn" for arg in argv[:3]) and "gunicorn" not in argv[:3]:
         return None
     binds: list[str] = []
@@ -56,8 +68,14 @@ def _options(argv: list[str]) -> GunicornCommand | None:
             i += 1 if inline else 2
             continue
         i += 1
-    as_int = lambda name: int(values[name]) if values.get(name, "").isdigit() else None  # noqa: E731
-    return GunicornCommand(0, tuple(binds), as_int("workers"), values.get("worker_class"), as_int("timeout"))
+
+    def at_line(name: str) -> tuple[int, int] | None:
+        return (int(values[name]), line) if values.get(name, "").isdigit() else None
+
+    return GunicornConfig(
+        path, "command", tuple((bind, line) for bind in binds), at_line("workers"), values.get("worker_class"),
+        at_line("timeout"),
+    )  # fmt: skip
 
 
 def _split(command: str) -> list[str]:
@@ -67,7 +85,7 @@ def _split(command: str) -> list[str]:
         return command.split()
 
 
-def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornCommand]:
+def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornConfig]:
     """Gunicorn invocations in a Procfile, Dockerfile, compose file, systemd unit or shell script."""
     for number, line in enumerate(text.splitlines(), start=1):
         if "gunicorn" not in line:
@@ -86,10 +104,33 @@ def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornCommand]:
         # "sh -c 'gunicorn ...'" or "exec gunicorn ...": start at the gunicorn word.
         for start, word in enumerate(argv):
             if Path(word).name == "gunicorn":
-                parsed = _options(argv[start:])
+                parsed = _options(path, number, argv[start:])
                 if parsed is not None:
-                    yield GunicornCommand(number, parsed.binds, parsed.workers, parsed.worker_class, parsed.timeout)
+                    yield parsed
                 break
+
+
+def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
+    """Literal values of bind/workers/worker_class/timeout in a gunicorn.conf.py (string
+    defaults inside environment lookups count)."""
+    binds: list[tuple[str, int]] = []
+    workers = timeout = None
+    worker_class = None
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name, value = node.targets[0].id, node.value
+        number = value.value if isinstance(value, ast.Constant) and type(value.value) is int else None
+        if name == "bind":
+            strings = [n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            binds += [(bind, node.lineno) for bind in strings]
+        elif name == "workers" and number is not None:
+            workers = (number, node.lineno)
+        elif name == "worker_class" and isinstance(value, ast.Constant):
+            worker_class = str(value.value)
+        elif name == "timeout" and number is not None:
+            timeout = (number, node.lineno)
+    return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout)
 
 
 def web_concurrency(text: str) -> Iterator[tuple[int, int]]:

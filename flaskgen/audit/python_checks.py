@@ -1,5 +1,4 @@
-"""AST checks on Python files: request-code anti-patterns, unsafe config, blocking logging, and
-the settings in Gunicorn config files."""
+"""AST checks on Python files: request-code anti-patterns, unsafe config, blocking logging."""
 
 from __future__ import annotations
 
@@ -336,36 +335,3 @@ def check_python(path: Path, tree: ast.Module, source: str) -> Iterator[Hit]:
     yield from nested_context_pushes(tree)
     yield from unsafe_config(tree, facts)
     yield from blocking_logging(tree, source, facts)
-
-
-# --- Gunicorn config files -----------------------------------------------------------------
-
-
-@dataclass
-class GunicornSettings:
-    binds: list[tuple[str, int]] = field(default_factory=list)
-    workers: tuple[int, int] | None = None
-    worker_class: str | None = None
-    timeout: tuple[int, int] | None = None
-
-
-def gunicorn_settings(tree: ast.Module) -> GunicornSettings:
-    """Literal values of bind/workers/worker_class/timeout (string defaults inside env lookups count)."""
-    settings = GunicornSettings()
-    for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            continue
-        name, value = node.targets[0].id, node.value
-        if name == "bind":
-            settings.binds += [
-                (n.value, node.lineno)
-                for n in ast.walk(value)
-                if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            ]
-        elif name == "workers" and isinstance(value, ast.Constant) and isinstance(value.value, int):
-            settings.workers = (value.value, node.lineno)
-        elif name == "worker_class" and isinstance(value, ast.Constant):
-            settings.worker_class = str(value.value)
-        elif name == "timeout" and isinstance(value, ast.Constant) and isinstance(value.value, int):
-            settings.timeout = (value.value, node.lineno)
-    return settings

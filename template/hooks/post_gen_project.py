@@ -117,11 +117,35 @@ ANSWERS_FILE = ".cruft.json"
 """cruft's file name, so `cruft check/update` work too; flaskgen reads this constant from here."""
 
 
+GIT_TIMEOUT = 60
+"""Seconds any one git command of this hook may take (flaskgen.git uses the same bound)."""
+
+
 def _git_output(directory: str, *args: str) -> str | None:
+    """`git -C directory args...` stripped stdout, or None on any failure (no git, a timeout,
+    not a repository)."""
     if not directory or not git_available():
         return None
-    result = subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True)
+    try:
+        result = subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True, timeout=GIT_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def repository_origin(directory: str) -> dict[str, Any] | None:
+    """The git repository holding a template directory: its origin URL (else its top-level
+    path), HEAD commit, and the template's directory inside it (None at the root). None outside
+    git. The one place this is decided: flaskgen calls it too, for `flaskgen new`."""
+    top = _git_output(directory, "rev-parse", "--show-toplevel")
+    if top is None:
+        return None
+    relative = Path(directory).resolve().relative_to(Path(top).resolve()).as_posix()
+    return {
+        "template": _git_output(top, "remote", "get-url", "origin") or top,
+        "commit": _git_output(top, "rev-parse", "HEAD"),
+        "directory": None if relative == "." else relative,
+    }
 
 
 def template_origin(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,22 +158,15 @@ def template_origin(answers: Mapping[str, Any]) -> dict[str, Any]:
             "checkout": answers.get("_answers_checkout") or None,
             "directory": answers.get("_answers_directory") or None,
         }
-    repo_dir = str(answers.get("_repo_dir") or answers.get("_template") or "")
-    top = _git_output(repo_dir, "rev-parse", "--show-toplevel")
-    if top is None:
+    origin = repository_origin(str(answers.get("_repo_dir") or answers.get("_template") or ""))
+    if origin is None:
         return {
             "template": answers.get("_template"),
             "commit": None,
             "checkout": answers.get("_checkout"),
             "directory": None,
         }
-    relative = Path(repo_dir).resolve().relative_to(Path(top).resolve()).as_posix()
-    return {
-        "template": _git_output(top, "remote", "get-url", "origin") or top,
-        "commit": _git_output(top, "rev-parse", "HEAD"),
-        "checkout": answers.get("_checkout"),
-        "directory": None if relative == "." else relative,
-    }
+    return {**origin, "checkout": answers.get("_checkout")}
 
 
 def answers_record(answers: Mapping[str, Any]) -> dict[str, Any]:
