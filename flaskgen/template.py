@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -204,9 +205,17 @@ def resolve_nested(directory: Path) -> tuple[Path, dict[str, Any]]:
 
 def load_hook(template_dir: Path, name: str) -> ModuleType | None:
     """Import a hook script as a module (its functions are plain Python; the Jinja parts are
-    only in its `__main__` block). None when the template has no such hook."""
+    only in its `__main__` block). None when the template has no such hook, or when the hook
+    is a plain script: one without a `__name__ == "__main__"` guard does its work at import,
+    so importing it here would run it (a fork's hook may delete or write files)."""
     path = template_dir / "hooks" / f"{name}.py"
     if not path.is_file():
+        return None
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not re.search(r"""^if __name__ == ["']__main__["']:""", source, flags=re.MULTILINE):
         return None
     spec = importlib.util.spec_from_file_location(f"_flaskgen_hook_{name}", path)
     if spec is None or spec.loader is None:
@@ -214,7 +223,7 @@ def load_hook(template_dir: Path, name: str) -> ModuleType | None:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception:  # a fork's hook may only work once rendered: then Cookiecutter alone runs it
+    except (Exception, SystemExit):  # a fork's hook may only work once rendered: then Cookiecutter alone runs it
         return None
     return module
 

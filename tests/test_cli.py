@@ -185,6 +185,26 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.exception is not None and "shadows the standard library" in str(result.exception)
 
 
+def test_a_script_hook_runs_once_by_cookiecutter_never_at_load(tmp_path: Path) -> None:
+    """flaskgen reads a hook's functions by importing it; a hook without a __main__ guard does
+    its work at import, so it must not be imported: Cookiecutter alone runs it, once."""
+    runs = tmp_path / "runs.log"
+    template = write_tree(
+        tmp_path / "tpl",
+        {
+            "cookiecutter.json": '{"project_name": "x", "project_slug": "{{ cookiecutter.project_name }}"}',
+            "{{cookiecutter.project_slug}}/README.md": "# {{ cookiecutter.project_name }}\n",
+            "hooks/post_gen_project.py": f"with open({str(runs)!r}, 'a') as log:\n    log.write('ran\\n')\n",
+            "hooks/pre_gen_project.py": f"with open({str(runs)!r}, 'a') as log:\n    log.write('pre\\n')\n",
+        },
+    )
+    result = runner.invoke(
+        app, ["new", "demo", "--no-input", "--no-git", "--template", str(template), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert runs.read_text() == "pre\nran\n"
+
+
 def test_failing_template_hook_leaves_nothing(tmp_path: Path) -> None:
     template = write_tree(
         tmp_path / "tpl",
