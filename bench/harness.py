@@ -26,7 +26,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
 from flaskgen.generate import generate_project  # noqa: E402
-from flaskgen.testing import free_port, local_nginx_conf, port_open, stop, tool_env, wait_until  # noqa: E402
+from flaskgen.testing import free_port, local_nginx_conf, nginx_site, port_open, stop, tool_env, wait_until  # noqa: E402
 from flaskgen.testing import nginx_binary as find_nginx  # noqa: E402
 
 __all__ = ["free_port", "port_open", "stop", "tool_env", "wait_until"]  # re-exported for run.py
@@ -126,8 +126,11 @@ def nginx(project: Path, *, port: int, socket_path: Path) -> Iterator[Path]:
     The bench's clients all come from 127.0.0.1: the per-address limits are left out so they
     measure the server, not the rate limiter (the limits are tested in tests/test_deploy.py)."""
     runtime = Path(tempfile.mkdtemp(prefix="fg-bench-nginx-"))
-    site = project / "deploy" / "nginx" / f"{project.name}.conf"
-    conf = str(local_nginx_conf(site, runtime, port=port, socket_path=socket_path, drop=("limit_req", "limit_conn")))
+    conf = str(
+        local_nginx_conf(
+            nginx_site(project), runtime, port=port, socket_path=socket_path, drop=("limit_req", "limit_conn")
+        )
+    )
     process = subprocess.Popen([nginx_binary(), "-p", str(runtime), "-c", conf, "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

@@ -23,6 +23,7 @@ __all__ = [
     "free_port",
     "local_nginx_conf",
     "nginx_binary",
+    "nginx_site",
     "port_open",
     "run_step",
     "stop",
@@ -90,8 +91,14 @@ def run_step(name: str, command: list[str], cwd: Path, env: Mapping[str, str], t
         raise AssertionError(f"step '{name}' failed (exit {result.returncode}) in {cwd.name}:\n{output}")
 
 
+def nginx_site(project: Path) -> Path:
+    """The Nginx site a generated project ships: deploy/nginx/<slug>.conf."""
+    return project / "deploy" / "nginx" / f"{project.name}.conf"
+
+
 def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate and key for localhost (openssl)."""
+    """A self-signed certificate and key for localhost (openssl). The generated deploy/check.py
+    has its own copy on purpose: a generated project runs without flaskgen installed."""
     cert, key = directory / "fullchain.pem", directory / "privkey.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",

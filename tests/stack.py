@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen.generate import generate_project
-from flaskgen.testing import free_port, local_nginx_conf, nginx_binary, port_open, run_step, stop, tool_env, wait_until
+from flaskgen.testing import (
+    free_port,
+    local_nginx_conf,
+    nginx_binary,
+    nginx_site,
+    port_open,
+    run_step,
+    stop,
+    tool_env,
+    wait_until,
+)
 from tests.helpers import find_python, require
 
 
@@ -33,8 +43,9 @@ def install(project: Path) -> None:
 
 def local_nginx(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
     """An nginx.conf under directory serving the project's generated site on 127.0.0.1:port."""
-    site = project / "deploy" / "nginx" / f"{project.name}.conf"
-    return local_nginx_conf(site, directory, port=port, socket_path=socket_path or directory / "gunicorn.sock")
+    return local_nginx_conf(
+        nginx_site(project), directory, port=port, socket_path=socket_path or directory / "gunicorn.sock"
+    )
 
 
 @dataclass

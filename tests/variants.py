@@ -8,6 +8,7 @@ import re
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,15 @@ def full_variants() -> list[dict[str, Any]]:
     return variants
 
 
+@cache
+def _post_gen_hook() -> Any:
+    """The template's post-gen hook as a module, imported once per test process."""
+    return load_hook(TEMPLATE, "post_gen_project")
+
+
 def pruned_paths(variant: Mapping[str, Any], package: str, slug: str) -> list[str]:
     """The paths the post-gen hook prunes for this variant (the hook's own list)."""
-    hook = load_hook(TEMPLATE, "post_gen_project")
-    return list(hook.files_to_prune({**variant, "package_name": package, "project_slug": slug}))
+    return list(_post_gen_hook().files_to_prune({**variant, "package_name": package, "project_slug": slug}))
 
 
 def prunable_paths(package: str, slug: str) -> set[str]:

@@ -1,7 +1,7 @@
 """What a project is, read once from its files: the facts the audit's rules decide on.
 
 `collect(root)` walks the tree once and parses each file it knows (Python modules, Gunicorn
-settings, Nginx sites, command files); the rules (flaskgen.audit.rules_for) never read a file.
+settings, Nginx sites, command files); the rules (flaskgen.audit.rule_hits) never read a file.
 """
 
 from __future__ import annotations
