@@ -87,6 +87,10 @@ TemplateOpt = Annotated[
     typer.Option("--template", help="Template path or git URL (default: the bundled template)."),
 ]
 CheckoutOpt = Annotated[str | None, typer.Option("--checkout", help="Branch, tag or commit of a git --template.")]
+PresetOpt = Annotated[
+    Path | None,
+    typer.Option("--preset", help="Organisation preset (TOML); default $FLASKGEN_PRESET or the user file."),
+]
 
 
 @app.command()
@@ -103,10 +107,7 @@ def new(
     checkout: CheckoutOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing project directory.")] = False,
     git: Annotated[bool, typer.Option("--git/--no-git", help="git init and commit the new project.")] = True,
-    preset: Annotated[
-        Path | None,
-        typer.Option("--preset", help="Organisation preset (TOML); default $FLASKGEN_PRESET or the user file."),
-    ] = None,
+    preset: PresetOpt = None,
 ) -> None:
     """Create a new Flask service."""
     from flaskgen.generate import generate_project
@@ -186,6 +187,15 @@ TemplateOverride = Annotated[
 ]
 
 
+def _position(target: Any) -> str:
+    """ "0.1.0 -> 0.2.0 (1 release behind)" with releases, else "abc123 -> def456" (commits)."""
+    if target.releases_behind is None:
+        return f"{str(target.current_commit)[:12]} -> {str(target.latest_commit)[:12]}"
+    current = target.current_version or f"{str(target.current_commit)[:12]} (before any release)"
+    plural = "" if target.releases_behind == 1 else "s"
+    return f"{current} -> {target.latest_version} ({target.releases_behind} release{plural} behind)"
+
+
 @app.command()
 def check(
     ctx: typer.Context,
@@ -194,17 +204,21 @@ def check(
     template: TemplateOverride = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for CI dashboards).")] = False,
 ) -> None:
-    """Exit 0 when the project is on the newest template commit, 1 when it is behind."""
+    """Exit 0 when the project is on the newest template release (commit, without releases), 1 when behind."""
     from flaskgen.project import check as check_project
 
     with _errors_reported(ctx):
         result = check_project(project, template=template, checkout=checkout)
+    target = result.target
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     elif result.up_to_date:
-        typer.echo(f"up to date with {result.template} at {str(result.current)[:12]}")
+        at = target.current_version or str(target.current_commit)[:12]
+        typer.echo(f"up to date with {target.template} at {at}")
     else:
-        typer.echo(f"behind: template {result.template} {str(result.current)[:12]} -> {str(result.latest)[:12]}")
+        typer.echo(f"behind: template {target.template} {_position(target)}")
+        for section in target.changelog:
+            typer.echo(f"\n## [{section['version']}]\n{section['text']}\n")
         for label, paths in (("added", result.added), ("removed", result.removed), ("modified", result.modified)):
             for path in paths:
                 typer.echo(f"  {label:<8} {path}")
@@ -226,17 +240,25 @@ def diff_command(ctx: typer.Context, project: ProjectArg = Path("."), template: 
 def update(
     ctx: typer.Context,
     project: ProjectArg = Path("."),
-    checkout: Annotated[str | None, typer.Option("--checkout", help="Update to this branch/tag/commit.")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="A release (vX.Y.Z) or HEAD; default: the newest release.")
+    ] = None,
+    checkout: Annotated[str | None, typer.Option("--checkout", help="Follow this branch instead.")] = None,
     template: TemplateOverride = None,
     assignments: Annotated[
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="Change an answer (repeatable).")
     ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Do not prompt; new variables take their defaults.")
+    ] = False,
+    preset: PresetOpt = None,
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="Run on a git tree with uncommitted changes.")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes; write nothing.")] = False,
 ) -> None:
-    """Bring the project to the newest template version with a three-way merge (exit 1 on conflicts)."""
+    """Bring the project to the newest template release with a three-way merge (exit 1 on conflicts)."""
+    from flaskgen.presets import load_preset
     from flaskgen.project import update as update_project
 
     with _errors_reported(ctx):
@@ -244,13 +266,17 @@ def update(
             project,
             template=template,
             checkout=checkout,
+            to=to,
             overrides=parse_assignments(assignments or []),
+            preset=load_preset(preset),
+            no_input=no_input,
             allow_dirty=allow_dirty,
             dry_run=dry_run,
         )
     if dry_run:
         typer.echo(result.diff, nl=False)
     rows = [
+        ("migrated", result.migrated),
         ("updated", result.updated),
         ("added", result.added),
         ("removed", result.removed),
@@ -258,13 +284,18 @@ def update(
         ("CONFLICT", result.conflicts),
         ("kept", result.kept),
         ("skipped", result.skipped),
+        ("ignored", result.ignored),
     ]
-    changed = any(paths for _, paths in rows)
-    verb = "would update" if dry_run else "updated"
-    if not changed and result.current == result.target:
-        typer.echo(f"already up to date at {str(result.current)[:12]}")
+    if not result.changed:
+        typer.echo(f"already up to date at {result.target.current_version or str(result.target.current_commit)[:12]}")
     else:
-        typer.echo(f"{verb} {str(result.current)[:12]} -> {str(result.target)[:12]}")
+        typer.echo(f"{'would update' if dry_run else 'updated'} {_position(result.target)}")
+    for version in result.migrations:
+        typer.echo(f"  ran the {version} migration")
+    for key, value in result.new_answers.items():
+        typer.echo(f"  new answer {key} = {_show(value)}")
+    for key in result.dropped_answers:
+        typer.echo(f"  dropped answer {key} (the template no longer has it)")
     for label, paths in rows:
         for path in paths:
             typer.echo(f"  {label:<8} {path}")
@@ -272,9 +303,17 @@ def update(
         typer.echo("kept: the new template no longer makes these files, but you changed them")
     if result.skipped:
         typer.echo("skipped: you deleted these files; the template changed them")
+    if result.ignored:
+        typer.echo(f"ignored: the skip list in {_answers_file()} protects these files")
     if result.conflicts:
         typer.echo(f"{len(result.conflicts)} conflict(s): resolve the <<<<<<< markers, then commit")
         raise typer.Exit(code=1)
+
+
+def _answers_file() -> str:
+    from flaskgen.project import ANSWERS_FILE
+
+    return ANSWERS_FILE
 
 
 class OutputFormat(StrEnum):

@@ -9,20 +9,24 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from flaskgen.errors import InvalidAnswer, TemplateError
+from flaskgen import git
+from flaskgen.errors import GitError, InvalidAnswer, TemplateError
 
 __all__ = [
     "Option",
     "Template",
     "bundled_template_dir",
+    "embedded_origin",
     "load_template_options",
     "open_template",
+    "repository_root",
+    "template_at",
 ]
 
 OptionKind = Literal["text", "derived", "choice", "boolean"]
@@ -135,19 +139,55 @@ def _located(path: Path, context: dict[str, Any], *, source: str | None, checkou
     )
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+ORIGIN_FILE = PACKAGE_DIR / "_origin.json"
+"""Written at wheel build time by hatch_build.py: the repository and commit the packaged template
+came from (absent in a source checkout, where git itself answers)."""
+
+
 def bundled_template_dir() -> Path:
     """The template shipped with flaskgen.
 
     In a wheel it is package data (`flaskgen/_template`); in a source checkout or an editable
     install it is the repository's `template/` directory.
     """
-    packaged = Path(__file__).resolve().parent / "_template"
+    packaged = PACKAGE_DIR / "_template"
     if (packaged / "cookiecutter.json").is_file():
         return packaged
-    source_tree = Path(__file__).resolve().parent.parent / "template"
+    source_tree = PACKAGE_DIR.parent / "template"
     if (source_tree / "cookiecutter.json").is_file():
         return source_tree
     raise TemplateError("the bundled template is missing from this flaskgen install; reinstall flaskgen")
+
+
+def embedded_origin() -> dict[str, Any] | None:
+    """What the build recorded about the packaged template (see ORIGIN_FILE); None when the
+    build recorded no source."""
+    try:
+        origin = json.loads(ORIGIN_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return origin if isinstance(origin, dict) and origin.get("template") else None
+
+
+def _bundled() -> Template:
+    """The bundled template with its origin: from git in a source checkout, from the build's
+    record in an installed wheel (never from git there: site-packages may sit inside some
+    unrelated repository, e.g. a project's .venv)."""
+    directory = bundled_template_dir()
+    path, context = resolve_nested(directory)
+    if directory != PACKAGE_DIR / "_template":
+        return _located(path, context, source=None, checkout=None)
+    origin = embedded_origin()
+    if origin is None:
+        return Template(path=path, context=context, source="bundled")
+    return Template(
+        path=path,
+        context=context,
+        source=origin["template"],
+        commit=origin.get("commit"),
+        directory=origin.get("directory"),
+    )
 
 
 def _prompt_text(prompts: Mapping[str, Any], name: str) -> str:
@@ -245,14 +285,14 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
     if template is None:
         if checkout:
             raise TemplateError("--checkout needs --template pointing at a git repository")
-        path, context = resolve_nested(bundled_template_dir())
-        yield _located(path, context, source=None, checkout=None)
+        yield _bundled()
         return
 
     local = Path(template).expanduser()
-    local_repo = local.is_dir() and (local / ".git").exists()
-    recorded = str(local.resolve()) if local_repo else template
-    if checkout and local_repo:
+    work_tree = local.is_dir() and (local / ".git").exists()
+    bare = local.is_dir() and (local / "HEAD").is_file() and (local / "objects").is_dir()
+    recorded = str(local.resolve()) if work_tree or bare else template
+    if (checkout and work_tree) or bare:
         template = "git+" + local.resolve().as_uri()  # Cookiecutter clones git+file:// URLs
     elif not _is_remote(template) and "gh:" not in template and "gl:" not in template:
         if not local.is_dir():
@@ -287,6 +327,37 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
         yield _located(path, context, source=recorded, checkout=checkout)
     finally:
         shutil.rmtree(clone_root, ignore_errors=True)
+
+
+def repository_root(template: Template) -> Path | None:
+    """The top of the git work tree holding the template (None outside git)."""
+    top = git.probe(template.path, "rev-parse", "--show-toplevel")
+    return Path(top) if top else None
+
+
+@contextmanager
+def template_at(template: Template, ref: str) -> Iterator[Template]:
+    """The same template at another commit of its repository: a local `git clone --shared` of
+    the repository (no network, objects shared), checked out at ref, removed afterwards."""
+    root = repository_root(template)
+    if root is None:
+        raise TemplateError(f"template {template.source} is not a git repository; it has no commit {ref}")
+    inside = template.path.resolve().relative_to(root.resolve())
+    scratch = Path(tempfile.mkdtemp(prefix="flaskgen-at-"))
+    try:
+        clone = scratch / "repo"
+        git.run("clone", "--quiet", "--shared", "--no-checkout", str(root), str(clone))
+        try:
+            git.run("-C", str(clone), "checkout", "--quiet", "--detach", ref)
+        except GitError as err:
+            raise TemplateError(
+                f"template {template.source} has no commit {ref[:12]} ({err}); pass --template with a clone that has it"
+            ) from err
+        commit = git.run("-C", str(clone), "rev-parse", "HEAD").decode().strip()
+        path, context = resolve_nested(clone / inside)
+        yield replace(template, path=path, context=context, commit=commit)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _one_line(err: BaseException) -> str:
