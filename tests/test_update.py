@@ -15,30 +15,12 @@ from flaskgen.cli import app
 from flaskgen.generate import generate_project
 from flaskgen.project import ANSWERS_FILE, decide
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, find_python, require
+from tests.helpers import REPO, commit_all, edit, find_python, git, require
 
 runner = CliRunner()
 README = "template/{{cookiecutter.project_slug}}/README.md"
 GUNICORN = "template/{{cookiecutter.project_slug}}/deploy/gunicorn.conf.py"
 DEV_LINE = "make dev         # flask run --debug on http://127.0.0.1:5000 (APP_ENV=development)"
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin"}  # fmt: skip
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture

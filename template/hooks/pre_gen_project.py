@@ -187,7 +187,8 @@ def validate(answers: Mapping[str, Any], options: Mapping[str, Any] | None = Non
     return check_combinations(answers)
 
 
-def main(answers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
+def main(answers: Mapping[str, Any], options: Mapping[str, Any] | None) -> int:
+    """options is None under cruft, whose context has no `_cookiecutter` (choices unchecked then)."""
     problem = validate(answers, options)
     if problem:
         print(f"ERROR: {problem}", file=sys.stderr)
@@ -199,6 +200,6 @@ if __name__ == "__main__":
     sys.exit(
         main(
             json.loads(r"""{{ cookiecutter | jsonify }}"""),
-            json.loads(r"""{{ _cookiecutter | jsonify }}"""),
+            json.loads(r"""{{ _cookiecutter | default(none) | jsonify }}"""),
         )
     )

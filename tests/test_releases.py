@@ -1,0 +1,314 @@
+"""Template releases with real git repositories: versions and changelog in `check`, `update --to`,
+answers that change between versions, preset locks, release migrations, cruft's skip list, and
+cruft itself on both sides (issue 12, DESIGN.md §7)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flaskgen.cli import app
+from flaskgen.generate import generate_project
+from flaskgen.project import ANSWERS_FILE
+from flaskgen.releases import changelog_sections, parse_version
+from tests.helpers import REPO, commit_all, edit, git, require
+
+runner = CliRunner()
+SLUG = "template/{{cookiecutter.project_slug}}"
+CHANGELOG_1_0 = "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-11-01\n### Added\n- First release.\n"
+
+
+def release(repo: Path, version: str, changelog: str, message: str | None = None) -> str:
+    """Add a CHANGELOG section for version on top of [Unreleased], commit everything, tag it."""
+    edit(repo / "CHANGELOG.md", "## [Unreleased]\n", f"## [Unreleased]\n\n## [{version}] - 2026-11-24\n{changelog}\n")
+    commit = commit_all(repo, message or f"release {version}")
+    git(repo, "tag", "--annotate", f"v{version}", "-m", f"v{version}")
+    return commit
+
+
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Path:
+    """The template in a repository of its own, released as v1.0.0."""
+    repo = tmp_path / "template-repo"
+    shutil.copytree(REPO / "template", repo / "template")
+    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
+    (repo / "CHANGELOG.md").write_text(CHANGELOG_1_0)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "version 1.0.0")
+    git(repo, "tag", "v1.0.0")  # a lightweight tag: both kinds count
+    return repo
+
+
+def make_project(template_repo: Path, tmp_path: Path, **overrides: Any) -> Path:
+    result = generate_project(
+        template=str(template_repo),
+        name="Orders API",
+        no_input=True,
+        overrides={"database": "none", "python_version": "3.11", **overrides},
+        output_dir=tmp_path / "work",
+        git=True,
+    )
+    return result.project_dir
+
+
+def add_team_variable(repo: Path) -> None:
+    """A new variable, used in the generated README."""
+    context = json.loads((repo / "template/cookiecutter.json").read_text())
+    items = list(context.items())
+    items.insert(items.index(("license", context["license"])) + 1, ("team", "platform"))
+    (repo / "template/cookiecutter.json").write_text(json.dumps(dict(items), indent=2) + "\n")
+    edit(
+        repo / SLUG / "README.md",
+        "# {{ cookiecutter.project_name }}\n",
+        "# {{ cookiecutter.project_name }}\n\nOwned by {{ cookiecutter.team }}.\n",
+    )
+
+
+def answers(project: Path) -> dict[str, Any]:
+    return json.loads((project / ANSWERS_FILE).read_text())
+
+
+def test_versions_changelog_and_update_to_the_newest_release(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    edit(project / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 7  # our load balancer")
+    commit_all(project, "our edit")
+    up = runner.invoke(app, ["check", str(project)])
+    assert up.exit_code == 0 and "at 1.0.0" in up.output, up.output
+
+    add_team_variable(template_repo)
+    release(template_repo, "1.1.0", "### Added\n- The `team` variable: who owns the service.")
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "timeout = ", "timeout =  ")  # unreleased work
+    commit_all(template_repo, "work after 1.1.0")
+
+    behind = runner.invoke(app, ["check", str(project)])
+    assert behind.exit_code == 1
+    assert "1.0.0 -> 1.1.0 (1 release behind)" in behind.output
+    assert "## [1.1.0]" in behind.output and "who owns the service" in behind.output
+    assert "modified README.md" in " ".join(behind.output.split())
+    report = json.loads(runner.invoke(app, ["check", str(project), "--json"]).output)
+    assert (report["current_version"], report["latest_version"], report["releases_behind"]) == ("1.0.0", "1.1.0", 1)
+    assert report["changelog"] == [
+        {"version": "1.1.0", "text": "### Added\n- The `team` variable: who owns the service."}
+    ]
+    assert report["latest_commit"] == git(template_repo, "rev-parse", "v1.1.0^{commit}")
+
+    updated = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert updated.exit_code == 0, updated.output
+    assert "new answer team = platform" in updated.output
+    assert "Owned by platform." in (project / "README.md").read_text()
+    assert "keepalive = 7  # our load balancer" in (project / "deploy/gunicorn.conf.py").read_text()
+    assert "timeout =  " not in (project / "deploy/gunicorn.conf.py").read_text()  # the release, not HEAD
+    record = answers(project)
+    assert record["context"]["cookiecutter"]["team"] == "platform"
+    assert record["commit"] == git(template_repo, "rev-parse", "v1.1.0^{commit}")
+    commit_all(project, "update to 1.1.0")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
+
+    # --to HEAD takes the unreleased commit; the project is then ahead of 1.1.0, still current.
+    head = runner.invoke(app, ["update", str(project), "--to", "HEAD"])
+    assert head.exit_code == 0, head.output
+    assert "timeout =  " in (project / "deploy/gunicorn.conf.py").read_text()
+    commit_all(project, "update to HEAD")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
+    assert runner.invoke(app, ["update", str(project)]).output.startswith("already up to date at 1.1.0")
+
+
+def test_update_to_a_release_and_refusals(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 4", "keepalive = 3")
+    release(template_repo, "2.0.0", "### Changed\n- keepalive 3 s.")
+
+    report = json.loads(runner.invoke(app, ["check", str(project), "--json"]).output)
+    assert report["releases_behind"] == 2
+    assert [section["version"] for section in report["changelog"]] == ["2.0.0", "1.1.0"]
+
+    unknown = runner.invoke(app, ["update", str(project), "--to", "v9.9.9"])
+    assert unknown.exit_code == 2 and "no release 'v9.9.9'" in unknown.output and "v2.0.0" in unknown.output
+    step = runner.invoke(app, ["update", str(project), "--to", "v1.1.0"])
+    assert step.exit_code == 0, step.output
+    assert "1.0.0 -> 1.1.0 (1 release behind)" in step.output
+    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+    commit_all(project, "1.1.0")
+    down = runner.invoke(app, ["update", str(project), "--to", "1.0.0"])
+    assert down.exit_code == 2 and "does not downgrade" in down.output
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 1  # 2.0.0 is out
+    assert runner.invoke(app, ["update", str(project)]).exit_code == 0
+    assert "keepalive = 3" in (project / "deploy/gunicorn.conf.py").read_text()
+
+
+def test_answers_that_change_between_versions(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    add_team_variable(template_repo)
+    release(template_repo, "1.1.0", "### Added\n- team.")
+    prompted = runner.invoke(app, ["update", str(project), "--dry-run"], input="payments\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert "team" in prompted.output and "new answer team = payments" in prompted.output
+    assert runner.invoke(app, ["update", str(project), "--no-input", "--set", "team=search"]).exit_code == 0
+    assert answers(project)["context"]["cookiecutter"]["team"] == "search"
+    commit_all(project, "1.1.0")
+
+    # 2.0.0 drops `team` and no longer offers database=none.
+    context = json.loads((template_repo / "template/cookiecutter.json").read_text())
+    del context["team"]
+    context["database"] = ["sqlite", "postgresql"]
+    (template_repo / "template/cookiecutter.json").write_text(json.dumps(context, indent=2) + "\n")
+    edit(template_repo / SLUG / "README.md", "\nOwned by {{ cookiecutter.team }}.\n", "")
+    release(template_repo, "2.0.0", "### Removed\n- team; database=none.")
+    invalid = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert invalid.exit_code == 2
+    assert "database='none' is not valid in this template version (choices: sqlite, postgresql)" in invalid.output
+    assert "--set database=" in invalid.output
+
+    preset = tmp_path / "org.toml"
+    preset.write_text('[locked]\ndatabase = "postgresql"\n')
+    locked = runner.invoke(
+        app, ["update", str(project), "--no-input", "--set", "database=sqlite", "--preset", str(preset)]
+    )
+    assert locked.exit_code == 2 and "database is locked to 'postgresql'" in locked.output
+
+    fixed = runner.invoke(
+        app, ["update", str(project), "--no-input", "--set", "database=postgresql", "--preset", str(preset)]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert "dropped answer team" in fixed.output
+    context = answers(project)["context"]["cookiecutter"]
+    assert "team" not in context and context["database"] == "postgresql"
+    assert "Owned by" not in (project / "README.md").read_text()
+    assert "psycopg" in (project / "pyproject.toml").read_text()
+
+
+def test_release_migration_moves_the_users_edit(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    edit(
+        project / "deploy/README.md",
+        "## Install (Debian/Ubuntu, one host)\n",
+        "## Install (Debian/Ubuntu, one host)\n\nOur hosts: web-1, web-2.\n",
+    )
+    commit_all(project, "our deploy notes")
+
+    (template_repo / SLUG / "docs").mkdir(exist_ok=True)
+    git(template_repo, "mv", f"{SLUG}/deploy/README.md", f"{SLUG}/docs/deploy.md")
+    edit(
+        template_repo / SLUG / "docs/deploy.md",
+        "# Deploying {{ cookiecutter.project_name }}\n",
+        "# Deploying {{ cookiecutter.project_name }} (moved to docs/)\n",
+    )
+    (template_repo / "template/migrations").mkdir()
+    (template_repo / "template/migrations/1.1.0.py").write_text(
+        "from pathlib import Path\n\n\n"
+        "def migrate(project_dir: Path, answers: dict) -> None:\n"
+        '    """deploy/README.md moved to docs/deploy.md; idempotent."""\n'
+        '    old, new = project_dir / "deploy/README.md", project_dir / "docs/deploy.md"\n'
+        "    if old.exists() and not new.exists():\n"
+        "        new.parent.mkdir(exist_ok=True)\n"
+        "        old.rename(new)\n"
+    )
+    (template_repo / "template/migrations/2.0.0.py").write_text(
+        "def migrate(project_dir, answers):\n    raise AssertionError('not crossed')\n"
+    )
+    release(template_repo, "1.1.0", "### Changed\n- The deploy guide is docs/deploy.md.")
+
+    result = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert result.exit_code == 0, result.output
+    assert "ran the 1.1.0 migration" in result.output and "CONFLICT" not in result.output
+    assert not (project / "deploy/README.md").exists()
+    moved = (project / "docs/deploy.md").read_text()
+    assert "Our hosts: web-1, web-2." in moved  # the user's edit followed the file
+    assert "(moved to docs/)" in moved  # and the release's own change merged in
+    assert "<<<<<<<" not in moved
+
+
+def test_skip_list_keeps_the_users_version(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    record = answers(project)
+    record["skip"] = ["README.md", "deploy/*.py"]
+    (project / ANSWERS_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    edit(project / "README.md", "# Orders API\n", "# Orders API (ours)\n")
+    commit_all(project, "skip README and deploy scripts")
+    edit(
+        template_repo / SLUG / "README.md",
+        "# {{ cookiecutter.project_name }}\n",
+        "# {{ cookiecutter.project_name }} service\n",
+    )
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    edit(template_repo / SLUG / "Makefile", "PYTHON ?=", "PYTHON  ?=")
+    release(template_repo, "1.1.0", "### Changed\n- README title, keepalive.")
+
+    result = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert result.exit_code == 0, result.output
+    assert "ignored  README.md" in result.output and "ignored  deploy/gunicorn.conf.py" in result.output
+    assert (project / "README.md").read_text().startswith("# Orders API (ours)\n")
+    assert "keepalive = 5" in (project / "deploy/gunicorn.conf.py").read_text()
+    assert "PYTHON  ?=" in (project / "Makefile").read_text()  # not skip-listed: updated
+    assert answers(project)["skip"] == ["README.md", "deploy/*.py"]  # the list survives the update
+
+
+def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("cruft", path=str(Path(sys.executable).parent))
+    require(executable is not None, "cruft is not installed (it is in the dev extra)")
+    assert executable is not None
+    return subprocess.run([executable, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_cruft_updates_a_flaskgen_project(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
+    assert cruft("check", cwd=project).returncode == 1
+    updated = cruft("update", "--skip-apply-ask", "--checkout", "main", cwd=project)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+    commit_all(project, "cruft update")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0  # flaskgen reads what cruft wrote
+
+
+def test_flaskgen_updates_a_cruft_project(template_repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    context = json.dumps({"project_name": "Orders API", "database": "none"})
+    made = cruft(
+        "create",
+        str(template_repo),
+        "--directory",
+        "template",
+        "--no-input",
+        "--extra-context",
+        context,
+        cwd=tmp_path / "work",
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    project = tmp_path / "work/orders-api"
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "from cruft")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 1
+    result = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert result.exit_code == 0, result.output
+    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+    commit_all(project, "flaskgen update")
+    assert cruft("check", cwd=project).returncode == 0  # and cruft reads what flaskgen wrote
+
+
+@pytest.mark.parametrize(
+    ("text", "version"), [("v1.2.3", (1, 2, 3)), ("1.2.3", (1, 2, 3)), ("v1.2", None), ("v1.2.3-rc1", None)]
+)
+def test_parse_version(text: str, version: tuple[int, int, int] | None) -> None:
+    assert parse_version(text) == version
+
+
+def test_changelog_sections() -> None:
+    text = (
+        "# Changelog\n\n## [Unreleased]\n- wip\n\n## [1.1.0] - 2026-11-24\n### Added\n- x\n\n"
+        "## 1.0.0\n- first\n\n[1.1.0]: https://example.com/compare\n"
+    )
+    assert changelog_sections(text) == {"1.1.0": "### Added\n- x", "1.0.0": "- first"}
