@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from flaskgen.cli import app
 from flaskgen.generate import generate_project
 from flaskgen.project import ANSWERS_FILE
 from flaskgen.releases import changelog_sections, parse_version
+from flaskgen.testing import run_step, tool_env
 from tests.helpers import REPO, commit_all, edit, git, require
 
 runner = CliRunner()
@@ -312,3 +314,82 @@ def test_changelog_sections() -> None:
         "## 1.0.0\n- first\n\n[1.1.0]: https://example.com/compare\n"
     )
     assert changelog_sections(text) == {"1.1.0": "### Added\n- x", "1.0.0": "- first"}
+
+
+def snapshot(tmp_path: Path) -> Path:
+    """This checkout as it is (tracked and untracked files, not ignored ones) in a repository of
+    its own, so the acceptance test also covers uncommitted work."""
+    listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    repo = tmp_path / "flaskgen-src"
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, repo / name)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, "flaskgen as it is")
+    return repo
+
+
+def flaskgen_cli(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(venv / "bin/flaskgen"), *args], cwd=cwd, env=tool_env(), capture_output=True, text=True)
+
+
+def test_installed_wheel_records_a_source_that_check_and_update_reach(tmp_path: Path) -> None:
+    """Issue 12's acceptance: a wheel built from a clone whose origin is a (bare, local) public
+    repository; no --template anywhere."""
+    origin = tmp_path / "public.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    source = snapshot(tmp_path)
+    release(source, "0.1.0", "### Added\n- First release.")
+    git(source, "push", "--quiet", "--follow-tags", str(origin), "main")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
+    env = tool_env()
+    run_step(
+        "uv build --wheel", ["uv", "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(clone)], clone, env
+    )
+    (wheel,) = (tmp_path / "dist").glob("flaskgen-*.whl")
+    embedded = json.loads(zipfile.ZipFile(wheel).read("flaskgen/_origin.json"))
+    assert embedded["template"] == str(origin) and embedded["commit"] == git(clone, "rev-parse", "HEAD")
+    venv = tmp_path / "venv"
+    run_step("uv venv", ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], tmp_path, env)
+    run_step("uv pip install", ["uv", "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(wheel)],
+             tmp_path, env)  # fmt: skip
+
+    work = tmp_path / "empty"
+    work.mkdir()
+    made = flaskgen_cli(venv, "new", "Orders API", "--no-input", "--set", "database=none", cwd=work)
+    assert made.returncode == 0, made.stderr
+    project = work / "orders-api"
+    assert answers(project)["template"] == str(origin)
+    up = flaskgen_cli(venv, "check", cwd=project)
+    assert up.returncode == 0 and "at 0.1.0" in up.stdout, up.stdout + up.stderr
+
+    add_team_variable(source)
+    release(source, "0.2.0", "### Added\n- The `team` variable names the owning team.")
+    git(source, "push", "--quiet", "--follow-tags", str(origin), "main")
+    (project / "README.md").write_text((project / "README.md").read_text() + "\nPaged by #orders-oncall.\n")
+    commit_all(project, "our edit")
+
+    behind = flaskgen_cli(venv, "check", cwd=project)
+    assert behind.returncode == 1, behind.stdout + behind.stderr
+    assert "0.1.0 -> 0.2.0 (1 release behind)" in behind.stdout
+    assert "The `team` variable names the owning team." in behind.stdout
+    updated = flaskgen_cli(venv, "update", "--no-input", cwd=project)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    readme = (project / "README.md").read_text()
+    assert "Owned by platform." in readme and "Paged by #orders-oncall." in readme
+    assert answers(project)["context"]["cookiecutter"]["team"] == "platform"
+    commit_all(project, "flaskgen update")
+    assert flaskgen_cli(venv, "check", cwd=project).returncode == 0
+
+
+def test_unreachable_recorded_source_is_one_line(template_repo: Path, tmp_path: Path) -> None:
+    project = make_project(template_repo, tmp_path)
+    shutil.rmtree(template_repo)
+    result = runner.invoke(app, ["check", str(project)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: cannot reach the template {template_repo} recorded in {ANSWERS_FILE}; "
+        "pass --template with a reachable URL or clone of it"
+    )
