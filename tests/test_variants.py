@@ -7,6 +7,11 @@ files gone; its own venv (uv, the interpreter of its python_version); ruff check
 --check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
 Redis when it uses them); YAML files parse; a wheel (`make build`); `make check-deploy`
 (gunicorn --check-config, nginx -t, gixy).
+
+Next to each of them, the same variant upgrades (DESIGN.md §7): baked at the previous release
+(tests/variants.py `upgrade_base`), `flaskgen update`d to this working tree with zero conflicts,
+it is file for file what a fresh bake makes, `check` calls it current, and it lints and passes
+its own tests in a venv of its own.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from typing import Any
 import pytest
 
 from flaskgen.audit import audit
+from flaskgen.generate import render
+from flaskgen.project import check, pristine, recorded_answers, tree_files, update
+from flaskgen.template import open_template, template_at
 from flaskgen.testing import nginx_binary, run_step, tool_env
-from tests.helpers import TEMPLATE, find_python, postgres_available, redis_available, require
+from tests.helpers import REPO, TEMPLATE, commit_all, find_python, postgres_available, redis_available, require
 from tests.variants import (
     UNSUPPORTED,
     empty_files,
@@ -30,6 +38,7 @@ from tests.variants import (
     prunable_paths,
     pruned_paths,
     secrets_found,
+    upgrade_base,
     variant_id,
     yaml_problems,
 )
@@ -120,5 +129,36 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
             run_step("check-deploy (gunicorn --check-config, nginx -t, gixy)", ["make", "check-deploy"], project, env)
         if missing:
             require(False, f"not checked for lack of: {', '.join(missing)}")
+    finally:
+        record_property("variant_seconds", time.monotonic() - started)
+
+
+def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) -> None:
+    started = time.monotonic()
+    record_property("variant", variant_id(variant))
+    record_property("kind", "upgrade")
+    try:
+        given = {"project_name": "Matrix Service", **variant}
+        with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
+            answers = recorded_answers(old, {key: value for key, value in given.items() if key in old.options})
+            private = {**old.origin_context(), "_git_init": True}
+            project = render(old, answers, output_dir=tmp_path, private=private)
+        assert (project / ".git").is_dir()
+
+        result = update(project, to="HEAD", no_input=True)
+        record_property("conflicts", len(result.conflicts))
+        assert result.conflicts == [] and result.kept == [] and result.skipped == []
+        assert result.updated or result.added or result.removed, "the upgrade changed nothing"
+        commit_all(project, "flaskgen update")
+        with open_template(str(REPO)) as head, pristine(head, recorded_answers(head, given)) as fresh:
+            assert tree_files(project) == tree_files(fresh), "the upgraded project differs from a fresh bake"
+        assert check(project).up_to_date
+
+        python = find_python(variant["python_version"])
+        require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
+        env = tool_env()
+        run_step("install", ["make", "install", f"PYTHON={python}"], project, env)
+        run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+        run_step("test", ["make", "test"], project, env)
     finally:
         record_property("variant_seconds", time.monotonic() - started)

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from flaskgen.releases import list_releases
 from flaskgen.template import load_hook
-from tests.helpers import TEMPLATE
+from tests.helpers import REPO, TEMPLATE
 
 BEHAVIOURAL: dict[str, list[Any]] = {
     "database": ["sqlite", "postgresql", "none"],
@@ -36,6 +37,11 @@ DEFAULT = {name: values[0] for name, values in OPTIONS.items()}
 # Combinations the pre-gen hook must refuse (FailedHookException). None today: every option
 # works with every other; tests/test_hooks.py checks the refusal mechanism itself.
 UNSUPPORTED: list[dict[str, Any]] = []
+
+UPGRADE_BASE_COMMIT = "f020add3724c25715dcb735b41449de0e336366d"
+"""Where the upgrade tests start while this repository has no release tag: the last commit
+before the generated project's restructuring (issue 17), so an upgrade from it changes 31
+generated files, adds and removes some."""
 
 JINJA_LEFTOVERS = ("{{ cookiecutter", "{{cookiecutter", "{%", "{#", "%}", "#}")
 
@@ -86,6 +92,14 @@ def prunable_paths(package: str, slug: str) -> set[str]:
     """Every path some variant prunes: each must exist in every variant that keeps it."""
     variants = [{**DEFAULT, name: value} for name, values in OPTIONS.items() for value in values]
     return {path for variant in variants for path in pruned_paths(variant, package, slug)}
+
+
+def upgrade_base() -> str:
+    """The commit the upgrade tests bake at: the newest release before HEAD (`vX.Y.Z` tags),
+    else UPGRADE_BASE_COMMIT."""
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    earlier = [release for release in list_releases(REPO, merged_into="HEAD") if release.commit != head]
+    return earlier[-1].commit if earlier else UPGRADE_BASE_COMMIT
 
 
 def text_files(root: Path) -> Iterator[tuple[Path, str]]:
