@@ -316,6 +316,29 @@ def test_changelog_sections() -> None:
     assert changelog_sections(text) == {"1.1.0": "### Added\n- x", "1.0.0": "- first"}
 
 
+def test_plain_cookiecutter_records_a_source_flaskgen_follows(template_repo: Path, tmp_path: Path) -> None:
+    executable = shutil.which("cookiecutter", path=str(Path(sys.executable).parent))
+    assert executable is not None
+    made = subprocess.run(
+        [executable, str(template_repo), "--directory", "template", "--no-input", "-o", str(tmp_path / "work"),
+         "project_name=Orders API", "database=none"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "work/orders-api"
+    record = answers(project)
+    assert (record["template"], record["directory"]) == (str(template_repo), "template")
+    assert record["commit"] == git(template_repo, "rev-parse", "HEAD")
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, "from cookiecutter")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 1
+    assert runner.invoke(app, ["update", str(project), "--no-input"]).exit_code == 0
+    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+
+
 def snapshot(tmp_path: Path) -> Path:
     """This checkout as it is (tracked and untracked files, not ignored ones) in a repository of
     its own, so the acceptance test also covers uncommitted work."""
