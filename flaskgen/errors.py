@@ -7,6 +7,7 @@ __all__ = [
     "FlaskgenError",
     "GitError",
     "InvalidAnswer",
+    "ManifestError",
     "OutputDirError",
     "PresetError",
     "ProjectError",
@@ -60,3 +61,7 @@ class GitError(FlaskgenError):
 
 class AuditError(FlaskgenError):
     """Raised when `flaskgen audit` gets a path that does not exist or an unknown rule code."""
+
+
+class ManifestError(FlaskgenError):
+    """Raised when a `flaskgen fleet` manifest cannot be read or a line of it is malformed."""

@@ -55,6 +55,8 @@ __all__ = [
     "check",
     "decide",
     "diff",
+    "drifted",
+    "locate",
     "read_answers",
     "update",
 ]
@@ -445,6 +447,14 @@ def diff(project: str | os.PathLike[str], *, template: str | None = None) -> str
     ):
         before, after = tree_files(render_dir), tree_files(recorded.project)
     return unified_diff(before, after, sorted(set(before) | set(after)))
+
+
+def drifted(recorded: Recorded, head: Template) -> list[str]:
+    """Files the template makes that the project changed or deleted, against a pristine render
+    of its recorded commit and answers (files the project added are its own, not drift)."""
+    with _at(head, recorded.commit) as tpl, pristine(tpl, recorded_answers(tpl, recorded.answers)) as clean:
+        made, ours = tree_files(clean), tree_files(recorded.project)
+    return sorted(path for path, content in made.items() if ours.get(path) != content)
 
 
 def merge_file(ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> tuple[bytes, bool]:
