@@ -414,7 +414,6 @@ def fleet_status(
 
 
 def _print_fleet(repos: list[Any], totals: dict[str, int]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("repository", "status", "version", "behind", "drift", "audit", "preset", "error")
@@ -432,8 +431,17 @@ def _print_fleet(repos: list[Any], totals: dict[str, int]) -> None:
             " ".join(f"{v['key']}={v['actual']}!={v['expected']}" for v in r.preset_violations),
             r.error or "",
         )
-    Console().print(table)
+    _wide_console().print(table)
     typer.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in totals.items()))
+
+
+def _wide_console() -> Any:
+    """A terminal's own width; piped output is not squeezed into 80 columns (paths are long)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=250)
 
 
 @fleet_app.command("update")
@@ -449,7 +457,6 @@ def fleet_update(
 ) -> None:
     """A branch with the template update committed in every repository that is behind (conflicts
     committed with their markers and listed). Exit 0 when every branch is clean, 1 otherwise."""
-    from rich.console import Console
     from rich.table import Table
 
     from flaskgen import fleet
@@ -467,7 +474,7 @@ def fleet_update(
         detail = r.error or " ".join(r.conflicts)
         table.add_row(r.repo, r.action, str(r.from_version or "")[:12], str(r.to_version or "")[:12],
                       r.branch or "", "yes" if r.pushed else "", detail, r.workdir or "")  # fmt: skip
-    Console().print(table)
+    _wide_console().print(table)
     counts = {
         action: sum(r.action == action for r in results) for action in ("updated", "conflicts", "current", "error")
     }
