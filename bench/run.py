@@ -418,9 +418,47 @@ def bench_generation(project: Path, size: Size) -> str:
     )
 
 
-def _timed(command: list[str]) -> float:
+def bench_fleet(project: Path, size: Size) -> str:
+    """`fleet status` over N local repositories against N runs of `flaskgen check` in one shell
+    loop, same run, same venv. Bytecode is compiled first (compileall over the venv and
+    flaskgen) so neither side pays for compiling modules: this environment sets
+    PYTHONDONTWRITEBYTECODE=1 and `make install` (uv) installs without .pyc files."""
+    from flaskgen.generate import generate_project
+
+    count = int(size.pick(50, 3))
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(bin_dir.parent), str(REPO / "flaskgen")],
+                   check=False, capture_output=True)  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="fg-fleet-"))
+    repos = []
+    for index in range(count):
+        made = generate_project(template=str(REPO), name=f"Fleet Svc {index}", no_input=True,
+                                overrides={"database": "none"}, output_dir=scratch / "repos", git=True)  # fmt: skip
+        repos.append(made.project_dir)
+    manifest = scratch / "fleet.txt"
+    manifest.write_text("".join(f"{repo}\n" for repo in repos))
+    flaskgen = str(bin_dir / "flaskgen")
+    status = _timed(
+        [flaskgen, "fleet", "status", str(manifest), "--json", "--cache", str(scratch / "cache")], ok=(0, 1)
+    )
+    loop = f'for d in {" ".join(map(str, repos))}; do {flaskgen} check "$d" --json >/dev/null || true; done'
+    checks = _timed(["bash", "-c", loop])
+    return table(
+        f"9. Fleet status over {count} repositories ({CPUS} CPUs)",
+        ["measure", "seconds", "per repository"],
+        [
+            [f"`flaskgen fleet status` (jobs = {CPUS}; adds drift + audit per repository)", status, status / count],
+            [f"{count} x `flaskgen check` in a shell loop", checks, checks / count],
+            ["ratio fleet status / check loop", status / checks, ""],
+        ],
+    )
+
+
+def _timed(command: list[str], ok: tuple[int, ...] = (0,)) -> float:
     began = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=tool_env())
+    result = subprocess.run(command, capture_output=True, env=tool_env())
+    if result.returncode not in ok:
+        raise RuntimeError(f"{command[:3]} exited {result.returncode}: {result.stderr.decode()[-2000:]}")
     return time.perf_counter() - began
 
 
@@ -433,6 +471,7 @@ BENCHMARKS: dict[str, tuple[dict[str, str], Callable[[Path, Size], str]]] = {
     "worker-count": ({}, bench_worker_count),
     "overhead": ({"worker_class": "gthread"}, bench_overhead),
     "generation": ({}, bench_generation),
+    "fleet": ({}, bench_fleet),
 }
 
 
