@@ -5,8 +5,9 @@ Default tier: the default variant plus a pairwise covering set of all option val
 For each variant, in order (DESIGN.md §5): bake; no Jinja leftovers, no empty files, pruned
 files gone; its own venv (uv, the interpreter of its python_version); ruff check, ruff format
 --check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
-Redis when it uses them); YAML files parse; a wheel (`make build`); `make check-deploy`
-(gunicorn --check-config, nginx -t, gixy).
+Redis when it uses them); YAML files parse; the CI files pass their own linters (actionlint,
+zizmor, check-jsonschema's GitLab CI schema) with every action pinned by SHA; a wheel
+(`make build`); `make check-deploy` (gunicorn --check-config, nginx -t, gixy).
 
 Next to each of them, the same variant upgrades (DESIGN.md §7): baked at the previous release
 (tests/variants.py `upgrade_base`), `flaskgen update`d to this working tree with zero conflicts,
@@ -30,6 +31,7 @@ from flaskgen.testing import nginx_binary, run_step, tool_env
 from tests.helpers import REPO, TEMPLATE, commit_all, find_python, postgres_available, redis_available, require
 from tests.variants import (
     UNSUPPORTED,
+    ci_lint_steps,
     empty_files,
     full_variants,
     leftover_jinja,
@@ -38,6 +40,7 @@ from tests.variants import (
     prunable_paths,
     pruned_paths,
     secrets_found,
+    unpinned_actions,
     upgrade_base,
     variant_id,
     yaml_problems,
@@ -94,6 +97,10 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
     try:
         project = bake(cookies, variant)
         check_files(project, variant)
+
+        assert unpinned_actions(project) == []
+        for name, command in ci_lint_steps(project, variant["ci"]):
+            run_step(name, command, project, tool_env())
 
         python = find_python(variant["python_version"])
         require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")

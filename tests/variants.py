@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -165,4 +166,34 @@ def secrets_found(root: Path) -> list[str]:
         for path, text in text_files(root)
         for pattern in SECRET_PATTERNS
         if pattern.search(text)
+    ]
+
+
+PINNED_ACTION = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}(?: #.*)?$")
+
+
+def ci_lint_steps(project: Path, ci: str) -> list[tuple[str, list[str]]]:
+    """The generated CI files, each checked by the tool that knows its rules (offline): GitHub
+    workflows by actionlint and zizmor, `.gitlab-ci.yml` by check-jsonschema's vendored GitLab
+    CI schema. actionlint runs shellcheck on `run:` scripts only where shellcheck is installed."""
+    tools = Path(sys.executable).parent
+    if ci == "github":
+        workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
+        return [
+            ("actionlint", [str(tools / "actionlint"), *workflows]),
+            ("zizmor --offline", [str(tools / "zizmor"), "--offline", "--quiet", *workflows]),
+        ]
+    if ci == "gitlab":
+        schema = ["--builtin-schema", "vendor.gitlab-ci", str(project / ".gitlab-ci.yml")]
+        return [("check-jsonschema (GitLab CI)", [str(tools / "check-jsonschema"), *schema])]
+    return []
+
+
+def unpinned_actions(project: Path) -> list[str]:
+    """`uses:` lines of the generated workflows that do not pin a full commit SHA."""
+    return [
+        f"{path.name}: {line.strip()}"
+        for path in sorted((project / ".github/workflows").glob("*.yml"))
+        for line in path.read_text().splitlines()
+        if "uses:" in line and not PINNED_ACTION.match(line)
     ]
