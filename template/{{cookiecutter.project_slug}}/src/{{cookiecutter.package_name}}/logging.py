@@ -64,6 +64,9 @@ class BoundedQueueHandler(QueueHandler):
     def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
         super().__init__(records)
         self.dropped = 0
+        """Dropped since the last warning (the count the next warning reports)."""
+        self.dropped_total = 0
+        """Dropped since start."""
 
     def enqueue(self, record: logging.LogRecord) -> None:
         try:
@@ -73,6 +76,7 @@ class BoundedQueueHandler(QueueHandler):
             self.queue.put_nowait(record)
         except queue.Full:
             self.dropped += 1
+            self.dropped_total += 1
 
     def _dropped_record(self) -> logging.LogRecord:
         message = "dropped %d log records: the log sink is slower than the log rate"
@@ -88,8 +92,22 @@ def make_queue_handler(log_format: str, queue_size: int = 10_000, stream: Any = 
     records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=queue_size)
     handler = BoundedQueueHandler(records)
     handler.addFilter(RequestIdFilter())
-    start_listener(handler, QueueListener(records, sink, respect_handler_level=True))
+    start_listener(handler, DrainingQueueListener(records, sink, respect_handler_level=True))
     return handler
+
+
+class DrainingQueueListener(QueueListener):
+    """A QueueListener whose stop() waits for room for its stop marker: the stock one puts it
+    with put_nowait, which raises queue.Full at exit whenever the bounded queue is busy."""
+
+    def __init__(
+        self, records: queue.Queue[Any], *handlers: logging.Handler, respect_handler_level: bool = False
+    ) -> None:
+        super().__init__(records, *handlers, respect_handler_level=respect_handler_level)
+        self.records = records
+
+    def enqueue_sentinel(self) -> None:
+        self.records.put(None)  # None is QueueListener's stop marker; the listener drains, so room comes
 
 
 def start_listener(handler: QueueHandler, listener: QueueListener) -> None:
@@ -117,7 +135,7 @@ def restart_after_fork() -> None:
     for handler in queue_handlers():
         old = getattr(handler, "listener", None)
         if old is not None:
-            start_listener(handler, QueueListener(old.queue, *old.handlers, respect_handler_level=True))
+            start_listener(handler, DrainingQueueListener(old.queue, *old.handlers, respect_handler_level=True))
 
 
 def configure(settings: Mapping[str, Any]) -> None:
