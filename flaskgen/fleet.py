@@ -186,7 +186,6 @@ class _Job:
     repo: str
     project: str
     template_dir: str
-    source: str
     locked: Mapping[str, Any]
     target_cpus: int
 
@@ -214,6 +213,8 @@ def _inspect(job: _Job) -> RepoStatus:
         )
     except FlaskgenError as err:
         result.status, result.error = "error", str(err)
+    except Exception as err:  # one broken repository must not stop the fleet run
+        result.status, result.error = "error", f"unexpected {type(err).__name__}: {err}"
     return result
 
 
@@ -309,7 +310,7 @@ def status(
                 results[index] = RepoStatus(repo=entry.repo, template=recorded.template, error=str(template_dir))
                 continue
             locked = dict(preset.locked) if preset else {}
-            work.append((index, _Job(entry.repo, str(where), template_dir, recorded.template, locked, target_cpus)))
+            work.append((index, _Job(entry.repo, str(where), template_dir, locked, target_cpus)))
         done = _run_parallel(_inspect, [job for _, job in work], workers, progress)
     for (index, _), result in zip(work, done, strict=True):
         results[index] = result
@@ -399,6 +400,8 @@ def _update_one(job: _UpdateJob) -> RepoUpdate:
             outcome.pushed = True
     except FlaskgenError as err:
         outcome.action, outcome.error = "error", str(err)
+    except Exception as err:  # one broken repository must not stop the fleet run
+        outcome.action, outcome.error = "error", f"unexpected {type(err).__name__}: {err}"
     return outcome
 
 
