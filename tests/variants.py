@@ -95,12 +95,26 @@ def prunable_paths(package: str, slug: str) -> set[str]:
     return {path for variant in variants for path in pruned_paths(variant, package, slug)}
 
 
+@cache
 def upgrade_base() -> str:
     """The commit the upgrade tests bake at: the newest release before HEAD (`vX.Y.Z` tags),
-    else UPGRADE_BASE_COMMIT."""
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    else UPGRADE_BASE_COMMIT. A shallow clone lacks it: its history is fetched once."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=300)
+
+    head = git("rev-parse", "HEAD").stdout.strip()
     earlier = [release for release in list_releases(REPO, merged_into="HEAD") if release.commit != head]
-    return earlier[-1].commit if earlier else UPGRADE_BASE_COMMIT
+    if earlier:
+        return earlier[-1].commit
+    if git("cat-file", "-e", f"{UPGRADE_BASE_COMMIT}^{{commit}}").returncode != 0:
+        if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+            git("fetch", "--quiet", "--unshallow")
+        if git("cat-file", "-e", f"{UPGRADE_BASE_COMMIT}^{{commit}}").returncode != 0:
+            raise AssertionError(
+                f"this clone lacks {UPGRADE_BASE_COMMIT[:12]}, where the upgrade tests start: clone the full history"
+            )
+    return UPGRADE_BASE_COMMIT
 
 
 def text_files(root: Path) -> Iterator[tuple[Path, str]]:
