@@ -26,6 +26,8 @@ ORIGIN_FILE = "flaskgen/_origin.json"
 
 
 def _git(root: Path, *args: str) -> str | None:
+    # Not flaskgen.git.probe: the build environment has hatchling only, and importing the
+    # flaskgen package pulls in cookiecutter.
     try:
         result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):

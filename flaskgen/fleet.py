@@ -211,16 +211,20 @@ def _inspect(job: _Job) -> RepoStatus:
         result.audit = dict(
             sorted(Counter(f.code for f in audit(recorded.project, target_cpus=job.target_cpus)).items())
         )
-    except FlaskgenError as err:
-        result.status, result.error = "error", str(err)
     except Exception as err:  # one broken repository must not stop the fleet run
-        result.status, result.error = "error", f"unexpected {type(err).__name__}: {err}"
+        result.status, result.error = "error", _reason(err)
     return result
+
+
+def _reason(err: Exception) -> str:
+    """A repository's error line: a FlaskgenError says problem and fix; anything else is unexpected."""
+    return str(err) if isinstance(err, FlaskgenError) else f"unexpected {type(err).__name__}: {err}"
 
 
 def _violations(
     locked: Mapping[str, Any], answers: Mapping[str, Any], options: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
+    """The preset's locked answers that the project's recorded answers contradict."""
     found = []
     for key, expected in locked.items():
         actual = answers.get(key)
@@ -398,10 +402,8 @@ def _update_one(job: _UpdateJob) -> RepoUpdate:
         if job.push:
             git.run("-C", str(root), "push", "--quiet", "origin", f"refs/heads/{job.new_branch}")
             outcome.pushed = True
-    except FlaskgenError as err:
-        outcome.action, outcome.error = "error", str(err)
     except Exception as err:  # one broken repository must not stop the fleet run
-        outcome.action, outcome.error = "error", f"unexpected {type(err).__name__}: {err}"
+        outcome.action, outcome.error = "error", _reason(err)
     return outcome
 
 

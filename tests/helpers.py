@@ -6,13 +6,17 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from flaskgen.generate import generate_project
 from flaskgen.testing import port_open
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template"
+SLUG = "template/{{cookiecutter.project_slug}}"
+"""The generated project's tree inside a template repository made by template_repository()."""
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -82,3 +86,32 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (path, old)
     path.write_text(text.replace(old, new, 1))
+
+
+def template_repository(root: Path, *, changelog: str | None = None, tag: str | None = None) -> Path:
+    """This checkout's template in a git repository of its own (root/template-repo), committed,
+    with CHANGELOG.md when given and a lightweight tag when given."""
+    repo = root / "template-repo"
+    shutil.copytree(REPO / "template", repo / "template")
+    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
+    if changelog is not None:
+        (repo / "CHANGELOG.md").write_text(changelog)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    commit_all(repo, f"version {tag or 'A'}")
+    if tag is not None:
+        git(repo, "tag", tag)
+    return repo
+
+
+def project_from(template: Path, output_dir: Path, name: str, **answers: Any) -> Path:
+    """A project generated from a template repository, git-initialised (no database and Python
+    3.11 unless answers say otherwise)."""
+    made = generate_project(
+        template=str(template),
+        name=name,
+        no_input=True,
+        overrides={"database": "none", "python_version": "3.11", **answers},
+        output_dir=output_dir,
+        git=True,
+    )
+    return made.project_dir

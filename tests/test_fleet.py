@@ -18,12 +18,10 @@ from typer.testing import CliRunner
 
 from flaskgen.cli import app
 from flaskgen.fleet import ManifestEntry, read_manifest
-from flaskgen.generate import generate_project
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, commit_all, edit, find_python, git, require
+from tests.helpers import SLUG, commit_all, edit, find_python, git, project_from, require, template_repository
 
 runner = CliRunner()
-SLUG = "template/{{cookiecutter.project_slug}}"
 FOUND_NO_RECORD = "has no .cruft.json"
 
 
@@ -37,31 +35,6 @@ class Fleet:
     """name -> the repository as the manifest names it"""
     v1: str
     v2: str
-
-
-def _template_repo(root: Path) -> Path:
-    repo = root / "template-repo"
-    shutil.copytree(REPO / "template", repo / "template")
-    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
-    (repo / "CHANGELOG.md").write_text(
-        "# Changelog\n\n## [1.1.0]\n### Changed\n- keepalive 4 s.\n\n## [1.0.0]\n- First.\n"
-    )
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "1.0.0")
-    git(repo, "tag", "v1.0.0")
-    return repo
-
-
-def _project(template: Path, root: Path, name: str, **answers: Any) -> Path:
-    made = generate_project(
-        template=str(template),
-        name=name,
-        no_input=True,
-        overrides={"database": "none", "python_version": "3.11", **answers},
-        output_dir=root / "work",
-        git=True,
-    )
-    return made.project_dir
 
 
 def _publish(project: Path, remotes: Path) -> str:
@@ -91,12 +64,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
     root = tmp_path_factory.mktemp("fleet")
     remotes = root / "remotes"
     remotes.mkdir()
-    template = _template_repo(root)
+    changelog = "# Changelog\n\n## [1.1.0]\n### Changed\n- keepalive 4 s.\n\n## [1.0.0]\n- First.\n"
+    template = template_repository(root, changelog=changelog, tag="v1.0.0")
     v1 = git(template, "rev-parse", "HEAD")
     made: dict[str, Path] = {}
-    made["behind"] = _project(template, root, "Svc Behind")
-    made["drift"] = _project(template, root, "Svc Drift")
-    made["conflict"] = _project(template, root, "Svc Conflict")
+    made["behind"] = project_from(template, root / "work", "Svc Behind")
+    made["drift"] = project_from(template, root / "work", "Svc Drift")
+    made["conflict"] = project_from(template, root / "work", "Svc Conflict")
     (made["drift"] / "README.md").write_text((made["drift"] / "README.md").read_text() + "\nOn call: #drift.\n")
     commit_all(made["drift"], "our README note")
     edit(made["conflict"] / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 9")
@@ -106,9 +80,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
     v2 = commit_all(template, "1.1.0")
     git(template, "tag", "--annotate", "v1.1.0", "-m", "v1.1.0")
 
-    made["current"] = _project(template, root, "Svc Current")
-    made["violation"] = _project(template, root, "Svc Violation", database="sqlite")
-    made["audit"] = _project(template, root, "Svc Audit")
+    made["current"] = project_from(template, root / "work", "Svc Current")
+    made["violation"] = project_from(template, root / "work", "Svc Violation", database="sqlite")
+    made["audit"] = project_from(template, root / "work", "Svc Audit")
     (made["audit"] / "src/svc_audit/visits.py").write_text(PLANTED_VIEW)
     commit_all(made["audit"], "visit counter")
     plain = root / "work/plain"

@@ -16,14 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from flaskgen.generate import generate_project
 from flaskgen.project import ANSWERS_FILE
 from flaskgen.releases import changelog_sections, parse_version
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, commit_all, edit, git, require
+from tests.helpers import REPO, SLUG, commit_all, edit, git, project_from, require, template_repository
 
 runner = CliRunner()
-SLUG = "template/{{cookiecutter.project_slug}}"
 CHANGELOG_1_0 = "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-11-01\n### Added\n- First release.\n"
 
 
@@ -38,26 +36,11 @@ def release(repo: Path, version: str, changelog: str, message: str | None = None
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
     """The template in a repository of its own, released as v1.0.0."""
-    repo = tmp_path / "template-repo"
-    shutil.copytree(REPO / "template", repo / "template")
-    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
-    (repo / "CHANGELOG.md").write_text(CHANGELOG_1_0)
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "version 1.0.0")
-    git(repo, "tag", "v1.0.0")  # a lightweight tag: both kinds count
-    return repo
+    return template_repository(tmp_path, changelog=CHANGELOG_1_0, tag="v1.0.0")  # lightweight: both kinds count
 
 
 def make_project(template_repo: Path, tmp_path: Path, **overrides: Any) -> Path:
-    result = generate_project(
-        template=str(template_repo),
-        name="Orders API",
-        no_input=True,
-        overrides={"database": "none", "python_version": "3.11", **overrides},
-        output_dir=tmp_path / "work",
-        git=True,
-    )
-    return result.project_dir
+    return project_from(template_repo, tmp_path / "work", "Orders API", **overrides)
 
 
 def add_team_variable(repo: Path) -> None:
@@ -254,6 +237,20 @@ def test_skip_list_keeps_the_users_version(template_repo: Path, tmp_path: Path) 
     assert answers(project)["skip"] == ["README.md", "deploy/*.py"]  # the list survives the update
 
 
+def follows_a_release(project: Path, template_repo: Path, *, made_by: str) -> None:
+    """A project another tool generated, put under git: flaskgen calls it current, sees release
+    1.1.0 once it is out, and updates to it."""
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, f"from {made_by}")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
+    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
+    assert runner.invoke(app, ["check", str(project)]).exit_code == 1
+    result = runner.invoke(app, ["update", str(project), "--no-input"])
+    assert result.exit_code == 0, result.output
+    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+
+
 def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("cruft", path=str(Path(sys.executable).parent))
     require(executable is not None, "cruft is not installed (it is in the dev extra)")
@@ -288,15 +285,7 @@ def test_flaskgen_updates_a_cruft_project(template_repo: Path, tmp_path: Path) -
     )
     assert made.returncode == 0, made.stdout + made.stderr
     project = tmp_path / "work/orders-api"
-    git(project, "init", "--quiet", "--initial-branch=main")
-    commit_all(project, "from cruft")
-    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
-    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
-    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
-    assert runner.invoke(app, ["check", str(project)]).exit_code == 1
-    result = runner.invoke(app, ["update", str(project), "--no-input"])
-    assert result.exit_code == 0, result.output
-    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+    follows_a_release(project, template_repo, made_by="cruft")
     commit_all(project, "flaskgen update")
     assert cruft("check", cwd=project).returncode == 0  # and cruft reads what flaskgen wrote
 
@@ -329,14 +318,7 @@ def test_plain_cookiecutter_records_a_source_flaskgen_follows(template_repo: Pat
     record = answers(project)
     assert (record["template"], record["directory"]) == (str(template_repo), "template")
     assert record["commit"] == git(template_repo, "rev-parse", "HEAD")
-    git(project, "init", "--quiet", "--initial-branch=main")
-    commit_all(project, "from cookiecutter")
-    assert runner.invoke(app, ["check", str(project)]).exit_code == 0
-    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
-    release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
-    assert runner.invoke(app, ["check", str(project)]).exit_code == 1
-    assert runner.invoke(app, ["update", str(project), "--no-input"]).exit_code == 0
-    assert "keepalive = 4" in (project / "deploy/gunicorn.conf.py").read_text()
+    follows_a_release(project, template_repo, made_by="cookiecutter")
 
 
 def snapshot(tmp_path: Path) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from flaskgen.generate import generate_project
-from tests.helpers import GIT_IDENTITY, REPO, commit_all, edit, git
+from tests.helpers import GIT_IDENTITY, SLUG, commit_all, edit, git, project_from, template_repository
 
-SLUG = "template/{{cookiecutter.project_slug}}"
 FAKE_PIPX = f"""#!/bin/sh
 # pipx run --spec SPEC flaskgen ARGS...  ->  this checkout's flaskgen ARGS...
 shift 4
@@ -35,17 +32,6 @@ case "$1 $2" in
   "pr list") echo 0 ;;
 esac
 """
-
-
-def _template_repo(root: Path) -> Path:
-    repo = root / "template-repo"
-    shutil.copytree(REPO / "template", repo / "template")
-    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
-    (repo / "CHANGELOG.md").write_text("# Changelog\n\n## [1.1.0]\n### Changed\n- keepalive 4 s.\n\n## [1.0.0]\n")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "1.0.0")
-    git(repo, "tag", "v1.0.0")
-    return repo
 
 
 def _job_script(project: Path, ci: str) -> str:
@@ -88,11 +74,9 @@ def _environment(root: Path, ci: str, remote: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
 def test_scheduled_job_opens_an_update_request(tmp_path: Path, ci: str) -> None:
-    template = _template_repo(tmp_path)
-    project = generate_project(
-        template=str(template), name="Svc", no_input=True, output_dir=tmp_path / "work", git=True,
-        overrides={"database": "none", "ci": ci, "python_version": "3.11"},
-    ).project_dir  # fmt: skip
+    changelog = "# Changelog\n\n## [1.1.0]\n### Changed\n- keepalive 4 s.\n\n## [1.0.0]\n"
+    template = template_repository(tmp_path, changelog=changelog, tag="v1.0.0")
+    project = project_from(template, tmp_path / "work", "Svc", ci=ci)
     remote = tmp_path / "svc.git"
     git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
     git(remote, "config", "receive.advertisePushOptions", "true")

@@ -12,40 +12,26 @@ import pytest
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from flaskgen.generate import generate_project
 from flaskgen.project import ANSWERS_FILE, decide
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, commit_all, edit, find_python, git, require
+from tests.helpers import SLUG, commit_all, edit, find_python, git, project_from, require, template_repository
 
 runner = CliRunner()
-README = "template/{{cookiecutter.project_slug}}/README.md"
-GUNICORN = "template/{{cookiecutter.project_slug}}/deploy/gunicorn.conf.py"
+README = f"{SLUG}/README.md"
+GUNICORN = f"{SLUG}/deploy/gunicorn.conf.py"
 DEV_LINE = "make dev         # flask run --debug on http://127.0.0.1:5000 (APP_ENV=development)"
 
 
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
     """A copy of the template in a git repository of its own, at version A."""
-    repo = tmp_path / "template-repo"
-    shutil.copytree(REPO / "template", repo / "template")
-    shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    commit_all(repo, "version A")
-    return repo
+    return template_repository(tmp_path)
 
 
 @pytest.fixture
 def project(template_repo: Path, tmp_path: Path) -> Path:
     """A project made from version A, with one generated file edited and one file added, committed."""
-    result = generate_project(
-        template=str(template_repo),
-        name="Orders API",
-        no_input=True,
-        overrides={"database": "none", "python_version": "3.11"},
-        output_dir=tmp_path / "work",
-        git=True,
-    )
-    root = result.project_dir
+    root = project_from(template_repo, tmp_path / "work", "Orders API")
     edit(root / "README.md", DEV_LINE, "make dev         # our team serves on port 5000")
     (root / "NOTES.md").write_text("team notes\n")
     commit_all(root, "our edits")

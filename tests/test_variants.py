@@ -78,6 +78,17 @@ def check_files(project: Path, variant: dict[str, Any]) -> None:
     assert audit(project) == []
 
 
+def install_and_lint(project: Path, variant: dict[str, Any]) -> dict[str, str]:
+    """The project's own venv (the interpreter of its python_version) and `make lint`; returns
+    the environment its other steps run in."""
+    python = find_python(variant["python_version"])
+    require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
+    env = tool_env()
+    run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
+    run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+    return env
+
+
 def test_unsupported_combinations_are_refused(cookies: Any) -> None:
     """UNSUPPORTED (here) and the hook's INCOMPATIBLE table agree, and each is refused."""
     from cookiecutter.exceptions import FailedHookException
@@ -102,11 +113,7 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
         for name, command in ci_lint_steps(project, variant["ci"]):
             run_step(name, command, project, tool_env())
 
-        python = find_python(variant["python_version"])
-        require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
-        env = tool_env()
-        run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
-        run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+        env = install_and_lint(project, variant)
 
         # Its own tests, first without services (what a laptop runs), then with the real ones.
         run_step("test", ["make", "test"], project, env)
@@ -161,11 +168,7 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) 
             assert tree_files(project) == tree_files(fresh), "the upgraded project differs from a fresh bake"
         assert check(project).up_to_date
 
-        python = find_python(variant["python_version"])
-        require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
-        env = tool_env()
-        run_step("install", ["make", "install", f"PYTHON={python}"], project, env)
-        run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+        env = install_and_lint(project, variant)
         run_step("test", ["make", "test"], project, env)
     finally:
         record_property("variant_seconds", time.monotonic() - started)
