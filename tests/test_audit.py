@@ -16,7 +16,6 @@ from tests.helpers import write_tree
 
 runner = CliRunner()
 
-VIEW_HEADER = "from flask import Blueprint\nbp = Blueprint('x', __name__)\n"
 NGINX_GOOD = """
 server {
     listen 80;
@@ -28,42 +27,97 @@ server {
 }
 """
 
+SYNC = {"gunicorn.conf.py": 'bind = "unix:/run/app.sock"\n'}
+VIEW = "from flask import Blueprint\nbp = Blueprint('x', __name__)\n"
+MAIL_APP = "from flask_mail import Mail\nmail = Mail()\n"
+RESOURCES = (
+    "import time\nfrom flask_restx import Resource\nclass Base(Resource):\n    pass\n"
+    "class Slow(Base):\n    def get(self):\n        time.sleep(2)\n        return {}\n"
+)
+
 BAD: dict[str, dict[str, str]] = {
     "FG101": {"gunicorn.conf.py": 'bind = "0.0.0.0:8000"\n'},
     "FG101-procfile": {"Procfile": "web: gunicorn app.wsgi:app --bind :8000\n"},
-    "FG101-docker": {"Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app.wsgi:app"]\n'},
     "FG101-systemd": {"app.service": "[Service]\nExecStart=/srv/.venv/bin/gunicorn --bind=[::]:80 app.wsgi:app\n"},
+    "FG101-fstring-once": {"gunicorn.conf.py": "import os\nbind = f\"0.0.0.0:{os.getenv('APP_PORT', '8000')}\"\n"},
+    "FG101-open-past-the-proxy": {
+        "deploy/app.service": "[Service]\nExecStart=/srv/.venv/bin/gunicorn -b 0.0.0.0:8000 app.wsgi:app\n",
+        "deploy/nginx/site.conf": NGINX_GOOD.replace("http://unix:/run/app.sock", "http://127.0.0.1:8000"),
+    },
+    "FG101-supervisor": {"deploy/supervisor/app.conf": "[program:app]\ncommand=/srv/venv/bin/gunicorn -b 0.0.0.0:80 app:app\n"},
     "FG102": {"Procfile": "web: gunicorn --workers 64 -b unix:/run/a.sock app.wsgi:app\n"},
     "FG102-config": {"gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworkers = 33\n'},
     "FG102-env": {"compose.yaml": "services:\n  web:\n    environment:\n      WEB_CONCURRENCY: 40\n"},
     "FG103": {"gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworker_class = "sync"\ntimeout = 0\n'},
-    "FG201": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass")},
-    "FG201-request": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_request_buffering off; proxy_pass")},
-    "FG202": {"nginx/site.conf": NGINX_GOOD.replace("client_header_timeout 10s;", "")},
-    "FG202-long": {"nginx/site.conf": NGINX_GOOD.replace("client_body_timeout 10s;", "client_body_timeout 2m;")},
-    "FG202-default-server": {"nginx/site.conf": NGINX_GOOD + "server { listen 80 default_server; server_name _; return 444; }\n"},
-    "FG203": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "")},
-    "FG301": {"views.py": VIEW_HEADER + "HITS = {}\n@bp.get('/')\ndef index():\n    HITS['n'] = HITS.get('n', 0) + 1\n    return ''\n"},
-    "FG301-append": {"views.py": VIEW_HEADER + "SEEN = []\n@bp.post('/')\ndef add():\n    SEEN.append(1)\n    return ''\n"},
-    "FG301-global": {"views.py": VIEW_HEADER + "count = 0\n@bp.before_request\ndef hook():\n    global count\n    count += 1\n"},
+    "FG201": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"), **SYNC},
+    "FG201-request": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_request_buffering off; proxy_pass"), **SYNC},
+    "FG201-multiline-entrypoint": {
+        "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
+        "entrypoint.sh": "#!/bin/sh\nexec gunicorn app.wsgi:app \\\n    --bind unix:/run/app.sock \\\n    --worker-class gthread\n",
+    },
+    "FG202": {"nginx/site.conf": NGINX_GOOD.replace("client_body_timeout 10s;", "client_body_timeout 5m;")},
+    "FG202-both-once": {"nginx/site.conf": NGINX_GOOD.replace("10s;", "300s;")},
+    "FG203": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 0;")},
+    "FG203-huge": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 4G;")},
+    "FG301": {"views.py": VIEW + "HITS = {}\n@bp.get('/')\ndef index():\n    HITS['n'] = HITS.get('n', 0) + 1\n    return ''\n"},
+    "FG301-append": {"views.py": VIEW + "SEEN = []\n@bp.post('/')\ndef add():\n    SEEN.append(1)\n    return ''\n"},
+    "FG301-global": {"views.py": VIEW + "count = 0\n@bp.before_request\ndef hook():\n    global count\n    count += 1\n"},
     "FG301-instance": {
-        "views.py": VIEW_HEADER + "class Stats:\n    n = 0\nSTATS = Stats()\n@bp.route('/')\ndef index():\n    STATS.n += 1\n    return ''\n"
+        "views.py": VIEW + "class Stats:\n    n = 0\nSTATS = Stats()\n@bp.route('/')\ndef index():\n    STATS.n += 1\n    return ''\n"
     },
-    "FG401": {"views.py": "import requests\n" + VIEW_HEADER + "@bp.get('/')\ndef index():\n    return requests.get('http://x').text\n"},
-    "FG401-sleep": {"views.py": "from time import sleep\n" + VIEW_HEADER + "@bp.get('/')\ndef index():\n    sleep(5)\n    return ''\n"},
+    "FG301-helper-module": {
+        "app/stats.py": "SEEN = []\ndef add_request():\n    SEEN.append(1)\n    del SEEN[0]\n",
+        "app/views.py": VIEW + "from . import stats\n@bp.before_app_request\ndef hook():\n    stats.add_request()\n",
+    },
+    "FG401": {"views.py": "from time import sleep\n" + VIEW + "@bp.get('/')\ndef index():\n    sleep(5)\n    return ''\n"},
     "FG401-subprocess": {
-        "views.py": "import subprocess\n" + VIEW_HEADER + "@bp.get('/')\ndef index():\n    return subprocess.run(['ls']).stdout\n"
+        "views.py": "import subprocess\n" + VIEW + "@bp.get('/')\ndef index():\n    return subprocess.run(['ls']).stdout\n"
     },
-    "FG401-smtp": {"views.py": "import smtplib\n" + VIEW_HEADER + "@bp.post('/')\ndef mail():\n    smtplib.SMTP('mx')\n    return ''\n"},
+    "FG401-smtp": {"views.py": "import smtplib\n" + VIEW + "@bp.post('/')\ndef mail():\n    smtplib.SMTP('mx', timeout=5)\n    return ''\n"},
+    "FG401-helper-two-levels": {
+        "app/email.py": "import smtplib\ndef deliver(to):\n    smtplib.SMTP('mx', timeout=5).sendmail('a', to, 'x')\n",
+        "app/users.py": "from app.email import deliver\ndef welcome(user):\n    deliver(user)\n",
+        "app/views.py": VIEW + "from .users import welcome\n@bp.post('/users')\ndef register():\n    welcome('u')\n    return ''\n",
+    },
+    "FG401-flask-mail": {
+        "app/__init__.py": MAIL_APP,
+        "app/views.py": VIEW + "from flask_mail import Message\nfrom app import mail\n@bp.post('/')\ndef contact():\n"
+        "    mail.send(Message('hi'))\n    return ''\n",
+    },
+    "FG401-restx-resource-subclass": {"app/base.py": RESOURCES},
+    "FG402": {"views.py": "import requests\n" + VIEW + "@bp.get('/')\ndef index():\n    return requests.get('http://x').text\n"},
+    "FG402-worker": {"tasks.py": "import requests\ndef sync_accounts():\n    return requests.post('http://x', json={})\n"},
+    "FG402-session": {"client.py": "import requests\ndef fetch(url):\n    s = requests.Session()\n    return s.get(url)\n"},
+    "FG402-urlopen": {"client.py": "from urllib.request import urlopen\ndef fetch(url):\n    return urlopen(url).read()\n"},
     "FG501": {"app/log.py": "import logging\nlogging.getLogger().addHandler(logging.FileHandler('app.log'))\n"},
-    "FG501-basic": {"app/log.py": "import logging\nlogging.basicConfig(level='INFO')\n"},
+    "FG501-basic": {"app/log.py": "import logging\nlogging.basicConfig(filename='app.log', level='INFO')\n"},
     "FG501-dict": {"app/log.py": "CONFIG = {'handlers': {'f': {'class': 'logging.handlers.RotatingFileHandler'}}}\n"},
+    "FG501-smtp": {
+        "app/__init__.py": "from logging.handlers import SMTPHandler\ndef create_app(app):\n"
+        "    handler = SMTPHandler('mx', 'a@b', ['c@d'], 'error')\n    app.logger.addHandler(handler)\n"
+    },
     "FG601": {"app/config.py": "class Config:\n    SECRET_KEY = 'dev-secret-please-change'\n"},
     "FG601-config": {"app/__init__.py": "def create_app(app):\n    app.config['SECRET_KEY'] = 'hunter2'\n"},
+    "FG601-fallback": {"app/config.py": "import os\nclass Config:\n    SECRET_KEY = os.environ.get('SECRET_KEY', 'dev')\n"},
+    "FG601-or": {"app/config.py": "import os\nclass Config:\n    SECRET_KEY = os.getenv('APP_KEY') or 'hard to guess'\n"},
+    "FG601-dockerfile": {"Dockerfile": "FROM python:3.12\nENV SECRET_KEY=s3cr3t-value\n"},
+    "FG601-compose": {"compose.yaml": "services:\n  web:\n    environment:\n      SECRET_KEY: s3cr3t-value\n"},
     "FG602": {"app/config.py": "class ProductionConfig:\n    DEBUG = True\n"},
-    "FG602-run": {"app/main.py": "from flask import Flask\ndef make():\n    app = Flask(__name__)\n    app.run(debug=True)\n"},
+    "FG602-dockerfile": {"Dockerfile": "FROM python:3.12\nENV FLASK_DEBUG=1\n"},
+    "FG602-compose": {"compose.yaml": "services:\n  web:\n    environment:\n      - FLASK_DEBUG=true\n"},
     "FG603": {"app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n"},
-    "FG701": {"views.py": VIEW_HEADER + "from flask import current_app\n@bp.get('/')\ndef index():\n    with current_app.app_context():\n        return ''\n"},
+    "FG604": {"Dockerfile": 'FROM python:3.12\nCMD ["flask", "--app", "app", "run", "--host=0.0.0.0"]\n'},
+    "FG604-compose": {"compose.yaml": "services:\n  web:\n    command: flask run --host 0.0.0.0\n"},
+    "FG604-procfile": {"Procfile": "web: python manage.py runserver\n"},
+    "FG604-started-script": {
+        "Dockerfile": "FROM python:3.12\nCMD python serve.py\n",
+        "serve.py": "from app import create_app\nif __name__ == '__main__':\n    create_app().run(host='0.0.0.0')\n",
+    },
+    "FG604-at-import": {
+        "app/main.py": "from app.factory import create_app\napp = create_app()\napp.run()\n",
+        "wsgi.py": "from app.main import app\n",
+    },
+    "FG701": {"views.py": VIEW + "from flask import current_app\n@bp.get('/')\ndef index():\n    with current_app.app_context():\n        return ''\n"},
     "FG701-nested": {"app/cli.py": "def job(app):\n    with app.app_context():\n        with app.app_context():\n            pass\n"},
 }  # fmt: skip
 
@@ -73,19 +127,38 @@ GOOD: dict[str, dict[str, str]] = {
         "Dockerfile": 'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app.wsgi:app"]\n',
         "compose.yaml": "services:\n  proxy:\n    image: nginx:1.27\n",
     },
+    "container-bind": {"Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app.wsgi:app"]\n'},
+    "container-config-bind": {
+        "Dockerfile": "FROM python:3.12\nCMD gunicorn -c config/gunicorn.py app:app\n",
+        "config/gunicorn.py": "import os\nbind = f\"0.0.0.0:{os.getenv('PORT', '8000')}\"\n",
+    },
+    "paas-procfile": {"Procfile": "web: gunicorn autoapp:app -b 0.0.0.0:$PORT -w 3\n"},
     "loopback-bind": {"Procfile": "web: gunicorn -b 127.0.0.1:8000 -w 5 app.wsgi:app\n"},
+    "pip-install-gunicorn": {"Dockerfile": "FROM python:3.12\nRUN pip install gunicorn gevent\n", "nginx/s.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass")},
     "computed-workers": {"gunicorn.conf.py": "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 2 * os.cpu_count() + 1))\n"},
     "nginx-good": {"nginx/site.conf": NGINX_GOOD},
-    "nginx-default-server-with-timeout": {
-        "nginx/site.conf": NGINX_GOOD + "server { listen 80 default_server; client_header_timeout 10s; return 444; }\n"
-    },
+    "nginx-defaults": {"nginx/site.conf": "server { listen 80; location / { proxy_pass http://unix:/run/app.sock; } }\n"},
+    "nginx-60s-is-the-default": {"nginx/site.conf": NGINX_GOOD.replace("10s;", "60s;")},
     "nginx-buffering-off-for-gevent": {
         "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
         "gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworker_class = "gevent"\n',
     },
+    "nginx-buffering-off-gevent-from-entrypoint-default": {
+        "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
+        "docker-entrypoint.sh": '#!/bin/bash\nWORKER_CLASS=${WORKER_CLASS:-gevent}\nexec gunicorn "app:create_app()" \\\n'
+        "    --bind 'unix:/run/app.sock' \\\n    --worker-class \"$WORKER_CLASS\"\n",
+    },
+    "nginx-buffering-off-unknown-worker-class": {
+        "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
+        "Procfile": "web: gunicorn -k $WORKER_CLASS -b unix:/run/a.sock app:app\n",
+    },
+    "nginx-buffering-off-on-a-stream": {
+        "nginx/site.conf": NGINX_GOOD.replace("location /", "location /events/ { proxy_buffering off; proxy_pass http://unix:/run/app.sock; }\n    location /"),
+        **SYNC,
+    },
     "nginx-static-only": {"nginx/static.conf": "server { listen 80; root /srv/www; }\n"},
     "constants-and-immutables": {
-        "views.py": VIEW_HEADER
+        "views.py": VIEW
         + "import logging\nimport re\nfrom dataclasses import dataclass\nfrom types import MappingProxyType\n"
         + "LIMIT = 10\nNAMES = ('a', 'b')\nALLOWED = frozenset({'x'})\nPATTERN = re.compile('x')\n"
         + "STATUS = MappingProxyType({'a': 1})\nlog = logging.getLogger(__name__)\n"
@@ -93,24 +166,74 @@ GOOD: dict[str, dict[str, str]] = {
         + "@bp.get('/')\ndef index():\n    log.info('x %s', STATUS.get('a'))\n    local = {}\n    local['k'] = LIMIT\n"
         + "    if PATTERN.match('x') and 'x' in ALLOWED:\n        return str(ORIGIN.x + len(NAMES))\n    return ''\n"
     },
-    "mutable-global-only-read": {"views.py": VIEW_HEADER + "DEFAULTS = {'a': 1}\n@bp.get('/')\ndef index():\n    return DEFAULTS['a']\n"},
+    "mutable-global-only-read": {"views.py": VIEW + "DEFAULTS = {'a': 1}\n@bp.get('/')\ndef index():\n    return DEFAULTS['a']\n"},
     "mutation-outside-requests": {"setup.py": "REGISTRY = []\ndef register(x):\n    REGISTRY.append(x)\n"},
-    "blocking-io-in-worker": {"tasks.py": "import requests\ndef job():\n    return requests.get('http://x')\n"},
+    "http-with-timeout-in-oauth-callback": {
+        "auth.py": "import requests\n" + VIEW + "@bp.get('/callback')\ndef callback():\n"
+        "    token = requests.post('https://idp/token', data={}, timeout=5).json()\n"
+        "    return requests.get('https://idp/user', headers={'a': token}, timeout=(3.05, 10)).text\n"
+    },
+    "http-with-timeout-in-worker": {"tasks.py": "import requests\ndef job():\n    return requests.get('http://x', timeout=10)\n"},
+    "http-in-a-script": {"scripts/release.py": "import requests\nrequests.post('https://api/releases')\n"},
+    "popen-returns-at-once": {"views.py": "import subprocess\n" + VIEW + "@bp.post('/import')\ndef start():\n    subprocess.Popen(['flask', 'import'])\n    return '', 202\n"},
+    "helper-offloads-to-a-thread": {
+        "app/email.py": "from threading import Thread\nfrom app import mail\ndef send(msg, sync=False):\n"
+        "    if sync:\n        mail.send(msg)\n    else:\n        Thread(target=mail.send, args=(msg,)).start()\n",
+        "app/__init__.py": MAIL_APP,
+        "app/views.py": VIEW + "from app.email import send\n@bp.post('/')\ndef contact():\n    send('m')\n    return ''\n",
+    },
+    "sleep-in-a-thread-target": {
+        "views.py": "import time, threading\n" + VIEW + "@bp.before_app_request\ndef start():\n    def loop():\n"
+        "        while True:\n            time.sleep(5)\n    threading.Thread(target=loop).start()\n"
+    },
     "queue-logging": {
-        "log.py": "import logging\nfrom logging.handlers import QueueHandler, QueueListener\nsink = logging.StreamHandler()\n"
+        "log.py": "import logging\nfrom logging.handlers import QueueHandler, QueueListener\nsink = logging.FileHandler('a.log')\n"
         "logging.getLogger().addHandler(QueueHandler(q))\n"
     },
+    "stream-handler-to-stderr": {"app/log.py": "import logging, sys\nlogging.getLogger().addHandler(logging.StreamHandler(sys.stderr))\nlogging.basicConfig(level='INFO')\n"},
+    "file-handler-in-cli-and-worker": {
+        "app/cli.py": "import logging\nlogging.getLogger().addHandler(logging.FileHandler('cli.log'))\n",
+        "app/worker.py": "import logging\nlogging.basicConfig(filename='worker.log')\n",
+    },
+    "testing-config": {
+        "app/config.py": "import logging\nclass TestingConfig:\n    SECRET_KEY = 'test'\n    DEBUG = True\n"
+        "    LOGGING = {'handlers': {'f': {'class': 'logging.FileHandler'}}}\n",
+        "app/settings/development.py": "SECRET_KEY = 'dev'\nDEBUG = True\n",
+    },
     "secret-from-env": {"config.py": "import os\nclass Config:\n    SECRET_KEY = os.environ.get('SECRET_KEY')\n"},
+    "secret-from-env-in-settings": {
+        "Dockerfile": "FROM python:3.12\nARG FLASK_DEBUG=false\nENV FLASK_DEBUG=${FLASK_DEBUG} SECRET_KEY=${SECRET_KEY}\n",
+        "compose.yaml": "services:\n  web:\n    environment:\n      - SECRET_KEY=${SECRET_KEY}\n      - FLASK_DEBUG=${FLASK_DEBUG:-false}\n",
+    },
     "debug-in-dev-config": {"config.py": "class DevelopmentConfig:\n    DEBUG = True\nclass ProductionConfig:\n    DEBUG = False\n"},
     "run-under-main-guard": {"run.py": "from app import create_app\nif __name__ == '__main__':\n    create_app().run(debug=True)\n"},
+    "dev-script-not-deployed": {"serve.py": "from app import create_app\napp = create_app()\napp.run(debug=True)\n"},
+    "dev-compose-files": {
+        "compose.yaml": "services:\n  web:\n    command: python manage.py run -h 0.0.0.0\n    environment:\n      - FLASK_DEBUG=1\n",
+        "compose.prod.yaml": "services:\n  web:\n    command: gunicorn -b 0.0.0.0:5000 manage:app\n",
+        "compose.dev.yaml": "services:\n  web:\n    command: flask run\n",
+        "Dockerfile.dev": "FROM python:3.12\nCMD flask run\n",
+    },
+    "dev-branch-of-an-entrypoint": {
+        "bin/docker-entrypoint": "#!/bin/bash\ncase \"$1\" in\n  server)\n    exec gunicorn -b 0.0.0.0:5000 app:app\n    ;;\n"
+        "  dev_server)\n    export FLASK_DEBUG=1\n    exec flask run -h 0.0.0.0\n    ;;\nesac\n",
+        "Dockerfile": 'FROM python:3.12\nENTRYPOINT ["/app/bin/docker-entrypoint"]\n',
+    },
+    "ci-settings": {".github/workflows/ci.yml": "env:\n  FLASK_DEBUG: 1\n  SECRET_KEY: test\n", ".travis.yml": "script: flask run\n"},
     "factory": {"app/__init__.py": "from flask import Flask\ndef create_app():\n    app = Flask(__name__)\n    return app\n"},
     "context-in-worker": {"worker.py": "def main(app):\n    with app.app_context():\n        pass\n"},
     "tests-are-exempt": {"tests/test_x.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY'] = 'x'\n"},
+    "docs-and-examples-are-exempt": {
+        "docs/conf.py": "import logging\nlogging.basicConfig(filename='x.log')\n",
+        "examples/hello.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "tests/fixtures/nginx/site.conf": NGINX_GOOD.replace("10s;", "300s;"),
+    },
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_project_triggers_its_code(tmp_path: Path, case: str) -> None:
+    """Exactly one finding, of the case's code (one per problem, never one per line it touches)."""
     findings = audit(write_tree(tmp_path, BAD[case]))
     code = case.split("-")[0]
     assert [f.code for f in findings] == [code], findings

@@ -13,13 +13,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from flaskgen.audit.deploy_checks import GunicornConfig, check_nginx, is_public
-from flaskgen.audit.facts import ProjectFacts, collect
-from flaskgen.audit.python_checks import Hit, check_python
+from flaskgen.audit.deploy_checks import (
+    LOOPBACK_HOSTS,
+    GunicornConfig,
+    check_nginx,
+    dev_server_lines,
+    is_platform_port,
+    is_public,
+    split_bind,
+    started_scripts,
+)
+from flaskgen.audit.facts import CommandFile, ProjectFacts, collect
+from flaskgen.audit.python_checks import Hit, ProjectIndex, check_project
 from flaskgen.audit.rules import BY_CODE, RULES
 from flaskgen.errors import AuditError
 
-__all__ = ["RULES", "Finding", "audit", "select_codes"]
+__all__ = ["RULES", "AuditReport", "Finding", "audit", "run_audit", "select_codes"]
 
 DEFAULT_TARGET_CPUS = 8
 
@@ -61,11 +70,23 @@ def select_codes(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> set[
 
 
 def gunicorn_hits(config: GunicornConfig, facts: ProjectFacts, target_cpus: int) -> Iterator[Hit]:
-    """FG101 (public bind with no proxy), FG102 (too many workers), FG103 (sync, no timeout)."""
-    if not facts.proxy_in_front:
-        for bind, line in config.binds:
-            if is_public(bind):
-                yield Hit("FG101", line, f"Gunicorn binds {bind} and the project has no reverse proxy")
+    """FG101 (Gunicorn reachable past the proxy, or with none), FG102 (too many workers), FG103
+    (sync, no timeout)."""
+    for bind, line in config.binds:
+        # In a container 0.0.0.0 is required (the published ports decide what is reachable); on
+        # $PORT the platform's router is the proxy.
+        if not is_public(bind) or is_platform_port(bind) or (
+            facts.containerised and config.origin not in ("systemd", "supervisor")
+        ):
+            continue
+        port = split_bind(bind)[1]
+        if not facts.proxy_in_front:
+            yield Hit("FG101", line, f"Gunicorn binds {bind} and the project has no reverse proxy in front of it")
+            continue
+        behind = sorted(a for a in facts.upstreams if split_bind(a)[0] in LOOPBACK_HOSTS and split_bind(a)[1] == port)
+        if behind:
+            yield Hit("FG101", line, f"Gunicorn binds {bind} but the proxy reaches it on {behind[0]}: "
+                                     "the port is open past the proxy")  # fmt: skip
     yield from too_many_workers(config.workers, target_cpus)
     if config.timeout and config.timeout[0] == 0 and config.effective_worker_class == "sync":
         setting = "timeout = 0" if config.origin == "config" else "--timeout 0"
@@ -78,16 +99,81 @@ def too_many_workers(workers: tuple[int, int] | None, target_cpus: int) -> Itera
         yield Hit("FG102", workers[1], f"{workers[0]} workers for a {target_cpus}-CPU target (2 x CPU + 1 = {limit})")
 
 
+ENTRYPOINT_STEMS = {"entrypoint", "docker-entrypoint", "boot", "start", "run", "serve", "server", "startup"}
+
+
+def production_commands(facts: ProjectFacts) -> list[CommandFile]:
+    """Production command files; a shell script only when it is an entrypoint (named like one, or
+    named by another production command file)."""
+    chosen = [c for c in facts.commands if c.production and c.kind != "script"]
+    named = " ".join(c.text for c in chosen)
+    return chosen + [
+        c
+        for c in facts.commands
+        if c.production and c.kind == "script" and (c.path.stem.lower() in ENTRYPOINT_STEMS or c.path.name in named)
+    ]
+
+
+def started_modules(facts: ProjectFacts, commands: list[CommandFile]) -> set[str]:
+    """Project-relative paths of the Python files production commands run directly (`python wsgi.py`)."""
+    modules = [m.relative.as_posix() for m in facts.python]
+    started: set[str] = set()
+    for command in commands:
+        for _line, script in started_scripts(command.text, command.kind):
+            wanted = script.lstrip("./")
+            started.update(m for m in modules if m == wanted or m.endswith("/" + wanted) or wanted.endswith("/" + m))
+    return started
+
+
 def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit]]:
-    """Every rule applied to the project's facts."""
-    for module in facts.python:
-        yield from ((module.path, hit) for hit in check_python(module.path, module.tree, module.source))
+    """Every rule applied to one project's facts."""
+    commands = production_commands(facts)
+    yield from check_project(ProjectIndex(facts.python), started_modules(facts, commands))
     for config in facts.gunicorn:
         yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
     for count in facts.worker_counts:
         yield from ((count.path, hit) for hit in too_many_workers((count.count, count.line), target_cpus))
     for site in facts.nginx:
         yield from ((site.path, hit) for hit in check_nginx(site.parsed, sync_workers=facts.sync_workers))
+    for command in commands:
+        yield from ((command.path, hit) for hit in dev_server_lines(command.text, command.kind))
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    findings: list[Finding]
+    skipped: list[tuple[str, str]]
+    """(path, reason) of files that could not be read or parsed."""
+
+
+def run_audit(
+    path: str | os.PathLike[str],
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    target_cpus: int = DEFAULT_TARGET_CPUS,
+) -> AuditReport:
+    """Every finding under path (each project in it audited on its own facts), sorted by file,
+    line, code and message, and the files that were skipped."""
+    root = Path(path)
+    if not root.exists():
+        raise AuditError(f"{root} does not exist; give the path of a Flask project")
+    codes = select_codes(select, ignore)
+    base = root if root.is_dir() else root.parent
+
+    def shown(file: Path) -> str:
+        return file.relative_to(base).as_posix() if file != base else file.name
+
+    findings: set[Finding] = set()
+    skipped: list[tuple[str, str]] = []
+    for facts in collect(root):
+        findings.update(
+            Finding(hit.code, shown(file), hit.line, hit.detail)
+            for file, hit in rule_hits(facts, target_cpus)
+            if hit.code in codes
+        )
+        skipped += [(shown(file), reason) for file, reason in facts.skipped]
+    return AuditReport(sorted(findings, key=lambda f: (f.path, f.line, f.code, f.message)), sorted(skipped))
 
 
 def audit(
@@ -97,15 +183,5 @@ def audit(
     ignore: Iterable[str] = (),
     target_cpus: int = DEFAULT_TARGET_CPUS,
 ) -> list[Finding]:
-    """Every finding under path, sorted by file and line."""
-    root = Path(path)
-    if not root.exists():
-        raise AuditError(f"{root} does not exist; give the path of a Flask project")
-    codes = select_codes(select, ignore)
-    base = root if root.is_dir() else root.parent
-    findings = {
-        Finding(hit.code, file.relative_to(base).as_posix() if file != base else file.name, hit.line, hit.detail)
-        for file, hit in rule_hits(collect(root), target_cpus)
-        if hit.code in codes
-    }
-    return sorted(findings, key=lambda f: (f.path, f.line, f.code))
+    """Every finding under path, sorted by file, line, code and message."""
+    return run_audit(path, select=select, ignore=ignore, target_cpus=target_cpus).findings

@@ -1,6 +1,7 @@
 """Deployment facts and checks: Gunicorn settings (gunicorn.conf.py files and command lines in a
-Procfile, Dockerfile, compose file, systemd unit or shell script) and Nginx site configs (parsed
-with crossplane)."""
+Procfile, Dockerfile, compose file, systemd unit or shell script), Nginx site configs (parsed
+with crossplane), and what command files start in production (the dev server, debug mode,
+literal secrets)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flaskgen.audit.python_checks import Hit
+from flaskgen.audit.python_checks import Hit, literal_text
 
-SLOW_CLIENT_LIMIT_SECONDS = 20
+SLOW_CLIENT_LIMIT_SECONDS = 60
+"""Nginx's own default for client_header/body_timeout; an explicit value above it is a choice to
+let slow clients hold connections longer."""
+HUGE_BODY_BYTES = 1024**3
 PUBLIC_HOSTS = {"0.0.0.0", "::", "[::]", ""}
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+# A location whose path or settings say it streams (SSE, websockets, long polling): buffering off
+# is what it needs there.
+STREAMING_PATH = re.compile(r"stream|sse|event|socket|\bws\b|websocket|live|push|subscribe|notif", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,7 @@ class GunicornConfig:
 
     path: Path
     origin: str
-    """"config" (a gunicorn.conf.py) or "command" (a command line)."""
+    """"config" (a gunicorn.conf.py) or the kind of command file ("dockerfile", "procfile", ...)."""
     binds: tuple[tuple[str, int], ...] = ()
     workers: tuple[int, int] | None = None
     worker_class: str | None = None
@@ -34,37 +42,61 @@ class GunicornConfig:
 
     @property
     def effective_worker_class(self) -> str:
-        """Gunicorn's default is sync."""
-        return self.worker_class or "sync"
+        """Gunicorn's default is sync; a class read from a variable the audit cannot resolve is "?"."""
+        if self.worker_class is None:
+            return "sync"
+        name = self.worker_class.strip("'\"")
+        if "$" in name or "{" in name:
+            return "?"
+        return {"gevent.GeventWorker": "gevent", "egg:meinheld#gunicorn_worker": "meinheld"}.get(
+            name.removeprefix("gunicorn.workers.").removeprefix("ggevent."), name
+        )
+
+
+def split_bind(bind: str) -> tuple[str, str]:
+    """`0.0.0.0:8000` -> ("0.0.0.0", "8000"); `[::]:80` -> ("[::]", "80"); `8000` -> ("", "8000")."""
+    if bind.startswith("["):
+        host, _, port = bind.partition("]")
+        return host + "]", port.lstrip(":")
+    if bind.isdigit() or bind.startswith("$") or bind.startswith("{"):
+        return "", bind
+    host, _, port = bind.rpartition(":")
+    return host, port
 
 
 def is_public(bind: str) -> bool:
     """0.0.0.0:8000, [::]:8000, :8000 and a bare port are reachable from other hosts."""
     if bind.startswith(("unix:", "fd://")):
         return False
-    host = bind.rsplit(":", 1)[0] if ":" in bind.replace("[::]", "") or bind.startswith(":") else bind
-    if bind.startswith("[::]"):
-        host = "[::]"
-    return host in PUBLIC_HOSTS or bind.isdigit()
+    return split_bind(bind)[0] in PUBLIC_HOSTS
 
 
-def _options(path: Path, line: int, argv: list[str]) -> GunicornConfig | None:
-    if not any(Path(arg).name == "gunicorn" for arg in argv[:3]) and "gunicorn" not in argv[:3]:
-        return None
+def is_platform_port(bind: str) -> bool:
+    """A bind on $PORT: the platform (Heroku-style, Cloud Run, Render, ...) assigns the port and its
+    router is the proxy in front."""
+    return "PORT" in split_bind(bind)[1]
+
+
+# --- Gunicorn command lines ---------------------------------------------------------------
+
+LAUNCHERS = {"exec", "sh", "bash", "-c", "env", "nohup", "sudo", "-u", "--", "poetry", "pipenv", "uv", "run",
+             "-m", "&&", ";", "then", "do"}  # fmt: skip
+_FLAGS = {"-b": "bind", "--bind": "bind", "-w": "workers", "--workers": "workers", "-k": "worker_class",
+          "--worker-class": "worker_class", "-t": "timeout", "--timeout": "timeout"}  # fmt: skip
+
+
+def _options(path: Path, origin: str, line: int, argv: list[str]) -> GunicornConfig:
     binds: list[str] = []
     values: dict[str, str] = {}
-    flags = {"-b": "bind", "--bind": "bind", "-w": "workers", "--workers": "workers", "-k": "worker_class",
-             "--worker-class": "worker_class", "-t": "timeout", "--timeout": "timeout"}  # fmt: skip
     i = 0
     while i < len(argv):
-        arg = argv[i]
-        key, _, inline = arg.partition("=")
-        if key in flags:
+        key, _, inline = argv[i].partition("=")
+        if key in _FLAGS:
             value = inline if inline else (argv[i + 1] if i + 1 < len(argv) else "")
-            if flags[key] == "bind":
+            if _FLAGS[key] == "bind":
                 binds.append(value)
             else:
-                values[flags[key]] = value
+                values[_FLAGS[key]] = value
             i += 1 if inline else 2
             continue
         i += 1
@@ -73,7 +105,7 @@ def _options(path: Path, line: int, argv: list[str]) -> GunicornConfig | None:
         return (int(values[name]), line) if values.get(name, "").isdigit() else None
 
     return GunicornConfig(
-        path, "command", tuple((bind, line) for bind in binds), at_line("workers"), values.get("worker_class"),
+        path, origin, tuple((bind, line) for bind in binds), at_line("workers"), values.get("worker_class"),
         at_line("timeout"),
     )  # fmt: skip
 
@@ -85,13 +117,56 @@ def _split(command: str) -> list[str]:
         return command.split()
 
 
-def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornConfig]:
-    """Gunicorn invocations in a Procfile, Dockerfile, compose file, systemd unit or shell script."""
+def logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines with backslash continuations joined (shell scripts, Dockerfiles), numbered by their first line."""
+    start, pending = 0, ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if "gunicorn" not in line:
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
             continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        yield start, pending
+
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+|-\s+)?([A-Z_][A-Z0-9_]*)\s*[=:]?\s*(.*)$")
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expand(command: str, variables: dict[str, str]) -> str:
+    """${NAME:-default} -> its known value, else the default; $NAME -> its known value (else kept)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        if name in variables:
+            return variables[name]
+        return match.group(2) if match.group(2) is not None else match.group(0)
+
+    return _REFERENCE.sub(value, command)
+
+
+def shell_variables(text: str) -> dict[str, str]:
+    """NAME=value / NAME=${NAME:-default} / ENV NAME=value assignments in a script or Dockerfile."""
+    variables: dict[str, str] = {}
+    for _number, line in logical_lines(text):
+        match = re.match(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?([A-Z_][A-Z0-9_]*)=(\S*)", line)
+        if match:
+            variables[match.group(1)] = expand(match.group(2).strip("'\""), variables)
+    return variables
+
+
+def commands(text: str, kind: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, argv) of each command a file runs, with Dockerfile/compose/Procfile/systemd prefixes
+    removed, continuations joined and known variables expanded."""
+    variables = shell_variables(text) if kind in ("script", "dockerfile") else {}
+    for number, line in logical_lines(text):
         command = line.strip()
-        command = re.sub(r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command:|web:|-)\s*", "", command, flags=re.IGNORECASE)
+        command = re.sub(
+            r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command\s*[:=]|entrypoint:|[\w.-]+:(?=\s)|-)\s*", "", command, flags=re.IGNORECASE
+        )
         argv: list[str] | None = None
         if command.startswith("["):
             try:
@@ -100,19 +175,36 @@ def gunicorn_commands(path: Path, text: str) -> Iterator[GunicornConfig]:
             except ValueError:
                 argv = None
         if argv is None:
-            argv = _split(command.strip("'\""))
-        # "sh -c 'gunicorn ...'" or "exec gunicorn ...": start at the gunicorn word.
+            argv = _split(expand(command.strip("'\""), variables))
+        else:
+            argv = [expand(arg, variables) for arg in argv]
+        yield number, argv
+
+
+def gunicorn_commands(path: Path, text: str, kind: str) -> Iterator[GunicornConfig]:
+    """Gunicorn invocations in a Procfile, Dockerfile, compose file, systemd unit or shell script."""
+    if "gunicorn" not in text:
+        return
+    for number, argv in commands(text, kind):
+        # "sh -c 'gunicorn ...'", "exec gunicorn ...", "python -m gunicorn ...": start at the gunicorn word.
         for start, word in enumerate(argv):
-            if Path(word).name == "gunicorn":
-                parsed = _options(path, number, argv[start:])
-                if parsed is not None:
-                    yield parsed
+            if Path(word).name == "gunicorn" or (word == "-m" and argv[start + 1 : start + 2] == ["gunicorn"]):
+                if all(_launcher(w) for w in argv[:start]):  # not `pip install gunicorn`
+                    yield _options(path, kind, number, argv[start + 1 :])
+                break
+            if "gunicorn" in word and " " in word:  # sh -c "gunicorn ..." as one argument
+                yield from gunicorn_commands(path, word, kind)
                 break
 
 
+def _launcher(word: str) -> bool:
+    """Words that may come before the program in a command: exec, sh -c, env, uv run, VAR=value, ..."""
+    return word in LAUNCHERS or "/" in word or bool(re.fullmatch(r"\w+=\S*|python[\d.]*", word))
+
+
 def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
-    """Literal values of bind/workers/worker_class/timeout in a gunicorn.conf.py (string
-    defaults inside environment lookups count)."""
+    """bind/workers/worker_class/timeout in a gunicorn.conf.py: literal values, and the defaults
+    of environment lookups (`os.getenv("PORT", "8000")`)."""
     binds: list[tuple[str, int]] = []
     workers = timeout = None
     worker_class = None
@@ -122,12 +214,12 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
         name, value = node.targets[0].id, node.value
         number = value.value if isinstance(value, ast.Constant) and type(value.value) is int else None
         if name == "bind":
-            strings = [n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-            binds += [(bind, node.lineno) for bind in strings]
+            items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+            binds += [(text, node.lineno) for item in items if (text := literal_text(item)) is not None]
         elif name == "workers" and number is not None:
             workers = (number, node.lineno)
-        elif name == "worker_class" and isinstance(value, ast.Constant):
-            worker_class = str(value.value)
+        elif name == "worker_class":
+            worker_class = literal_text(value) or "{?}"
         elif name == "timeout" and number is not None:
             timeout = (number, node.lineno)
     return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout)
@@ -138,6 +230,58 @@ def web_concurrency(text: str) -> Iterator[tuple[int, int]]:
         match = re.search(r"WEB_CONCURRENCY[\"']?\s*[=:]\s*[\"']?(\d+)", line)
         if match:
             yield int(match.group(1)), number
+
+
+# --- What command files start ---------------------------------------------------------------
+
+DEV_SERVER = re.compile(
+    r"(^|\s|/)(flask(\s+--?[\w-]+(=\S+|\s+\S+)?)*\s+run\b|python3?\s+(-m\s+flask\s+run|\S*manage\.py\s+(run|runserver)\b))"
+)
+DEBUG_ENV = re.compile(r"\b(FLASK_DEBUG\s*[=:]\s*['\"]?(1|true|True|on)\b|FLASK_ENV\s*[=:]\s*['\"]?development\b)")
+SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)['\"]?\s*[=:]\s*['\"]?([^'\"\s$]\S*)")
+
+
+def started_scripts(text: str, kind: str) -> Iterator[tuple[int, str]]:
+    """(line, path) of each Python file a command runs directly: `python app.py`, `CMD python wsgi.py`."""
+    for number, argv in commands(text, kind):
+        for i, word in enumerate(argv[:-1]):
+            if re.fullmatch(r"(\S*/)?python[\d.]*", word) and argv[i + 1].endswith(".py"):
+                yield number, argv[i + 1]
+
+
+def production_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Logical lines without comments and without the branches of a shell `case` or the shell
+    functions named for development (`dev_server)`, `debug)`, `run_dev() {`)."""
+    from flaskgen.audit.facts import NON_PRODUCTION_WORDS, words
+
+    scope: set[str] = set()
+    for number, line in logical_lines(text):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            continue
+        label = re.match(r"^([\w|*\-\"' ]+)\)\s*$", stripped) or re.match(r"^(?:function\s+)?([\w-]+)\s*\(\)\s*\{?$", stripped)
+        if label:
+            scope = words(label.group(1))
+        elif stripped in (";;", "}", "esac"):
+            scope = set()
+        if not scope & NON_PRODUCTION_WORDS:
+            yield number, line
+
+
+def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
+    """FG604 `flask run` / `manage.py run`; FG602 FLASK_DEBUG=1; FG601 a literal secret: in a production
+    Dockerfile, compose file, Procfile, systemd unit or entrypoint script."""
+    for number, line in production_lines(text):
+        stripped = line.strip()
+        if kind != "compose" or re.match(r"\s*(command|entrypoint)\s*:", line) or "-c" in line:
+            match = DEV_SERVER.search(re.sub(r"\s+", " ", re.sub(r"[\[\]\"',]", " ", stripped)))
+            if match and not re.search(r"\b(flask\s+run)\b.*--help", stripped):
+                yield Hit("FG604", number, f"{match.group(0).strip()!r} starts the development server")
+        if DEBUG_ENV.search(stripped) and not stripped.startswith(("ARG ", "RUN ", "if ")):
+            yield Hit("FG602", number, f"{DEBUG_ENV.search(stripped).group(0)} switches on debug mode")  # type: ignore[union-attr]
+        secret = SECRET_ENV.match(line)
+        if secret and kind in ("dockerfile", "compose", "systemd"):
+            yield Hit("FG601", number, f"{secret.group(1)} is the literal {secret.group(2)[:8]!r}... in {kind} settings")
 
 
 # --- Nginx --------------------------------------------------------------------------------
@@ -157,6 +301,13 @@ def _seconds(value: str) -> float | None:
     return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
 
 
+def _bytes(value: str) -> float | None:
+    match = re.fullmatch(r"(\d+)([kKmMgG])?", value)
+    if not match:
+        return None
+    return int(match.group(1)) * 1024 ** " kmg".index((match.group(2) or " ").lower())
+
+
 def parse_nginx(path: Path) -> list[dict[str, Any]] | None:
     """The directives of one config file (includes not followed), or None when it is not Nginx."""
     import crossplane
@@ -171,39 +322,62 @@ def proxies(parsed: list[dict[str, Any]]) -> bool:
     return any(d["directive"] in ("proxy_pass", "uwsgi_pass") for d in _walk(parsed))
 
 
-def _slow_timeouts(settings: dict[str, list[str]], names: tuple[str, ...]) -> Iterator[str]:
-    """The named timeouts that are missing (Nginx's 60 s default) or too long."""
-    for name in names:
-        value = settings.get(name)
-        seconds = _seconds(value[0]) if value else None
-        if seconds is None or seconds > SLOW_CLIENT_LIMIT_SECONDS:
-            yield f"{name} {value[0] if value else 'missing (60s default)'}"
+def upstream_addresses(parsed: list[dict[str, Any]]) -> Iterator[str]:
+    """host:port of each proxy_pass target, upstream blocks resolved (`unix:` paths as they are)."""
+    upstreams = {
+        d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server" and s["args"]]
+        for d in _walk(parsed)
+        if d["directive"] == "upstream" and d["args"]
+    }
+    for directive in _walk(parsed):
+        if directive["directive"] == "proxy_pass" and directive["args"]:
+            target = re.sub(r"^https?://", "", directive["args"][0]).split("/")[0]
+            yield from upstreams.get(target, [target])
 
 
-def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool) -> Iterator[Hit]:
-    """FG201/202/203 on every server block that proxies to the app, and FG202 on default servers
-    (until the Host header is read, Nginx applies the default server's header timeout to every
-    connection on that port). http-level settings in the same file count for its servers."""
-    inherited: dict[str, list[str]] = {}
+def _is_streaming(location: dict[str, Any]) -> bool:
+    settings = " ".join(" ".join(d["args"]) for d in _walk(location.get("block", [])))
+    return bool(STREAMING_PATH.search(" ".join(location["args"]))) or "Upgrade" in settings
+
+
+def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> Iterator[Hit]:
+    """FG202 (client timeouts above Nginx's 60 s default) and FG203 (no or a huge body limit set
+    explicitly) once per setting; FG201 (buffering off in front of sync workers, outside streaming
+    locations). http-level settings in the same file count for its servers."""
+    inherited: dict[str, dict[str, Any]] = {}
     for directive in parsed:
         if directive["directive"] == "http":
-            inherited = {d["directive"]: d["args"] for d in directive.get("block", [])}
-    servers = [d for d in _walk(parsed) if d["directive"] == "server" and "block" in d]
-    for server in servers:
-        own = {**inherited, **{d["directive"]: d["args"] for d in server["block"]}}
-        is_default = any("default_server" in d["args"] for d in server["block"] if d["directive"] == "listen")
-        if is_default and not proxies(server["block"]):
-            for problem in _slow_timeouts(own, ("client_header_timeout",)):
-                yield Hit("FG202", server["line"], f"default server: {problem} applies to every connection on its port")
+            inherited = {d["directive"]: d for d in directive.get("block", [])}
+    reported: set[int] = set()
+    for server in (d for d in _walk(parsed) if d["directive"] == "server" and "block" in d):
         if not proxies(server["block"]):
             continue
-        for problem in _slow_timeouts(own, ("client_header_timeout", "client_body_timeout")):
-            yield Hit("FG202", server["line"], f"{problem}: slow clients hold connections open")
-        if "client_max_body_size" not in own:
-            yield Hit("FG203", server["line"], "no client_max_body_size: body size is not aligned with the app")
+        own = {**inherited, **{d["directive"]: d for d in server["block"]}}
+        slow = [
+            f"{name} {own[name]['args'][0]}"
+            for name in ("client_header_timeout", "client_body_timeout")
+            if name in own and own[name]["args"]
+            and (_seconds(own[name]["args"][0]) or 0) > SLOW_CLIENT_LIMIT_SECONDS
+        ]  # fmt: skip
+        line = min((own[s.split()[0]]["line"] for s in slow), default=0)
+        if slow and line not in reported:
+            reported.add(line)
+            yield Hit("FG202", line, f"{' and '.join(slow)}: a slow client holds a connection that long")
+        body = own.get("client_max_body_size")
+        size = _bytes(body["args"][0]) if body and body["args"] else None
+        if body and size is not None and (size == 0 or size >= HUGE_BODY_BYTES) and body["line"] not in reported:
+            reported.add(body["line"])
+            limit = "no limit" if size == 0 else f"{body['args'][0]} per request"
+            yield Hit("FG203", body["line"], f"client_max_body_size {body['args'][0]}: {limit} for bodies Nginx buffers")
         if sync_workers:
-            for directive in _walk(server["block"]):
-                if directive["directive"] in ("proxy_buffering", "proxy_request_buffering") and directive["args"] == [
-                    "off"
-                ]:
-                    yield Hit("FG201", directive["line"], f"{directive['directive']} off in front of sync workers")
+            yield from _buffering_off(server, reported)
+
+
+def _buffering_off(server: dict[str, Any], reported: set[int]) -> Iterator[Hit]:
+    locations = [d for d in _walk(server["block"]) if d["directive"] == "location"]
+    streaming = {id(d) for loc in locations if _is_streaming(loc) for d in _walk(loc.get("block", []))}
+    for directive in _walk(server["block"]):
+        off = directive["directive"] in ("proxy_buffering", "proxy_request_buffering") and directive["args"] == ["off"]
+        if off and id(directive) not in streaming and directive["line"] not in reported:
+            reported.add(directive["line"])
+            yield Hit("FG201", directive["line"], f"{directive['directive']} off in front of sync workers")

@@ -1,7 +1,9 @@
 """What a project is, read once from its files: the facts the audit's rules decide on.
 
-`collect(root)` walks the tree once and parses each file it knows (Python modules, Gunicorn
-settings, Nginx sites, command files); the rules (flaskgen.audit.rule_hits) never read a file.
+`collect(root)` walks the tree once and splits it into projects (a folder that holds several
+projects is audited as several: proxy presence, worker class and the module index are each
+project's own). Each file it knows is parsed once (Python modules, Gunicorn settings, Nginx sites,
+command files); the rules (flaskgen.audit.rule_hits) never read a file.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flaskgen.audit.deploy_checks import (
@@ -20,22 +22,66 @@ from flaskgen.audit.deploy_checks import (
     gunicorn_config_file,
     parse_nginx,
     proxies,
+    upstream_addresses,
     web_concurrency,
 )
 
 SKIP_DIRS = {
     ".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist",
-    "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov",
+    "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov", "bower_components",
 }  # fmt: skip
-ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker"}
-PROXY_IMAGES = re.compile(r"image:\s*['\"]?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
+# A directory holding one of these is a project of its own when the audited folder is not one.
+PROJECT_MARKERS = (
+    "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile", "Dockerfile", "Procfile",
+    "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml", ".git",
+)  # fmt: skip
+ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker", "geventwebsocket", "meinheld"}
+SYNC_WORKERS = {"sync", "gthread"}
+PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
+# Parts of a path that hold tests, fixtures, documentation or examples, not the service.
+NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures"}
+# Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
+NON_PRODUCTION_WORDS = {"dev", "develop", "development", "local", "test", "tests", "testing", "override",
+                        "example", "sample", "debug", "ci", "devcontainer"}  # fmt: skip
+CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
+
+
+def words(name: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
+
+
+def is_test_path(relative: PurePosixPath) -> bool:
+    """Tests and their fixtures: a tests/ folder, test_*.py, *_test.py, conftest.py (inside the project)."""
+    name = relative.name
+    return (
+        bool({"tests", "test", "testing"} & set(relative.parts[:-1]))
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
 
 
 @dataclass(frozen=True)
 class PythonModule:
     path: Path
+    relative: PurePosixPath
+    """Path inside its project."""
     tree: ast.Module
     source: str
+
+    @property
+    def name(self) -> str:
+        """Dotted module name inside the project (`src/` layouts dropped)."""
+        parts = list(self.relative.with_suffix("").parts)
+        if parts and parts[0] == "src":
+            parts = parts[1:]
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+
+    @property
+    def is_package(self) -> bool:
+        return self.relative.name == "__init__.py"
 
 
 @dataclass(frozen=True)
@@ -53,6 +99,20 @@ class NginxSite:
     parsed: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class CommandFile:
+    """A file that starts processes: Dockerfile, compose file, Procfile, systemd unit, shell script."""
+
+    path: Path
+    relative: PurePosixPath
+    text: str
+    kind: str
+    """"dockerfile", "compose", "procfile", "systemd", "supervisor", "script" or "makefile"."""
+    production: bool
+    """False for dev/test/example variants (compose.dev.yaml, Dockerfile.local, a plain compose
+    file next to a compose.prod.yaml, ...)."""
+
+
 @dataclass
 class ProjectFacts:
     root: Path
@@ -61,72 +121,172 @@ class ProjectFacts:
     worker_counts: list[WorkerCount] = field(default_factory=list)
     nginx: list[NginxSite] = field(default_factory=list)
     """Nginx configs that proxy to an upstream (pure static sites are left out)."""
+    commands: list[CommandFile] = field(default_factory=list)
     proxy_in_front: bool = False
     """A reverse proxy is part of the project (an Nginx site that proxies, a proxy image in a
     compose file, a Caddyfile)."""
+    containerised: bool = False
+    """The project has a Dockerfile or compose file: Gunicorn runs in a container, whose own
+    address must be 0.0.0.0 (what is reachable is decided by the published ports)."""
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    """Files that could not be read or parsed, with the reason."""
 
     @property
-    def sync_workers(self) -> bool:
-        """True unless some Gunicorn setting picks an async worker class (gevent, ...)."""
-        return not ({config.effective_worker_class for config in self.gunicorn} & ASYNC_WORKERS)
+    def worker_classes(self) -> set[str | None]:
+        return {config.worker_class for config in self.gunicorn}
+
+    @property
+    def sync_workers(self) -> bool | None:
+        """True when Gunicorn is known to run sync/gthread workers, False when some setting picks an
+        async class (gevent, ...), None when unknown (no Gunicorn settings, or a class from a
+        variable the audit cannot resolve)."""
+        if not self.gunicorn:
+            return None
+        classes = {config.effective_worker_class for config in self.gunicorn}
+        if classes & ASYNC_WORKERS:
+            return False
+        return True if classes <= SYNC_WORKERS else None
+
+    @property
+    def upstreams(self) -> set[str]:
+        return {address for site in self.nginx for address in upstream_addresses(site.parsed)}
+
+    @property
+    def is_flask(self) -> bool:
+        return any(re.search(r"^\s*(from|import)\s+flask\b", m.source, re.MULTILINE) for m in self.python)
 
 
-def files(root: Path) -> Iterator[Path]:
-    """Every file under root (or root itself), skipping virtualenvs, caches and build output."""
-    if root.is_file():
-        yield root
-        return
+def _walk(root: Path) -> Iterator[Path]:
     for directory, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
         for name in sorted(names):
             yield Path(directory) / name
 
 
-def is_command_file(path: Path) -> bool:
+def project_roots(root: Path) -> list[Path]:
+    """root itself when it is a project (or a file); else each topmost folder under it with a
+    project marker, and root for whatever lies outside them."""
+    if root.is_file() or any((root / marker).exists() for marker in PROJECT_MARKERS):
+        return [root]
+    found: list[Path] = []
+    for directory, dirs, _names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        here = Path(directory)
+        if here != root and any((here / marker).exists() for marker in PROJECT_MARKERS):
+            found.append(here)
+            dirs[:] = []
+    return [root, *found]
+
+
+def command_kind(path: Path) -> str | None:
     name = path.name.lower()
-    return name.startswith(("procfile", "dockerfile", "compose", "docker-compose", "makefile")) or name.endswith(
-        (".service", ".sh", ".dockerfile")
+    if name.startswith("dockerfile") or name.endswith(".dockerfile") or name == "containerfile":
+        return "dockerfile"
+    if name.startswith(("compose", "docker-compose")) and name.endswith((".yml", ".yaml")):
+        return "compose"
+    if name.startswith("procfile"):
+        return "procfile"
+    if name.endswith(".service"):
+        return "systemd"
+    if name.endswith(".sh") or name in ("entrypoint", "docker-entrypoint", "boot", "start"):
+        return "script"
+    if name == "makefile":
+        return "makefile"
+    if name.endswith((".conf", ".ini")) and ("supervisor" in path.parts or "supervisord" in name):
+        return "supervisor"
+    return None
+
+
+def is_production(relative: PurePosixPath, kind: str, siblings: set[str]) -> bool:
+    """Not a dev/test/example variant, not CI, not documentation or test fixtures, and not the plain
+    compose file/Dockerfile when a `prod` variant of it sits next to it."""
+    if kind == "makefile" or relative.parts[0] in CI_PATHS or NOT_SERVICE_DIRS & set(relative.parts[:-1]):
+        return False
+    if words(relative.name) & NON_PRODUCTION_WORDS:
+        return False
+    stem = relative.name.lower().split(".")[0]
+    has_prod_variant = any(
+        s != relative.name.lower() and s.startswith(stem) and words(s) & {"prod", "production"} for s in siblings
     )
+    return not (has_prod_variant and not words(relative.name) & {"prod", "production"})
 
 
 def is_nginx_file(path: Path) -> bool:
-    in_nginx_dir = bool({"nginx", "sites-available", "sites-enabled"} & set(path.parent.parts))
-    return path.suffix == ".conf" or (in_nginx_dir and path.suffix not in (".py", ".md"))
+    in_nginx_dir = bool({"nginx", "sites-available", "sites-enabled", "conf.d"} & set(path.parent.parts))
+    return path.suffix == ".conf" or (in_nginx_dir and path.suffix not in (".py", ".md", ".rst", ".txt", ".sh"))
 
 
-def _read_python(facts: ProjectFacts, path: Path, text: str) -> None:
-    try:
-        tree = ast.parse(text, filename=str(path))
-    except SyntaxError:
-        return
-    facts.python.append(PythonModule(path, tree, text))
-    if "gunicorn" in path.name:
-        facts.gunicorn.append(gunicorn_config_file(path, tree))
+class _Reader:
+    """Fills one ProjectFacts from the files of its project."""
 
+    def __init__(self, facts: ProjectFacts) -> None:
+        self.facts = facts
 
-def _read_commands(facts: ProjectFacts, path: Path, text: str) -> None:
-    facts.proxy_in_front = facts.proxy_in_front or bool(PROXY_IMAGES.search(text))
-    facts.gunicorn += gunicorn_commands(path, text)
-    facts.worker_counts += [WorkerCount(path, line, count) for count, line in web_concurrency(text)]
-
-
-def collect(root: Path) -> ProjectFacts:
-    """The facts of the project at root (a directory or one file)."""
-    facts = ProjectFacts(root)
-    for path in files(root):
+    def python(self, path: Path, relative: PurePosixPath, text: str) -> None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError) as error:
+            line = getattr(error, "lineno", None)
+            self.facts.skipped.append((path, f"not valid Python{f' (line {line})' if line else ''}"))
+            return
+        self.facts.python.append(PythonModule(path, relative, tree, text))
+        if "gunicorn" in path.name and not is_test_path(relative):
+            self.facts.gunicorn.append(gunicorn_config_file(path, tree))
+
+    def nginx(self, path: Path) -> None:
+        parsed = parse_nginx(path)
+        if parsed is not None and proxies(parsed):
+            self.facts.proxy_in_front = True
+            self.facts.nginx.append(NginxSite(path, parsed))
+
+    def command(self, path: Path, relative: PurePosixPath, text: str, kind: str) -> None:
+        siblings = {p.name.lower() for p in path.parent.iterdir()}
+        production = is_production(relative, kind, siblings)
+        self.facts.commands.append(CommandFile(path, relative, text, kind, production))
+        if kind in ("dockerfile", "compose"):
+            self.facts.containerised = True
+        if kind == "compose" and PROXY_IMAGES.search(text):
+            self.facts.proxy_in_front = True
+        if production:
+            self.facts.gunicorn += gunicorn_commands(path, text, kind)
+            self.facts.worker_counts += [WorkerCount(path, line, count) for count, line in web_concurrency(text)]
+
+
+def _read(reader: _Reader, path: Path, relative: PurePosixPath) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
         if path.suffix == ".py":
-            _read_python(facts, path, text)
-        elif is_nginx_file(path):
-            parsed = parse_nginx(path)
-            if parsed is not None and proxies(parsed):
-                facts.proxy_in_front = True
-                facts.nginx.append(NginxSite(path, parsed))
-        if is_command_file(path):
-            _read_commands(facts, path, text)
-        if path.name.lower().startswith("caddyfile"):
-            facts.proxy_in_front = True
-    return facts
+            reader.facts.skipped.append((path, "not UTF-8"))
+        return
+    except OSError as error:
+        reader.facts.skipped.append((path, error.strerror or "unreadable"))
+        return
+    in_fixtures = bool(NOT_SERVICE_DIRS & set(relative.parts[:-1])) or is_test_path(relative)
+    if path.suffix == ".py":
+        reader.python(path, relative, text)
+    elif is_nginx_file(path) and not in_fixtures and "[program:" not in text:
+        reader.nginx(path)
+    kind = command_kind(path)
+    if kind is None and path.suffix == ".conf" and "[program:" in text:
+        kind = "supervisor"
+    if kind is not None:
+        reader.command(path, relative, text, kind)
+    if path.name.lower().startswith("caddyfile") and not in_fixtures:
+        reader.facts.proxy_in_front = True
+
+
+def collect(root: Path) -> list[ProjectFacts]:
+    """The facts of each project under root (a project directory, a folder of projects, or one file)."""
+    if root.is_file():
+        facts = ProjectFacts(root.parent)
+        _read(_Reader(facts), root, PurePosixPath(root.name))
+        return [facts]
+    roots = project_roots(root)
+    projects = {project: ProjectFacts(project) for project in roots}
+    readers = {project: _Reader(facts) for project, facts in projects.items()}
+    nested = sorted(roots[1:], key=lambda p: len(p.parts), reverse=True)
+    for path in _walk(root):
+        project = next((p for p in nested if path.is_relative_to(p)), root)
+        _read(readers[project], path, PurePosixPath(path.relative_to(project).as_posix()))
+    return [facts for facts in projects.values() if facts.python or facts.commands or facts.nginx or facts.skipped]

@@ -1,19 +1,37 @@
-"""AST checks on Python files: request-code anti-patterns, unsafe config, blocking logging."""
+"""AST checks on a project's Python modules: request-code anti-patterns, unsafe config, blocking
+logging, calls that can hang.
+
+`ProjectIndex` reads every module of one project once: its imports (relative ones resolved), its
+functions and classes, and which of them are request code — view functions, request hooks,
+MethodView and Flask-RESTful/flask-restx `Resource` methods, subclasses of those defined anywhere
+in the project. Calls are followed from request code into the project's own functions (two levels,
+across modules), so a view that calls `send_welcome()` which opens `smtplib.SMTP()` is found.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flaskgen.audit.facts import PythonModule
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 # Decorators (attribute names) that make a function request code.
 REQUEST_DECORATORS = {
     "route", "get", "post", "put", "patch", "delete", "before_request", "after_request",
     "teardown_request", "before_app_request", "after_app_request", "errorhandler",
-    "app_errorhandler", "context_processor", "url_value_preprocessor",
+    "app_errorhandler", "context_processor", "url_value_preprocessor", "expose",
 }  # fmt: skip
 VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
+VIEW_BASES = {"MethodView", "View", "Resource"}
+VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "flask_smorest", "flask_classful")
 MUTATING_METHODS = {
     "append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "setdefault",
     "add", "discard", "appendleft", "extendleft", "popleft", "sort", "reverse",
@@ -23,19 +41,33 @@ MUTABLE_FACTORIES = {
     "dict", "list", "set", "bytearray", "collections.defaultdict", "collections.deque",
     "collections.OrderedDict", "collections.Counter", "defaultdict", "deque", "OrderedDict", "Counter",
 }  # fmt: skip
-BLOCKING_CALLS = {
-    "time.sleep", "os.system", "urllib.request.urlopen", "smtplib.SMTP", "smtplib.SMTP_SSL",
-    "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen",
-    "httpx.get", "httpx.post", "httpx.put", "httpx.patch", "httpx.delete", "httpx.head", "httpx.options",
-    "httpx.request", "httpx.stream", "httpx.Client",
+SLOW_CALLS = {
+    "time.sleep": "sleeps", "os.system": "runs a process", "os.popen": "runs a process",
+    "smtplib.SMTP": "talks SMTP", "smtplib.SMTP_SSL": "talks SMTP", "smtplib.LMTP": "talks SMTP",
 }  # fmt: skip
-BLOCKING_MODULES = {"requests"}  # every call into these is synchronous network I/O
-SINK_HANDLERS = {
-    "FileHandler", "StreamHandler", "RotatingFileHandler", "TimedRotatingFileHandler", "WatchedFileHandler",
-    "SysLogHandler", "SMTPHandler", "HTTPHandler", "SocketHandler",
-}  # fmt: skip
+SUBPROCESS = {"run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}  # not Popen: it returns at once
+# A helper that hands work to a thread or a queue in one branch is an offloading helper.
+OFFLOAD = re.compile(r"\b(Thread|delay|apply_async|enqueue|submit|spawn)\(")
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
+# HTTP clients with no timeout unless given one (httpx defaults to 5 s and is left alone).
+UNBOUNDED_HTTP = {"urllib.request.urlopen": 3, "urllib2.urlopen": 3, "http.client.HTTPConnection": 3,
+                  "http.client.HTTPSConnection": 3, "six.moves.urllib.request.urlopen": 3}  # fmt: skip
+"""name -> the position of the timeout argument."""
+SESSION_FACTORIES = {"requests.Session", "requests.session"}
+MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
+NETWORK_HANDLERS = {"SMTPHandler", "HTTPHandler", "SocketHandler"}
+FILE_HANDLERS = {"FileHandler", "RotatingFileHandler", "TimedRotatingFileHandler", "WatchedFileHandler",
+                 "ConcurrentRotatingFileHandler"}  # fmt: skip
 CONTEXT_METHODS = {"app_context", "test_request_context", "request_context"}
-DEV_CLASS_WORDS = ("dev", "local", "test")
+DEV_WORDS = {"dev", "develop", "development", "local", "test", "tests", "testing", "example", "sample",
+             "debug", "ci"}  # fmt: skip
+# Module paths that do not run in the web process: commands, workers, scripts, migrations.
+NOT_WEB_DIRS = {"cli", "commands", "scripts", "bin", "tools", "migrations", "alembic", "worker", "workers",
+                "tasks", "jobs", "management"}  # fmt: skip
+NOT_WEB_STEMS = {"manage", "setup", "cli", "commands", "worker", "workers", "tasks", "celery", "celery_app",
+                 "celeryconfig", "celery_worker", "fabfile", "tasks_worker", "rq_worker", "scheduler"}  # fmt: skip
+SCRIPT_DIRS = {"scripts", "bin", "tools", "migrations", "alembic"}
+SECRET_NAME = re.compile(r"(^|_)SECRET_KEY$", re.IGNORECASE)
 
 
 @dataclass
@@ -45,17 +77,8 @@ class Hit:
     detail: str
 
 
-@dataclass
-class ModuleFacts:
-    tree: ast.Module
-    imports: dict[str, str] = field(default_factory=dict)
-    """Local name -> dotted name it was imported as."""
-    mutable_globals: dict[str, int] = field(default_factory=dict)
-    """Module-level names bound to mutable objects -> line."""
-
-
-def is_test_file(path: Path) -> bool:
-    return "tests" in path.parts or "test" in path.parts or path.name.startswith("test_") or path.name == "conftest.py"
+def _words(name: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
 
 
 def dotted(node: ast.AST, imports: dict[str, str]) -> str:
@@ -64,23 +87,172 @@ def dotted(node: ast.AST, imports: dict[str, str]) -> str:
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
+    if isinstance(node, ast.Call):  # create_app().run -> create_app.().run
+        inner = dotted(node.func, imports)
+        return ".".join([inner + "()", *reversed(parts)]) if inner else ""
     if not isinstance(node, ast.Name):
         return ""
     parts.append(imports.get(node.id, node.id))
     return ".".join(reversed(parts))
 
 
-def collect_imports(tree: ast.Module) -> dict[str, str]:
+def literal_text(node: ast.AST | None) -> str | None:
+    """A string expression as far as it is known: literals, f-strings, `+`, and the default of an
+    environment lookup (`os.getenv("BIND", "0.0.0.0:8000")`); unknown parts become `{NAME}`, a
+    lookup of PORT becomes `$PORT`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+        return str(node.value)
+    if isinstance(node, ast.JoinedStr):
+        return "".join(literal_text(value) or "{?}" for value in node.values)
+    if isinstance(node, ast.FormattedValue):
+        return literal_text(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return (literal_text(node.left) or "{?}") + (literal_text(node.right) or "{?}")
+    lookup = env_lookup(node)
+    if lookup is not None:
+        name, default = lookup
+        if name == "PORT":
+            return "$PORT"
+        return literal_text(default) if default is not None else f"{{{name}}}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("str", "int") and node.args:
+        return literal_text(node.args[0])
+    return None
+
+
+def env_lookup(node: ast.AST | None) -> tuple[str, ast.expr | None] | None:
+    """`os.getenv("X", d)`, `os.environ.get("X", d)`, `environ["X"]`, `config.get("X", d)` -> ("X", d)."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        if "environ" in ast.unparse(node.value):
+            return node.slice.value, None
+    if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name not in ("getenv", "get", "environ_get") or not isinstance(node.args[0].value, str):
+        return None
+    default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)
+    return node.args[0].value, default
+
+
+def _string(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(node.value.strip())
+
+
+def _true(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _decorator_name(decorator: ast.expr) -> str:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+
+
+def _subscript_key(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return node.slice.value
+    return None
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+
+
+# --- One module -----------------------------------------------------------------------------
+
+
+@dataclass
+class ModuleInfo:
+    module: PythonModule
+    imports: dict[str, str] = field(default_factory=dict)
+    """Local name -> the dotted name it was imported as (relative imports resolved)."""
+    functions: dict[str, Function] = field(default_factory=dict)
+    """Top-level functions by name, methods as `Class.method`."""
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    mutable_globals: dict[str, int] = field(default_factory=dict)
+    """Module-level names bound to mutable objects -> line."""
+
+    @property
+    def path(self) -> Path:
+        return self.module.path
+
+    @property
+    def relative(self) -> PurePosixPath:
+        return self.module.relative
+
+    @property
+    def tree(self) -> ast.Module:
+        return self.module.tree
+
+    @cached_property
+    def parents(self) -> dict[int, ast.AST]:
+        return {id(child): node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)}
+
+    def enclosing(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The nodes around node, innermost first."""
+        current = self.parents.get(id(node))
+        while current is not None:
+            yield current
+            current = self.parents.get(id(current))
+
+    @cached_property
+    def is_service_code(self) -> bool:
+        """Not tests, fixtures, docs or examples (the code rules skip those)."""
+        from flaskgen.audit.facts import NOT_SERVICE_DIRS, is_test_path
+
+        return not (is_test_path(self.relative) or NOT_SERVICE_DIRS & set(self.relative.parts[:-1]))
+
+    @cached_property
+    def is_script(self) -> bool:
+        parts = set(self.relative.parts[:-1])
+        return bool(SCRIPT_DIRS & parts) or self.relative.stem in ("setup", "fabfile", "noxfile", "manage")
+
+    @cached_property
+    def in_web_process(self) -> bool:
+        """Code the web workers run: not a command, worker, script or migration module."""
+        stem = self.relative.stem
+        return not (
+            NOT_WEB_DIRS & set(self.relative.parts[:-1])
+            or stem in NOT_WEB_STEMS
+            or stem.startswith(("worker", "celery", "gunicorn", "manage"))
+        )
+
+    @cached_property
+    def is_dev_config(self) -> bool:
+        """config/testing.py, settings_dev.py, local_settings_example.py: not what production loads."""
+        return bool(_words(self.relative.stem) & DEV_WORDS) or any(
+            _words(part) & DEV_WORDS for part in self.relative.parts[:-1]
+        )
+
+    def in_dev_scope(self, node: ast.AST) -> bool:
+        """Inside a development/testing config class, a CLI command, or an `if __name__ == "__main__"` block."""
+        for outer in self.enclosing(node):
+            if isinstance(outer, ast.ClassDef) and _words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
+                return True
+            if _is_main_guard(outer):
+                return True
+            if isinstance(outer, Function) and any(_decorator_name(d) == "command" for d in outer.decorator_list):
+                return True
+        return False
+
+
+def _resolve_relative(module: PythonModule, level: int, target: str | None) -> str:
+    package = module.name.split(".") if module.is_package else module.name.split(".")[:-1]
+    base = package[: len(package) - (level - 1)] if level > 1 else package
+    return ".".join([*base, *([target] if target else [])])
+
+
+def _imports(module: PythonModule) -> dict[str, str]:
     imports: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(module.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 imports[alias.asname or alias.name.split(".")[0]] = (
                     alias.name if alias.asname else alias.name.split(".")[0]
                 )
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            source = node.module or "" if node.level == 0 else _resolve_relative(module, node.level, node.module)
             for alias in node.names:
-                imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                imports[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
     return imports
 
 
@@ -97,64 +269,268 @@ def _immutable_class(node: ast.ClassDef) -> bool:
     )
 
 
-def _is_mutable_value(value: ast.expr | None, facts: ModuleFacts, classes: dict[str, bool]) -> bool:
-    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
-        return True
-    if isinstance(value, ast.Call):
-        name = dotted(value.func, facts.imports)
-        if name in MUTABLE_FACTORIES:
-            return True
-        # An instance of a mutable class defined in this module (custom state holders).
-        return isinstance(value.func, ast.Name) and classes.get(value.func.id) is False
-    return False
-
-
-def module_facts(tree: ast.Module) -> ModuleFacts:
-    facts = ModuleFacts(tree=tree, imports=collect_imports(tree))
-    classes = {node.name: _immutable_class(node) for node in tree.body if isinstance(node, ast.ClassDef)}
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign):
-            targets = [node.target]
-        else:
-            continue
-        if _is_mutable_value(node.value, facts, classes):
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    facts.mutable_globals[target.id] = node.lineno
-    return facts
-
-
-def _decorator_name(decorator: ast.expr) -> str:
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-
-
-def request_functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """View functions, request hooks and error handlers (by decorator), MethodView methods, and
-    functions passed as view_func to add_url_rule."""
-    view_funcs = {
-        kw.value.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and _decorator_name(node) == "add_url_rule"
-        for kw in node.keywords
-        if kw.arg == "view_func" and isinstance(kw.value, ast.Name)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            if any(_decorator_name(d) in REQUEST_DECORATORS for d in node.decorator_list) or node.name in view_funcs:
-                yield node
-        elif isinstance(node, ast.ClassDef) and any(
-            getattr(b, "id", getattr(b, "attr", "")) in {"MethodView", "View"} for b in node.bases
-        ):
+def module_info(module: PythonModule) -> ModuleInfo:
+    info = ModuleInfo(module, imports=_imports(module))
+    immutable = {node.name: _immutable_class(node) for node in module.tree.body if isinstance(node, ast.ClassDef)}
+    for node in module.tree.body:
+        if isinstance(node, Function):
+            info.functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            info.classes[node.name] = node
             for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in VIEW_METHODS:
-                    yield item
+                if isinstance(item, Function):
+                    info.functions[f"{node.name}.{item.name}"] = item
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        value = getattr(node, "value", None)
+        mutable = isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp) or (
+            isinstance(value, ast.Call)
+            and (
+                dotted(value.func, info.imports) in MUTABLE_FACTORIES
+                # An instance of a mutable class defined in this module (custom state holders).
+                or (isinstance(value.func, ast.Name) and immutable.get(value.func.id) is False)
+            )
+        )
+        if mutable:
+            info.mutable_globals.update({t.id: node.lineno for t in targets if isinstance(t, ast.Name)})
+    return info
 
 
-def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+# --- The project's index ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How request code reaches a call: the view and the helpers in between."""
+
+    view: str
+    via: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return " -> ".join([f"{self.view}()", *(f"{name}()" for name in self.via)])
+
+
+class ProjectIndex:
+    """Every module of one project, and what in it is request code."""
+
+    def __init__(self, modules: list[PythonModule]) -> None:
+        self.modules = {m.name: module_info(m) for m in sorted(modules, key=lambda m: m.relative.as_posix())}
+        self.imported: set[str] = set()
+        for info in self.modules.values():
+            for target in info.imports.values():
+                parts = target.split(".")
+                self.imported.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        self.mail_instances = {
+            f"{info.module.name}.{target.id}"
+            for info in self.modules.values()
+            for node in info.tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and dotted(node.value.func, info.imports) in MAIL_CLASSES
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }  # fmt: skip
+        self.view_classes = self._view_classes()
+
+    def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
+        name = dotted(base, info.imports)
+        if isinstance(base, ast.Name) and base.id in info.classes:
+            return info, base.id
+        module, _, cls = name.rpartition(".")
+        if module in self.modules and cls in self.modules[module].classes:
+            return self.modules[module], cls
+        return None
+
+    def _view_classes(self) -> set[tuple[str, str]]:
+        """(module, class) of MethodView/View/Resource subclasses, direct or through project classes."""
+        found: set[tuple[str, str]] = set()
+        changed = True
+        while changed:
+            changed = False
+            for info in self.modules.values():
+                for name, node in info.classes.items():
+                    if (info.module.name, name) in found:
+                        continue
+                    for base in node.bases:
+                        name_of_base = dotted(base, info.imports)
+                        library = name_of_base.split(".")[0] in VIEW_LIBRARIES
+                        target = self._class_target(info, base)
+                        if (library and name_of_base.split(".")[-1] in VIEW_BASES) or (
+                            target is not None and (target[0].module.name, target[1]) in found
+                        ):
+                            found.add((info.module.name, name))
+                            changed = True
+                            break
+        return found
+
+    def request_functions(self, info: ModuleInfo) -> Iterator[tuple[str, Function]]:
+        """(label, function): view functions, request hooks and error handlers (by decorator),
+        functions passed as view_func, and the HTTP methods of view classes."""
+        view_funcs = {
+            kw.value.id
+            for node in ast.walk(info.tree)
+            if isinstance(node, ast.Call) and _decorator_name(node) == "add_url_rule"
+            for kw in node.keywords
+            if kw.arg == "view_func" and isinstance(kw.value, ast.Name)
+        }
+        for node in ast.walk(info.tree):
+            if isinstance(node, Function):
+                if any(_decorator_name(d) in REQUEST_DECORATORS for d in node.decorator_list) or node.name in view_funcs:
+                    yield node.name, node
+            elif isinstance(node, ast.ClassDef) and (info.module.name, node.name) in self.view_classes:
+                for item in node.body:
+                    if isinstance(item, Function) and item.name in VIEW_METHODS:
+                        yield f"{node.name}.{item.name}", item
+
+    def callee(self, info: ModuleInfo, call: ast.Call, cls: str | None) -> tuple[ModuleInfo, str, Function] | None:
+        """The project function a call runs, when the audit can tell: a function of this module, an
+        imported one (`from .mail import send`, `mail.send`), `Class.method`, or `self.method`."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in info.functions and func.id not in info.imports:
+            return info, func.id, info.functions[func.id]
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            key = f"{cls}.{func.attr}"
+            return (info, key, info.functions[key]) if cls and key in info.functions else None
+        parts = dotted(func, info.imports).split(".")
+        for split in (len(parts) - 1, len(parts) - 2):
+            module, key = ".".join(parts[:split]), ".".join(parts[split:])
+            target = self.modules.get(module) if split > 0 else None
+            if target is not None and key in target.functions:
+                return target, key, target.functions[key]
+        return None
+
+    def reached(self, depth: int = 2) -> dict[int, tuple[ModuleInfo, Reach, Function]]:
+        """id(function) -> (its module, how request code reaches it, the function), for request
+        functions and the project functions they call, `depth` levels down (the shortest way wins)."""
+        seen: dict[int, tuple[ModuleInfo, Reach, Function]] = {}
+        frontier: list[tuple[ModuleInfo, str, Function, Reach]] = []
+        for info in self.modules.values():
+            if not info.is_service_code:
+                continue
+            for label, function in self.request_functions(info):
+                if id(function) not in seen:
+                    seen[id(function)] = (info, Reach(label), function)
+                    frontier.append((info, label, function, Reach(label)))
+        for _level in range(depth):
+            following: list[tuple[ModuleInfo, str, Function, Reach]] = []
+            for info, label, function, reach in frontier:
+                cls = label.split(".")[0] if "." in label else None
+                for node in ast.walk(function):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    target = self.callee(info, node, cls)
+                    if target is None or id(target[2]) in seen or not target[0].is_service_code:
+                        continue
+                    step = Reach(reach.view, (*reach.via, target[1]))
+                    seen[id(target[2])] = (target[0], step, target[2])
+                    following.append((target[0], target[1], target[2], step))
+            frontier = following
+        return seen
+
+
+# --- Calls that block or can hang -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlowCall:
+    line: int
+    name: str
+    kind: str
+    """"slow" (sleep, SMTP, a process: work for a task queue) or "http" (a network call)."""
+    bounded: bool
+    """For HTTP: a timeout is given (or cannot be ruled out: `**kwargs`)."""
+
+
+def _sessions(function: ast.AST, imports: dict[str, str]) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            if dotted(node.value.func, imports) in SESSION_FACTORIES:
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
+            if dotted(node.context_expr.func, imports) in SESSION_FACTORIES and isinstance(node.optional_vars, ast.Name):
+                names.add(node.optional_vars.id)
+    return names
+
+
+def _has_timeout(call: ast.Call, position: int | None = None) -> bool:
+    for kw in call.keywords:
+        if kw.arg is None:  # **kwargs: may carry one
+            return True
+        if kw.arg == "timeout":
+            return not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+    return position is not None and len(call.args) >= position
+
+
+def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's own body: nested functions and lambdas (thread targets,
+    callbacks) run only when something calls them."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, Function | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
+    """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
+    sessions = _sessions(scope, info.imports) | _sessions(info.tree, info.imports)
+    for node in ast.walk(scope) if isinstance(scope, ast.Module) else own_nodes(scope):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func, info.imports)
+        head, _, last = name.rpartition(".")
+        if name in SLOW_CALLS or (head == "subprocess" and last in SUBPROCESS):
+            yield SlowCall(node.lineno, name, "slow", False)
+        elif head == "requests" and last in HTTP_VERBS:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node))
+        elif name in UNBOUNDED_HTTP:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]))
+        elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node))
+        elif last in ("send", "send_message") and _mail_instance(head, info, index):
+            yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False)
+
+
+def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
+    return name in index.mail_instances or f"{info.module.name}.{name}" in index.mail_instances
+
+
+def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+    """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
+    calls. FG402: an HTTP call without a timeout anywhere in service code (request code or not: a
+    hung upstream holds whichever worker made it)."""
+    in_request: dict[tuple[Path, int], Reach] = {}
+    for info, reach, function in index.reached().values():
+        if reach.via and OFFLOAD.search(ast.unparse(function)):
+            continue
+        for call in slow_calls(function, info, index):
+            key = (info.path, call.line)
+            if key not in in_request or len(reach.via) < len(in_request[key].via):
+                in_request[key] = reach
+    for info in index.modules.values():
+        if not info.is_service_code:
+            continue
+        emitted: set[int] = set()
+        for call in slow_calls(info.tree, info, index):
+            reach = in_request.get((info.path, call.line))
+            if call.line in emitted:
+                continue
+            if call.kind == "slow" and reach is not None:
+                emitted.add(call.line)
+                where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
+                yield info.path, Hit("FG401", call.line, f"{call.name}() blocks the worker {where}")
+            elif call.kind == "http" and not call.bounded and not info.is_script:
+                emitted.add(call.line)
+                where = f" in request code ({reach})" if reach is not None else ""
+                yield info.path, Hit(
+                    "FG402", call.line, f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever"
+                )
+
+
+# --- Request code: shared state and contexts --------------------------------------------------
+
+
+def _local_names(function: Function) -> tuple[set[str], set[str]]:
     """(names declared global, names bound locally) in a function."""
     declared_global: set[str] = set()
     local: set[str] = {a.arg for a in [*function.args.args, *function.args.kwonlyargs, *function.args.posonlyargs]}
@@ -172,45 +548,38 @@ def _base_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def global_mutations(function: ast.FunctionDef | ast.AsyncFunctionDef, facts: ModuleFacts) -> Iterator[Hit]:
+def global_mutations(label: str, function: Function, info: ModuleInfo) -> Iterator[Hit]:
     declared_global, local = _local_names(function)
-    shared = {name for name in facts.mutable_globals if name not in local}
+    shared = {name for name in info.mutable_globals if name not in local}
+    seen: set[str] = set()  # one finding per name and function
 
-    def hit(node: ast.AST, name: str, how: str) -> Hit:
-        return Hit(
-            "FG301",
-            node.lineno,
-            f"module-level {name!r} (line {facts.mutable_globals.get(name, '?')}) is {how} in {function.name}()",
-        )
+    def hit(node: ast.AST, name: str, how: str) -> Iterator[Hit]:
+        if name not in seen:
+            seen.add(name)
+            line = info.mutable_globals.get(name, "?")
+            yield Hit("FG301", getattr(node, "lineno", 0), f"module-level {name!r} (line {line}) is {how} in {label}()")
 
-    for node in ast.walk(function):
+    for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
             for target in targets:
-                if isinstance(target, ast.Name) and target.id in declared_global:
-                    yield Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {function.name}()")
+                if isinstance(target, ast.Name) and target.id in declared_global and target.id not in seen:
+                    seen.add(target.id)
+                    yield Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {label}()")
                 elif isinstance(target, ast.Subscript | ast.Attribute):
                     name = _base_name(target)
                     if name in shared or (name in declared_global):
-                        yield hit(node, name or "?", "modified")
+                        yield from hit(node, name or "?", "modified")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
             name = _base_name(node.func.value)
             if name in shared and isinstance(node.func.value, ast.Name | ast.Attribute | ast.Subscript):
-                yield hit(node, name, f"changed with .{node.func.attr}()")
+                yield from hit(node, name, f"changed with .{node.func.attr}()")
 
 
-def blocking_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, facts: ModuleFacts) -> Iterator[Hit]:
-    for node in ast.walk(function):
-        if isinstance(node, ast.Call):
-            name = dotted(node.func, facts.imports)
-            if name in BLOCKING_CALLS or (name.split(".")[0] in BLOCKING_MODULES and "." in name):
-                yield Hit("FG401", node.lineno, f"{name}() blocks the worker in {function.name}()")
-
-
-def context_pushes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[Hit]:
+def context_pushes(label: str, function: Function) -> Iterator[Hit]:
     for node in ast.walk(function):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CONTEXT_METHODS:
-            yield Hit("FG701", node.lineno, f".{node.func.attr}() pushed inside request code {function.name}()")
+            yield Hit("FG701", node.lineno, f".{node.func.attr}() pushed inside request code {label}()")
 
 
 def nested_context_pushes(tree: ast.Module) -> Iterator[Hit]:
@@ -231,107 +600,171 @@ def nested_context_pushes(tree: ast.Module) -> Iterator[Hit]:
                     )
 
 
-def _string(node: ast.AST | None) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(node.value)
+# --- Configuration: secrets, debug, the app at import, the dev server ------------------------
 
 
-def _true(node: ast.AST | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
-
-
-def _subscript_key(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-        return node.slice.value
+def _secret_fallback(value: ast.AST | None, *, named: bool = False) -> str | None:
+    """The literal in `os.environ.get("SECRET_KEY", "x")` or `os.getenv(...) or "x"` (`named`: the
+    setting is a secret whatever the variable is called, as in `SECRET_KEY = getenv("APP_KEY", "x")`)."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) and _string(value.values[-1]):
+        if any(env_lookup(v) is not None for v in value.values[:-1]):
+            return str(value.values[-1].value)  # type: ignore[attr-defined]
+    lookup = env_lookup(value)
+    if lookup is not None and (named or SECRET_NAME.search(lookup[0])) and _string(lookup[1]):
+        return str(lookup[1].value)  # type: ignore[union-attr]
     return None
 
 
-def unsafe_config(tree: ast.Module, facts: ModuleFacts) -> Iterator[Hit]:
-    """FG601 literal SECRET_KEY, FG602 DEBUG on outside development, FG603 app at import."""
-    dev_lines: set[int] = set()
-    main_guard: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(word in node.name.lower() for word in DEV_CLASS_WORDS):
-            dev_lines.update(n.lineno for n in ast.walk(node) if hasattr(n, "lineno"))
-        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
-            main_guard.update(n.lineno for n in ast.walk(node) if hasattr(n, "lineno"))
-    for node in ast.walk(tree):
+def _secret(name: str | None, value: ast.AST | None) -> str | None:
+    """How a secret setting is a literal: 'the literal ...' or 'a literal fallback ...', else None."""
+    if not name or not SECRET_NAME.search(name):
+        return None
+    if _string(value):
+        return f"{name} is the literal {str(value.value)[:8]!r}..."  # type: ignore[union-attr]
+    fallback = _secret_fallback(value, named=True)
+    if fallback is not None:
+        return f"{name} falls back to the literal {fallback[:8]!r}... when the environment lacks it"
+    return None
+
+
+def _target_name(target: ast.expr) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    return getattr(target, "attr", None) or _subscript_key(target)
+
+
+def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
+    """FG601 a literal (or literal fallback) SECRET_KEY, FG602 DEBUG on, FG603 the app at import;
+    development/testing config classes and modules are exempt from FG601/FG602."""
+    dev_module = info.is_dev_config
+    for node in ast.walk(info.tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                name = (
-                    target.id
-                    if isinstance(target, ast.Name)
-                    else getattr(target, "attr", None) or _subscript_key(target)
-                )
-                if name in ("SECRET_KEY", "secret_key") and _string(node.value):
-                    yield Hit("FG601", node.lineno, f"{name} is the literal {ast.unparse(node.value)[:12]}...")
-                if name in ("DEBUG", "debug") and _true(node.value) and node.lineno not in dev_lines:
+                name = _target_name(target)
+                problem = _secret(name, node.value)
+                if problem and not dev_module and not info.in_dev_scope(node):
+                    yield Hit("FG601", node.lineno, problem)
+                if name in ("DEBUG", "debug") and _true(node.value) and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG602", node.lineno, f"{ast.unparse(target)} = True outside a development config")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and key.value == "SECRET_KEY" and _string(value):
-                    yield Hit("FG601", node.lineno, "SECRET_KEY is a literal in a config mapping")
+                name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+                problem = _secret(name, value)
+                if problem and not dev_module and not info.in_dev_scope(node):
+                    yield Hit("FG601", node.lineno, f"{problem} (in a config mapping)")
         elif isinstance(node, ast.Call):
             for kw in node.keywords:
-                if kw.arg == "SECRET_KEY" and _string(kw.value):
-                    yield Hit("FG601", node.lineno, "SECRET_KEY is passed as a literal")
-                if (
-                    kw.arg == "debug"
-                    and _true(kw.value)
-                    and _decorator_name(node) == "run"
-                    and node.lineno not in main_guard
-                ):
-                    yield Hit("FG602", node.lineno, "app.run(debug=True) outside an `if __name__ == '__main__'` block")
-    for node in tree.body:
+                problem = _secret(kw.arg, kw.value)
+                if problem and not dev_module and not info.in_dev_scope(node):
+                    yield Hit("FG601", node.lineno, problem)
+            fallback = _secret_fallback(node) if env_lookup(node) else None
+            parent = info.parents.get(id(node))
+            if fallback and not isinstance(parent, ast.Assign | ast.BoolOp | ast.keyword | ast.Dict):
+                if not dev_module and not info.in_dev_scope(node):
+                    yield Hit("FG601", node.lineno, f"{env_lookup(node)[0]} falls back to the literal {fallback[:8]!r}...")  # type: ignore[index]
+    for node in info.tree.body:
         created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
-        if created and dotted(node.value.func, facts.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
+        if created and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
             yield Hit("FG603", node.lineno, "Flask(...) is created at import time")
 
 
-def blocking_logging(tree: ast.Module, source: str, facts: ModuleFacts) -> Iterator[Hit]:
-    """Sink handlers attached directly (addHandler, basicConfig, dictConfig classes) in a module
-    that does not route logging through a QueueHandler."""
-    if "QueueHandler" in source:
+def dev_server_calls(info: ModuleInfo) -> Iterator[tuple[ast.Call, bool]]:
+    """(call, under a main guard) for each `app.run(...)`, `socketio.run(app)` or werkzeug
+    `run_simple(...)` outside a function (a function is a command someone chose to run)."""
+    for node in ast.walk(info.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func, info.imports)
+        is_run = name.endswith("run_simple") or (
+            name.endswith(".run") and re.search(r"(^|\.|_)(app|application|socketio)(\(\))?$", name[: -len(".run")])
+        )
+        if not is_run:
+            continue
+        around = list(info.enclosing(node))
+        if any(isinstance(outer, Function) for outer in around):
+            continue
+        yield node, any(_is_main_guard(outer) for outer in around)
+
+
+def dev_server_hits(info: ModuleInfo, index: ProjectIndex, started: set[str]) -> Iterator[Hit]:
+    """FG604: the development server runs when the module is imported (and the module is imported
+    by the project), or the module is started as a program by a production command file."""
+    imported = info.module.name in index.imported
+    for call, guarded in dev_server_calls(info):
+        debug = any(kw.arg in ("debug", "use_debugger") and _true(kw.value) for kw in call.keywords)
+        what = f"{ast.unparse(call.func)}(){' with the debugger on' if debug else ''}"
+        if not guarded and imported:
+            yield Hit("FG604", call.lineno, f"{what} runs the development server when this module is imported")
+        elif info.relative.as_posix() in started:
+            yield Hit("FG604", call.lineno, f"{what} is the development server, and a production command starts this file")
+
+
+# --- Logging that blocks a request ------------------------------------------------------------
+
+
+def _handler_class(node: ast.AST, info: ModuleInfo) -> str | None:
+    """The blocking handler a call creates: network ones (SMTP, HTTP, TCP socket/syslog) and files."""
+    if not isinstance(node, ast.Call):
+        return None
+    name = dotted(node.func, info.imports).split(".")[-1]
+    if name in NETWORK_HANDLERS or name in FILE_HANDLERS:
+        return name
+    if name == "SysLogHandler" and any(kw.arg == "socktype" and "SOCK_STREAM" in ast.unparse(kw.value) for kw in node.keywords):
+        return "SysLogHandler over TCP"
+    return None
+
+
+def _why(handler: str) -> str:
+    if handler in FILE_HANDLERS:
+        return "each record is a disk write in the worker"
+    return "each record waits on the network in the worker"
+
+
+def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
+    """FG501: network or file handlers attached without a QueueHandler, in code the web workers run
+    (not commands, workers, scripts, dev/test configs). Stream handlers to stdout/stderr are fine
+    under a supervisor and are not reported."""
+    if "QueueHandler" in info.module.source or not info.in_web_process or info.is_dev_config:
         return
-    handler_vars: set[str] = set()
-    for node in ast.walk(tree):
-        assigned_call = isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-        if assigned_call and dotted(node.value.func, facts.imports).split(".")[-1] in SINK_HANDLERS:
-            handler_vars.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "addHandler"
-            and node.args
-        ):
-            arg = node.args[0]
-            direct = isinstance(arg, ast.Call) and dotted(arg.func, facts.imports).split(".")[-1] in SINK_HANDLERS
-            if direct or (isinstance(arg, ast.Name) and arg.id in handler_vars):
-                yield Hit(
-                    "FG501", node.lineno, f"{ast.unparse(arg)[:40]} is attached directly; each record blocks on it"
-                )
-        elif isinstance(node, ast.Call) and dotted(node.func, facts.imports) == "logging.basicConfig":
-            yield Hit("FG501", node.lineno, "logging.basicConfig() attaches a blocking stream/file handler")
+    handler_vars: dict[str, str] = {}
+    for node in ast.walk(info.tree):
+        if isinstance(node, ast.Assign) and (handler := _handler_class(node.value, info)):
+            handler_vars.update({t.id: handler for t in node.targets if isinstance(t, ast.Name)})
+    for node in ast.walk(info.tree):
+        if not isinstance(node, ast.Call) and not isinstance(node, ast.Dict):
+            continue
+        hit: Hit | None = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "addHandler":
+            arg = node.args[0] if node.args else None
+            handler = _handler_class(arg, info) or (handler_vars.get(arg.id) if isinstance(arg, ast.Name) else None)
+            if handler:
+                hit = Hit("FG501", node.lineno, f"a {handler} is attached directly: {_why(handler)}")
+        elif isinstance(node, ast.Call) and dotted(node.func, info.imports) == "logging.basicConfig":
+            if any(kw.arg == "filename" for kw in node.keywords):
+                hit = Hit("FG501", node.lineno, f"logging.basicConfig(filename=...): {_why('FileHandler')}")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
-                if (
-                    isinstance(key, ast.Constant)
-                    and key.value == "class"
-                    and isinstance(value, ast.Constant)
-                    and str(value.value).split(".")[-1] in SINK_HANDLERS
-                ):
-                    yield Hit("FG501", node.lineno, f"dictConfig handler {value.value} without a QueueHandler in front")
+                if isinstance(key, ast.Constant) and key.value == "class" and isinstance(value, ast.Constant):
+                    handler = str(value.value).split(".")[-1]
+                    if handler in NETWORK_HANDLERS or handler in FILE_HANDLERS:
+                        hit = Hit("FG501", node.lineno, f"dictConfig handler {value.value}: {_why(handler)}")
+        if hit is not None and not info.in_dev_scope(node):
+            yield hit
 
 
-def check_python(path: Path, tree: ast.Module, source: str) -> Iterator[Hit]:
-    """The code rules on one parsed module (test files are exempt)."""
-    if is_test_file(path):
-        return
-    facts = module_facts(tree)
-    for function in request_functions(tree):
-        yield from global_mutations(function, facts)
-        yield from blocking_calls(function, facts)
-        yield from context_pushes(function)
-    yield from nested_context_pushes(tree)
-    yield from unsafe_config(tree, facts)
-    yield from blocking_logging(tree, source, facts)
+def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:
+    """The code rules on one project's modules (tests, fixtures, docs and examples are exempt).
+    `started`: project-relative paths of Python files production command files run directly."""
+    for info, reach, function in index.reached().values():
+        # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
+        yield from ((info.path, hit) for hit in global_mutations(str(reach)[:-2], function, info))
+    for info in index.modules.values():
+        if not info.is_service_code:
+            continue
+        for label, function in index.request_functions(info):
+            yield from ((info.path, hit) for hit in context_pushes(label, function))
+        yield from ((info.path, hit) for hit in nested_context_pushes(info.tree))
+        yield from ((info.path, hit) for hit in unsafe_config(info))
+        yield from ((info.path, hit) for hit in blocking_logging(info))
+        yield from ((info.path, hit) for hit in dev_server_hits(info, index, started))
+    yield from blocking_hits(index)
