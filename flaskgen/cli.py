@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from flaskgen import __version__
-from flaskgen.errors import FlaskgenError, InvalidAnswer
+from flaskgen.errors import AuditError, FlaskgenError, InvalidAnswer
 
 app = typer.Typer(
     name="flaskgen",
@@ -317,11 +317,13 @@ def _answers_file() -> str:
 
 
 class OutputFormat(StrEnum):
-    """`flaskgen audit --format`: text for people, json for scripts, sarif for code scanning."""
+    """`flaskgen audit --format`: text for people, json for scripts, sarif for code scanning,
+    github for workflow annotations."""
 
     text = "text"
     json = "json"
     sarif = "sarif"
+    github = "github"
 
 
 @app.command("audit")
@@ -336,17 +338,35 @@ def audit_command(
         list[str] | None, typer.Option("--ignore", help="Skip these codes/prefixes (repeatable).")
     ] = None,
     target_cpus: Annotated[int, typer.Option("--target-cpus", min=1, help="CPUs of the production host.")] = 8,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Report only findings not in FILE; a missing FILE records today's findings."),
+    ] = None,
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Rewrite the --baseline FILE with today's findings.")
+    ] = False,
 ) -> None:
     """Find production anti-patterns in a Flask project: exit 0 clean, 1 with findings, 2 on error."""
-    from flaskgen.audit import audit
+    from flaskgen.audit import AuditReport, run_audit
+    from flaskgen.audit.baseline import new_findings, read_baseline, write_baseline
     from flaskgen.audit.report import FORMATS
 
     with _errors_reported(ctx):
+        if update_baseline and baseline is None:
+            raise AuditError("--update-baseline needs --baseline FILE; name the baseline to rewrite")
         codes = [code for value in (select or []) for code in value.split(",")]
         skipped = [code for value in (ignore or []) for code in value.split(",")]
-        findings = audit(path, select=codes, ignore=skipped, target_cpus=target_cpus)
-    typer.echo(FORMATS[output_format.value](findings), nl=False)
-    raise typer.Exit(code=1 if findings else 0)
+        report = run_audit(path, select=codes, ignore=skipped, target_cpus=target_cpus)
+        recording = baseline is not None and (update_baseline or not baseline.exists())
+        if baseline is not None and recording:
+            write_baseline(baseline, report.findings)
+        elif baseline is not None:
+            report = AuditReport(new_findings(report.findings, read_baseline(baseline)), report.skipped)
+    if recording:
+        typer.echo(f"recorded {len(report.findings)} finding(s) in {baseline}; later runs report only new ones")
+        raise typer.Exit(code=0)
+    typer.echo(FORMATS[output_format.value](report, path), nl=False)
+    raise typer.Exit(code=1 if report.findings else 0)
 
 
 fleet_app = typer.Typer(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from flaskgen.audit import audit
 from flaskgen.audit.rules import RULES
 from flaskgen.cli import app
 from flaskgen.generate import generate_project
-from tests.helpers import write_tree
+from tests.helpers import GIT_IDENTITY, REPO, commit_all, git, write_tree
 
 runner = CliRunner()
 
@@ -275,6 +278,7 @@ def test_cli_text_exit_codes_and_filters(tmp_path: Path) -> None:
         (["/no/such/dir"], "does not exist"),
         ([".", "--select", "FG999"], "matches no rule"),
         ([".", "--format", "xml"], "--format"),
+        ([".", "--update-baseline"], "--update-baseline needs --baseline FILE"),
     ],
 )
 def test_cli_errors_exit_2(args: list[str], fragment: str) -> None:
@@ -315,3 +319,105 @@ def test_sarif_has_what_github_code_scanning_requires(tmp_path: Path) -> None:
         location = result["locations"][0]["physicalLocation"]
         assert not Path(location["artifactLocation"]["uri"]).is_absolute()
         assert location["region"]["startLine"] >= 1
+
+
+def test_a_project_inside_a_tests_folder_is_still_audited(tmp_path: Path) -> None:
+    """The test-file exemption looks at the path inside the project, not at where it lives."""
+    project = write_tree(tmp_path / "tests" / "fixtures" / "svc", {**BAD["FG603"], "pyproject.toml": ""})
+    assert [f.code for f in audit(project)] == ["FG603"]
+    assert [f.code for f in audit(tmp_path / "tests")] == ["FG603"]
+
+
+def test_a_folder_of_projects_decides_facts_per_project(tmp_path: Path) -> None:
+    """One project's Nginx does not put a proxy in front of its neighbour's Gunicorn."""
+    bind = {"deploy/app.service": "[Service]\nExecStart=/srv/venv/bin/gunicorn -b 0.0.0.0:9000 app:app\n"}
+    write_tree(tmp_path / "exposed", {**bind, "pyproject.toml": ""})
+    proxied = NGINX_GOOD.replace("http://unix:/run/app.sock", "http://10.0.0.5:9000")
+    write_tree(tmp_path / "proxied", {**bind, "nginx/site.conf": proxied, "pyproject.toml": ""})
+    alone = [(f.path, f.code) for f in audit(tmp_path)]
+    assert alone == [("exposed/deploy/app.service", "FG101")]
+    assert alone == [(f"exposed/{f.path}", f.code) for f in audit(tmp_path / "exposed")]
+    assert audit(tmp_path / "proxied") == []
+
+
+def test_findings_on_one_line_come_out_in_one_order(tmp_path: Path) -> None:
+    """Sorted by path, line, code and message: JSON and SARIF do not flap between runs."""
+    write_tree(tmp_path, {"app/config.py": "import os\nclass Config:\n    SECRET_KEY = WTF_CSRF_SECRET_KEY = 'x-literal'\n"})
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-m", "flaskgen", "audit", str(tmp_path), "--format", "json"],
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in range(4)
+    }  # fmt: skip
+    assert len(outputs) == 1
+    messages = [f["message"] for f in json.loads(outputs.pop())["findings"]]
+    assert messages == sorted(messages) and len(messages) == 2
+
+
+def test_unparsable_files_are_counted_and_named(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**BAD["FG603"], "app/broken.py": "def f(:\n", "app/legacy.py": "print 'py2'\n"})
+    (tmp_path / "app/latin1.py").write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    text = runner.invoke(app, ["audit", str(tmp_path)]).output
+    assert "skipped 3 file(s) that do not parse: app/broken.py (not valid Python (line 1))" in text
+    assert "app/latin1.py (not UTF-8)" in text and "app/legacy.py" in text
+    data = json.loads(runner.invoke(app, ["audit", str(tmp_path), "--format", "json"]).output)
+    assert [s["path"] for s in data["skipped"]] == ["app/broken.py", "app/latin1.py", "app/legacy.py"]
+    sarif = json.loads(runner.invoke(app, ["audit", str(tmp_path), "--format", "sarif"]).output)
+    assert len(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]) == 3
+
+
+def test_baseline_records_then_reports_only_new_findings(tmp_path: Path) -> None:
+    project = write_tree(tmp_path / "svc", {**BAD["FG603"], **BAD["FG601"]})
+    baseline = tmp_path / "audit-baseline.json"
+    first = runner.invoke(app, ["audit", str(project), "--baseline", str(baseline)])
+    assert first.exit_code == 0 and "recorded 2 finding(s)" in first.output
+    assert runner.invoke(app, ["audit", str(project), "--baseline", str(baseline)]).output == "no findings\n"
+    # Lines moved above a recorded finding do not make it new; a new problem is reported alone.
+    config = project / "app/config.py"
+    config.write_text("# settings\n\n" + config.read_text())
+    write_tree(project, BAD["FG401"])
+    result = runner.invoke(app, ["audit", str(project), "--baseline", str(baseline)])
+    assert result.exit_code == 1
+    assert [line.split(": ")[1].split()[0] for line in result.output.splitlines() if ": FG" in line] == ["FG401"]
+    again = runner.invoke(app, ["audit", str(project), "--baseline", str(baseline), "--update-baseline"])
+    assert again.exit_code == 0 and "recorded 3 finding(s)" in again.output
+    baseline.write_text("{not json")
+    broken = runner.invoke(app, ["audit", str(project), "--baseline", str(baseline)])
+    assert broken.exit_code == 2 and "is not a flaskgen audit baseline" in broken.output
+
+
+def test_github_format_annotates_files_relative_to_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path / "svc", {**BAD["FG603"], "app/broken.py": "def f(:\n"})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["audit", "svc", "--format", "github"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "::warning file=svc/app/__init__.py,line=2,title=FG603 app-at-import::Flask(...) is created at import time. "
+        "Fix: build the app in create_app() and create it once in wsgi.py."
+    )
+    assert lines[1].startswith("::notice file=svc/app/broken.py::flaskgen audit skipped this file")
+    assert lines[-1] == "1 finding(s)"
+
+
+def test_pre_commit_hook_runs_the_audit(tmp_path: Path) -> None:
+    """.pre-commit-hooks.yaml with the real pre-commit: it installs this checkout and fails a commit
+    that adds an anti-pattern, then passes once it is fixed."""
+    service = write_tree(tmp_path / "svc", BAD["FG603"])
+    env = {**os.environ, **GIT_IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    git(service, "init", "-q")
+    commit_all(service, "service")
+
+    def hook() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "flaskgen-audit", "--all-files"]
+        return subprocess.run(command, cwd=service, env=env, capture_output=True, text=True, timeout=600)
+
+    failed = hook()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "app/__init__.py:2: FG603" in failed.stdout
+    write_tree(service, GOOD["factory"])
+    commit_all(service, "factory")
+    passed = hook()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "flaskgen audit" in passed.stdout and "Passed" in passed.stdout
