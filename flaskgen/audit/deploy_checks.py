@@ -225,6 +225,19 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
     return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout)
 
 
+def embedded_gunicorn(path: Path, tree: ast.Module) -> GunicornConfig:
+    """Gunicorn run from Python (a `gunicorn.app.base.BaseApplication` subclass, e.g. a manage.py
+    command): the worker class of its options mapping, Gunicorn's sync default when it sets none.
+    Its bind and worker count are runtime values and are not read."""
+    worker_class = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value in ("worker_class", "worker-class", "k"):
+                    worker_class = literal_text(value) or "{?}"
+    return GunicornConfig(path, "code", worker_class=worker_class)
+
+
 def web_concurrency(text: str) -> Iterator[tuple[int, int]]:
     for number, line in enumerate(text.splitlines(), start=1):
         match = re.search(r"WEB_CONCURRENCY[\"']?\s*[=:]\s*[\"']?(\d+)", line)

@@ -19,6 +19,7 @@ from typing import Any
 from flaskgen.audit.deploy_checks import (
     GunicornConfig,
     gunicorn_commands,
+    embedded_gunicorn,
     gunicorn_config_file,
     parse_nginx,
     proxies,
@@ -230,8 +231,12 @@ class _Reader:
             self.facts.skipped.append((path, f"not valid Python{f' (line {line})' if line else ''}"))
             return
         self.facts.python.append(PythonModule(path, relative, tree, text))
-        if "gunicorn" in path.name and not is_test_path(relative):
+        if is_test_path(relative):
+            return
+        if "gunicorn" in path.name:
             self.facts.gunicorn.append(gunicorn_config_file(path, tree))
+        elif "gunicorn.app" in text:
+            self.facts.gunicorn.append(embedded_gunicorn(path, tree))
 
     def nginx(self, path: Path) -> None:
         parsed = parse_nginx(path)

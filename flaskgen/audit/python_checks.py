@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -47,7 +47,7 @@ SLOW_CALLS = {
 }  # fmt: skip
 SUBPROCESS = {"run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}  # not Popen: it returns at once
 # A helper that hands work to a thread or a queue in one branch is an offloading helper.
-OFFLOAD = re.compile(r"\b(Thread|delay|apply_async|enqueue|submit|spawn)\(")
+OFFLOAD = {"Thread", "delay", "apply_async", "enqueue", "submit", "spawn", "start_new_thread"}
 HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
 # HTTP clients with no timeout unless given one (httpx defaults to 5 s and is left alone).
 UNBOUNDED_HTTP = {"urllib.request.urlopen": 3, "urllib2.urlopen": 3, "http.client.HTTPConnection": 3,
@@ -184,8 +184,18 @@ class ModuleInfo:
         return self.module.tree
 
     @cached_property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the module, walked once (the rules filter this list, never re-walk)."""
+        return list(ast.walk(self.tree))
+
+    @cached_property
     def parents(self) -> dict[int, ast.AST]:
-        return {id(child): node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)}
+        return {id(child): node for node in self.nodes for child in ast.iter_child_nodes(node)}
+
+    @cached_property
+    def sessions(self) -> set[str]:
+        """Module-level names bound to a requests.Session."""
+        return _sessions(self.nodes, self.imports)
 
     def enclosing(self, node: ast.AST) -> Iterator[ast.AST]:
         """The nodes around node, innermost first."""
@@ -241,9 +251,9 @@ def _resolve_relative(module: PythonModule, level: int, target: str | None) -> s
     return ".".join([*base, *([target] if target else [])])
 
 
-def _imports(module: PythonModule) -> dict[str, str]:
+def _imports(module: PythonModule, nodes: list[ast.AST]) -> dict[str, str]:
     imports: dict[str, str] = {}
-    for node in ast.walk(module.tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 imports[alias.asname or alias.name.split(".")[0]] = (
@@ -270,7 +280,8 @@ def _immutable_class(node: ast.ClassDef) -> bool:
 
 
 def module_info(module: PythonModule) -> ModuleInfo:
-    info = ModuleInfo(module, imports=_imports(module))
+    info = ModuleInfo(module)
+    info.imports = _imports(module, info.nodes)
     immutable = {node.name: _immutable_class(node) for node in module.tree.body if isinstance(node, ast.ClassDef)}
     for node in module.tree.body:
         if isinstance(node, Function):
@@ -329,6 +340,8 @@ class ProjectIndex:
             if isinstance(target, ast.Name)
         }  # fmt: skip
         self.view_classes = self._view_classes()
+        self._request_functions: dict[str, list[tuple[str, Function]]] = {}
+        self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
 
     def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
         name = dotted(base, info.imports)
@@ -361,17 +374,22 @@ class ProjectIndex:
                             break
         return found
 
-    def request_functions(self, info: ModuleInfo) -> Iterator[tuple[str, Function]]:
+    def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:
         """(label, function): view functions, request hooks and error handlers (by decorator),
         functions passed as view_func, and the HTTP methods of view classes."""
+        if info.module.name not in self._request_functions:
+            self._request_functions[info.module.name] = list(self._find_request_functions(info))
+        return self._request_functions[info.module.name]
+
+    def _find_request_functions(self, info: ModuleInfo) -> Iterator[tuple[str, Function]]:
         view_funcs = {
             kw.value.id
-            for node in ast.walk(info.tree)
+            for node in info.nodes
             if isinstance(node, ast.Call) and _decorator_name(node) == "add_url_rule"
             for kw in node.keywords
             if kw.arg == "view_func" and isinstance(kw.value, ast.Name)
         }
-        for node in ast.walk(info.tree):
+        for node in info.nodes:
             if isinstance(node, Function):
                 if any(_decorator_name(d) in REQUEST_DECORATORS for d in node.decorator_list) or node.name in view_funcs:
                     yield node.name, node
@@ -413,7 +431,7 @@ class ProjectIndex:
             following: list[tuple[ModuleInfo, str, Function, Reach]] = []
             for info, label, function, reach in frontier:
                 cls = label.split(".")[0] if "." in label else None
-                for node in ast.walk(function):
+                for node in own_nodes(function):
                     if not isinstance(node, ast.Call):
                         continue
                     target = self.callee(info, node, cls)
@@ -439,9 +457,9 @@ class SlowCall:
     """For HTTP: a timeout is given (or cannot be ruled out: `**kwargs`)."""
 
 
-def _sessions(function: ast.AST, imports: dict[str, str]) -> set[str]:
+def _sessions(nodes: Iterable[ast.AST], imports: dict[str, str]) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(function):
+    for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if dotted(node.value.func, imports) in SESSION_FACTORIES:
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
@@ -471,10 +489,18 @@ def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
+def offloads(function: Function) -> bool:
+    """The function hands work to a thread, a pool or a task queue (`Thread(...)`, `.delay()`, ...)."""
+    return any(
+        isinstance(node, ast.Call) and _decorator_name(node) in OFFLOAD for node in ast.walk(function)
+    )
+
+
 def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
     """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
-    sessions = _sessions(scope, info.imports) | _sessions(info.tree, info.imports)
-    for node in ast.walk(scope) if isinstance(scope, ast.Module) else own_nodes(scope):
+    nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
+    sessions = info.sessions if isinstance(scope, ast.Module) else _sessions(nodes, info.imports) | info.sessions
+    for node in nodes:
         if not isinstance(node, ast.Call):
             continue
         name = dotted(node.func, info.imports)
@@ -501,7 +527,7 @@ def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     hung upstream holds whichever worker made it)."""
     in_request: dict[tuple[Path, int], Reach] = {}
     for info, reach, function in index.reached().values():
-        if reach.via and OFFLOAD.search(ast.unparse(function)):
+        if reach.via and offloads(function):
             continue
         for call in slow_calls(function, info, index):
             key = (info.path, call.line)
@@ -582,7 +608,7 @@ def context_pushes(label: str, function: Function) -> Iterator[Hit]:
             yield Hit("FG701", node.lineno, f".{node.func.attr}() pushed inside request code {label}()")
 
 
-def nested_context_pushes(tree: ast.Module) -> Iterator[Hit]:
+def nested_context_pushes(nodes: list[ast.AST]) -> Iterator[Hit]:
     def pushes(node: ast.With | ast.AsyncWith) -> bool:
         return any(
             isinstance(item.context_expr, ast.Call)
@@ -591,7 +617,7 @@ def nested_context_pushes(tree: ast.Module) -> Iterator[Hit]:
             for item in node.items
         )
 
-    for outer in ast.walk(tree):
+    for outer in nodes:
         if isinstance(outer, ast.With | ast.AsyncWith) and pushes(outer):
             for inner in ast.walk(outer):
                 if inner is not outer and isinstance(inner, ast.With | ast.AsyncWith) and pushes(inner):
@@ -637,7 +663,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
     """FG601 a literal (or literal fallback) SECRET_KEY, FG602 DEBUG on, FG603 the app at import;
     development/testing config classes and modules are exempt from FG601/FG602."""
     dev_module = info.is_dev_config
-    for node in ast.walk(info.tree):
+    for node in info.nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 name = _target_name(target)
@@ -658,8 +684,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, problem)
             fallback = _secret_fallback(node) if env_lookup(node) else None
-            parent = info.parents.get(id(node))
-            if fallback and not isinstance(parent, ast.Assign | ast.BoolOp | ast.keyword | ast.Dict):
+            if fallback and not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict):
                 if not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, f"{env_lookup(node)[0]} falls back to the literal {fallback[:8]!r}...")  # type: ignore[index]
     for node in info.tree.body:
@@ -671,7 +696,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
 def dev_server_calls(info: ModuleInfo) -> Iterator[tuple[ast.Call, bool]]:
     """(call, under a main guard) for each `app.run(...)`, `socketio.run(app)` or werkzeug
     `run_simple(...)` outside a function (a function is a command someone chose to run)."""
-    for node in ast.walk(info.tree):
+    for node in info.nodes:
         if not isinstance(node, ast.Call):
             continue
         name = dotted(node.func, info.imports)
@@ -727,10 +752,10 @@ def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
     if "QueueHandler" in info.module.source or not info.in_web_process or info.is_dev_config:
         return
     handler_vars: dict[str, str] = {}
-    for node in ast.walk(info.tree):
+    for node in info.nodes:
         if isinstance(node, ast.Assign) and (handler := _handler_class(node.value, info)):
             handler_vars.update({t.id: handler for t in node.targets if isinstance(t, ast.Name)})
-    for node in ast.walk(info.tree):
+    for node in info.nodes:
         if not isinstance(node, ast.Call) and not isinstance(node, ast.Dict):
             continue
         hit: Hit | None = None
@@ -763,7 +788,7 @@ def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path
             continue
         for label, function in index.request_functions(info):
             yield from ((info.path, hit) for hit in context_pushes(label, function))
-        yield from ((info.path, hit) for hit in nested_context_pushes(info.tree))
+        yield from ((info.path, hit) for hit in nested_context_pushes(info.nodes))
         yield from ((info.path, hit) for hit in unsafe_config(info))
         yield from ((info.path, hit) for hit in blocking_logging(info))
         yield from ((info.path, hit) for hit in dev_server_hits(info, index, started))
