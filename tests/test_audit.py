@@ -61,7 +61,6 @@ BAD: dict[str, dict[str, str]] = {
     "FG202": {"nginx/site.conf": NGINX_GOOD.replace("client_body_timeout 10s;", "client_body_timeout 5m;")},
     "FG202-both-once": {"nginx/site.conf": NGINX_GOOD.replace("10s;", "300s;")},
     "FG203": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 0;")},
-    "FG203-huge": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 4G;")},
     "FG301": {"views.py": VIEW + "HITS = {}\n@bp.get('/')\ndef index():\n    HITS['n'] = HITS.get('n', 0) + 1\n    return ''\n"},
     "FG301-append": {"views.py": VIEW + "SEEN = []\n@bp.post('/')\ndef add():\n    SEEN.append(1)\n    return ''\n"},
     "FG301-global": {"views.py": VIEW + "count = 0\n@bp.before_request\ndef hook():\n    global count\n    count += 1\n"},
@@ -141,6 +140,7 @@ GOOD: dict[str, dict[str, str]] = {
     "computed-workers": {"gunicorn.conf.py": "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 2 * os.cpu_count() + 1))\n"},
     "nginx-good": {"nginx/site.conf": NGINX_GOOD},
     "nginx-defaults": {"nginx/site.conf": "server { listen 80; location / { proxy_pass http://unix:/run/app.sock; } }\n"},
+    "nginx-large-upload-limit": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 4G;")},
     "nginx-60s-is-the-default": {"nginx/site.conf": NGINX_GOOD.replace("10s;", "60s;")},
     "nginx-buffering-off-for-gevent": {
         "nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"),
@@ -217,6 +217,17 @@ GOOD: dict[str, dict[str, str]] = {
         "compose.dev.yaml": "services:\n  web:\n    command: flask run\n",
         "Dockerfile.dev": "FROM python:3.12\nCMD flask run\n",
     },
+    "compose-mounting-the-source-is-development": {
+        "compose.yaml": "services:\n  web:\n    command: flask run -h 0.0.0.0\n    volumes:\n      - .:/app\n"
+        "    environment:\n      FLASK_DEBUG: 1\n",
+    },
+    "scripts-and-examples": {
+        "scripts/seed.py": "import requests\nfrom flask import Flask\napp = Flask(__name__)\nrequests.get('http://x')\n",
+        "app/email_client_example.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "app/devtest.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "app/cli.py": "import requests\ndef sync():\n    requests.get('http://x')\n",
+    },
+    "schema-data-named-secret_key": {"app/schema.py": "SCHEMA = {'examples': [{'secret_key': 'bar'}]}\n"},
     "dev-branch-of-an-entrypoint": {
         "bin/docker-entrypoint": "#!/bin/bash\ncase \"$1\" in\n  server)\n    exec gunicorn -b 0.0.0.0:5000 app:app\n    ;;\n"
         "  dev_server)\n    export FLASK_DEBUG=1\n    exec flask run -h 0.0.0.0\n    ;;\nesac\n",

@@ -19,7 +19,6 @@ from flaskgen.audit.python_checks import Hit, literal_text
 SLOW_CLIENT_LIMIT_SECONDS = 60
 """Nginx's own default for client_header/body_timeout; an explicit value above it is a choice to
 let slow clients hold connections longer."""
-HUGE_BODY_BYTES = 1024**3
 PUBLIC_HOSTS = {"0.0.0.0", "::", "[::]", ""}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # A location whose path or settings say it streams (SSE, websockets, long polling): buffering off
@@ -354,8 +353,8 @@ def _is_streaming(location: dict[str, Any]) -> bool:
 
 
 def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> Iterator[Hit]:
-    """FG202 (client timeouts above Nginx's 60 s default) and FG203 (no or a huge body limit set
-    explicitly) once per setting; FG201 (buffering off in front of sync workers, outside streaming
+    """FG202 (client timeouts above Nginx's 60 s default) and FG203 (the body limit switched off)
+    once per setting; FG201 (buffering off in front of sync workers, outside streaming
     locations). http-level settings in the same file count for its servers."""
     inherited: dict[str, dict[str, Any]] = {}
     for directive in parsed:
@@ -378,10 +377,10 @@ def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> I
             yield Hit("FG202", line, f"{' and '.join(slow)}: a slow client holds a connection that long")
         body = own.get("client_max_body_size")
         size = _bytes(body["args"][0]) if body and body["args"] else None
-        if body and size is not None and (size == 0 or size >= HUGE_BODY_BYTES) and body["line"] not in reported:
+        # A large explicit limit (4G for uploads) is a decision; 0 switches the check off.
+        if body and size == 0 and body["line"] not in reported:
             reported.add(body["line"])
-            limit = "no limit" if size == 0 else f"{body['args'][0]} per request"
-            yield Hit("FG203", body["line"], f"client_max_body_size {body['args'][0]}: {limit} for bodies Nginx buffers")
+            yield Hit("FG203", body["line"], "client_max_body_size 0: request bodies of any size are accepted and buffered")
         if sync_workers:
             yield from _buffering_off(server, reported)
 

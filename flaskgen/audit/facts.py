@@ -198,10 +198,18 @@ def command_kind(path: Path) -> str | None:
     return None
 
 
-def is_production(relative: PurePosixPath, kind: str, siblings: set[str]) -> bool:
-    """Not a dev/test/example variant, not CI, not documentation or test fixtures, and not the plain
-    compose file/Dockerfile when a `prod` variant of it sits next to it."""
+# A compose service that bind-mounts the project's source over the image (`- .:/app`) is a
+# development setup: code reloads from the working tree.
+SOURCE_MOUNT = re.compile(r"^\s*-\s*['\"]?\.{1,2}(/[\w.-]*)*/?:/(app|code|src|usr/src|srv|opt|home|workspace)\b", re.MULTILINE)
+
+
+def is_production(relative: PurePosixPath, kind: str, siblings: set[str], text: str = "") -> bool:
+    """Not a dev/test/example variant, not CI, not documentation or test fixtures, not a compose
+    file that mounts the source tree, and not the plain compose file/Dockerfile when a `prod`
+    variant of it sits next to it."""
     if kind == "makefile" or relative.parts[0] in CI_PATHS or NOT_SERVICE_DIRS & set(relative.parts[:-1]):
+        return False
+    if kind == "compose" and SOURCE_MOUNT.search(text):
         return False
     if words(relative.name) & NON_PRODUCTION_WORDS:
         return False
@@ -224,6 +232,9 @@ class _Reader:
         self.facts = facts
 
     def python(self, path: Path, relative: PurePosixPath, text: str) -> None:
+        parts = set(relative.parts[:-1])
+        if is_test_path(relative) or ("versions" in parts and {"migrations", "alembic"} & parts):
+            return  # exempt from every code rule, and never imported by the service: not parsed
         try:
             tree = ast.parse(text, filename=str(path))
         except (SyntaxError, ValueError) as error:
@@ -231,8 +242,6 @@ class _Reader:
             self.facts.skipped.append((path, f"not valid Python{f' (line {line})' if line else ''}"))
             return
         self.facts.python.append(PythonModule(path, relative, tree, text))
-        if is_test_path(relative):
-            return
         if "gunicorn" in path.name:
             self.facts.gunicorn.append(gunicorn_config_file(path, tree))
         elif "gunicorn.app" in text:
@@ -246,7 +255,7 @@ class _Reader:
 
     def command(self, path: Path, relative: PurePosixPath, text: str, kind: str) -> None:
         siblings = {p.name.lower() for p in path.parent.iterdir()}
-        production = is_production(relative, kind, siblings)
+        production = is_production(relative, kind, siblings, text)
         self.facts.commands.append(CommandFile(path, relative, text, kind, production))
         if kind in ("dockerfile", "compose"):
             self.facts.containerised = True

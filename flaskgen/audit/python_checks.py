@@ -67,6 +67,8 @@ NOT_WEB_DIRS = {"cli", "commands", "scripts", "bin", "tools", "migrations", "ale
 NOT_WEB_STEMS = {"manage", "setup", "cli", "commands", "worker", "workers", "tasks", "celery", "celery_app",
                  "celeryconfig", "celery_worker", "fabfile", "tasks_worker", "rq_worker", "scheduler"}  # fmt: skip
 SCRIPT_DIRS = {"scripts", "bin", "tools", "migrations", "alembic"}
+# Programs run by hand (setup, release, admin commands): an HTTP call that hangs there holds no worker.
+SCRIPT_STEMS = {"setup", "fabfile", "noxfile", "manage", "cli", "commands"}
 SECRET_NAME = re.compile(r"(^|_)SECRET_KEY$", re.IGNORECASE)
 
 
@@ -128,7 +130,11 @@ def env_lookup(node: ast.AST | None) -> tuple[str, ast.expr | None] | None:
         return None
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if name not in ("getenv", "get", "environ_get") or not isinstance(node.args[0].value, str):
+    # os.getenv / os.environ.get / app.config.get; python-decouple's config("X", "d") and
+    # environs' env("X", "d") / env.str("X", "d").
+    receiver = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+    known = name in ("getenv", "get", "environ_get", "config", "env") or (name == "str" and receiver == "env")
+    if not known or not isinstance(node.args[0].value, str):
         return None
     default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)
     return node.args[0].value, default
@@ -209,12 +215,17 @@ class ModuleInfo:
         """Not tests, fixtures, docs or examples (the code rules skip those)."""
         from flaskgen.audit.facts import NOT_SERVICE_DIRS, is_test_path
 
-        return not (is_test_path(self.relative) or NOT_SERVICE_DIRS & set(self.relative.parts[:-1]))
+        return not (
+            is_test_path(self.relative)
+            or NOT_SERVICE_DIRS & set(self.relative.parts[:-1])
+            or {"scripts", "tools"} & set(self.relative.parts[:-1])
+            or _words(self.relative.stem) & {"example", "examples", "sample"}
+        )
 
     @cached_property
     def is_script(self) -> bool:
         parts = set(self.relative.parts[:-1])
-        return bool(SCRIPT_DIRS & parts) or self.relative.stem in ("setup", "fabfile", "noxfile", "manage")
+        return bool(SCRIPT_DIRS & parts | {"cli", "commands"} & parts) or self.relative.stem in SCRIPT_STEMS
 
     @cached_property
     def in_web_process(self) -> bool:
@@ -229,8 +240,11 @@ class ModuleInfo:
     @cached_property
     def is_dev_config(self) -> bool:
         """config/testing.py, settings_dev.py, local_settings_example.py: not what production loads."""
-        return bool(_words(self.relative.stem) & DEV_WORDS) or any(
-            _words(part) & DEV_WORDS for part in self.relative.parts[:-1]
+        stem = self.relative.stem.lower()
+        return (
+            bool(_words(stem) & DEV_WORDS)
+            or stem.startswith(("dev", "test", "local"))
+            or any(_words(part) & DEV_WORDS for part in self.relative.parts[:-1])
         )
 
     def in_dev_scope(self, node: ast.AST) -> bool:
@@ -523,30 +537,28 @@ def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
 
 def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
-    calls. FG402: an HTTP call without a timeout anywhere in service code (request code or not: a
-    hung upstream holds whichever worker made it)."""
+    calls, once per function. FG402: an HTTP call without a timeout anywhere in service code
+    (request code or not: a hung upstream holds whichever worker made it)."""
     in_request: dict[tuple[Path, int], Reach] = {}
+    slow: dict[tuple[Path, int], tuple[SlowCall, Reach]] = {}
     for info, reach, function in index.reached().values():
-        if reach.via and offloads(function):
-            continue
-        for call in slow_calls(function, info, index):
+        calls = list(slow_calls(function, info, index))
+        for call in calls:
             key = (info.path, call.line)
             if key not in in_request or len(reach.via) < len(in_request[key].via):
                 in_request[key] = reach
+        work = [call for call in calls if call.kind == "slow"]
+        if work and not (reach.via and offloads(function)):
+            slow[(info.path, work[0].line)] = (work[0], reach)
+    for (path, line), (call, reach) in slow.items():
+        where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
+        yield path, Hit("FG401", line, f"{call.name}() blocks the worker {where}")
     for info in index.modules.values():
-        if not info.is_service_code:
+        if not info.is_service_code or info.is_script:
             continue
-        emitted: set[int] = set()
         for call in slow_calls(info.tree, info, index):
-            reach = in_request.get((info.path, call.line))
-            if call.line in emitted:
-                continue
-            if call.kind == "slow" and reach is not None:
-                emitted.add(call.line)
-                where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
-                yield info.path, Hit("FG401", call.line, f"{call.name}() blocks the worker {where}")
-            elif call.kind == "http" and not call.bounded and not info.is_script:
-                emitted.add(call.line)
+            if call.kind == "http" and not call.bounded:
+                reach = in_request.get((info.path, call.line))
                 where = f" in request code ({reach})" if reach is not None else ""
                 yield info.path, Hit(
                     "FG402", call.line, f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever"
@@ -674,8 +686,9 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                     yield Hit("FG602", node.lineno, f"{ast.unparse(target)} = True outside a development config")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
+                # Flask config keys are upper case; `secret_key` in a mapping is data (a schema, a form).
                 name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
-                problem = _secret(name, value)
+                problem = _secret(name, value) if name and name.isupper() else None
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, f"{problem} (in a config mapping)")
         elif isinstance(node, ast.Call):
@@ -689,7 +702,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                     yield Hit("FG601", node.lineno, f"{env_lookup(node)[0]} falls back to the literal {fallback[:8]!r}...")  # type: ignore[index]
     for node in info.tree.body:
         created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
-        if created and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
+        if created and not dev_module and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
             yield Hit("FG603", node.lineno, "Flask(...) is created at import time")
 
 

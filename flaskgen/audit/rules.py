@@ -24,7 +24,7 @@ RULES: tuple[Rule, ...] = (
          "keep proxy_buffering and proxy_request_buffering on for sync/gthread workers (off only on streaming locations)"),
     Rule("FG202", "slow-client-timeouts", "Nginx client header/body timeouts set above the 60 s default",
          "set client_header_timeout and client_body_timeout to about 10s"),
-    Rule("FG203", "huge-body-limit", "client_max_body_size 0 (no limit) or 1 GiB and more on a proxying server",
+    Rule("FG203", "no-body-limit", "client_max_body_size 0 (no limit) on a server proxying to the app",
          "set client_max_body_size to the app's MAX_CONTENT_LENGTH; send big files straight to object storage"),
     Rule("FG301", "global-state-mutated", "module-level mutable state is modified in request code",
          "keep per-request data in flask.g, the session, the database or Redis"),

@@ -78,16 +78,38 @@ def judge(repo: str, findings: list[Finding], corpus: dict[str, list[dict[str, o
 
 
 def export(mirror: Path, repo: str, commit: str, into: Path) -> Path:
-    """The project's tree at commit, from its bare mirror."""
+    """The project's tree at commit, from its bare mirror. A snapshot may lack its largest blobs
+    (data files); those are left out, as they are no source the audit reads."""
     git_dir = mirror / repo.replace("/", "+") / "repo"
     if (git_dir / ".git").is_dir():
         git_dir = git_dir / ".git"
     if not git_dir.is_dir():
         raise SystemExit(f"no mirror of {repo} at {git_dir}; fetch github:{repo} first")
     target = into / repo.replace("/", "+")
-    target.mkdir(parents=True)
-    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", commit], check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    git = ["git", f"--git-dir={git_dir}"]
+    listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], check=True, capture_output=True).stdout
+    blobs = []
+    for entry in listing.split(b"\0"):
+        if entry:
+            meta, _, path = entry.partition(b"\t")
+            mode, kind, sha = meta.split()
+            if kind == b"blob" and mode != b"120000":  # no symlinks
+                blobs.append((sha, path.decode("utf-8", "replace")))
+    batch = subprocess.run(
+        [*git, "cat-file", "--batch"], input=b"".join(sha + b"\n" for sha, _ in blobs), check=True, capture_output=True
+    ).stdout
+    offset = 0
+    for _sha, path in blobs:
+        header_end = batch.index(b"\n", offset)
+        header = batch[offset:header_end].split()
+        offset = header_end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        file = target / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(batch[offset : offset + size])
+        offset += size + 1
     return target
 
 
@@ -98,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     corpus = tomllib.loads(CORPUS.read_text())
     score = Score()
+    by_set: dict[str, Score] = {}
     with tempfile.TemporaryDirectory() as scratch:
         for project in corpus["project"]:
             tree = export(args.mirror, project["repo"], project["commit"], Path(scratch))
@@ -105,12 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             report = run_audit(tree)
             elapsed = time.perf_counter() - started
             own = judge(project["repo"], report.findings, corpus, score)
+            judge(project["repo"], report.findings, corpus, by_set.setdefault(project.get("set", "-"), Score()))
             counts = " ".join(f"{k}={own[k]}" for k in (*VERDICTS, "missed", "unjudged") if own[k])
             skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
             print(f"{project['repo']:50} {len(report.findings):3} findings {elapsed:5.2f}s{skipped}  {counts}")
     print(f"\n{score.findings} findings: " + ", ".join(f"{v} {score.counts[v]}" for v in VERDICTS))
     print(f"strict precision {score.precision:.0%}  recall {score.recall:.0%} "
           f"({score.counts['TP']} found, {len(score.still_missed)} missed)")  # fmt: skip
+    for name, part in by_set.items():
+        print(f"  {name}: {part.findings} findings, precision {part.precision:.0%}, recall {part.recall:.0%}")
     for missed in score.still_missed:
         print(f"  missed: {missed['repo']} {missed['path']}:{missed['line']} {missed['code']} - {missed['why']}")
     if score.unjudged:
