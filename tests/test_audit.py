@@ -353,7 +353,9 @@ def test_a_folder_of_projects_decides_facts_per_project(tmp_path: Path) -> None:
 
 def test_findings_on_one_line_come_out_in_one_order(tmp_path: Path) -> None:
     """Sorted by path, line, code and message: JSON and SARIF do not flap between runs."""
-    write_tree(tmp_path, {"app/config.py": "import os\nclass Config:\n    SECRET_KEY = WTF_CSRF_SECRET_KEY = 'x-literal'\n"})
+    write_tree(
+        tmp_path, {"app/config.py": "import os\nclass Config:\n    SECRET_KEY = WTF_CSRF_SECRET_KEY = 'x-literal'\n"}
+    )
     outputs = {
         subprocess.run(
             [sys.executable, "-m", "flaskgen", "audit", str(tmp_path), "--format", "json"],
@@ -398,7 +400,9 @@ def test_baseline_records_then_reports_only_new_findings(tmp_path: Path) -> None
     assert broken.exit_code == 2 and "is not a flaskgen audit baseline" in broken.output
 
 
-def test_github_format_annotates_files_relative_to_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_format_annotates_files_relative_to_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_tree(tmp_path / "svc", {**BAD["FG603"], "app/broken.py": "def f(:\n"})
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["audit", "svc", "--format", "github"])
@@ -432,3 +436,44 @@ def test_pre_commit_hook_runs_the_audit(tmp_path: Path) -> None:
     passed = hook()
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "flaskgen audit" in passed.stdout and "Passed" in passed.stdout
+
+
+def test_corpus_score_counts_verdicts_and_misses(tmp_path: Path) -> None:
+    """The corpus script on a mirror made here: export at the commit, judge, precision and recall."""
+    from tests.audit_corpus import score
+
+    work = write_tree(tmp_path / "work", {**BAD["FG603"], **BAD["FG601"], "data.bin": "x"})
+    git(work, "init", "-q")
+    commit = commit_all(work, "project")
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(tmp_path / "mirror/acme+svc/repo")], check=True)
+    tree = score.export(tmp_path / "mirror", "acme/svc", commit, tmp_path / "trees")
+    assert (tree / "app/__init__.py").read_text() == BAD["FG603"]["app/__init__.py"]
+    corpus = {
+        "verdict": [
+            {"repo": "acme/svc", "code": "FG603", "path": "app/__init__.py", "line": 2, "verdict": "TP"},
+            {"repo": "acme/svc", "code": "FG601", "path": "app/config.py", "line": 2, "verdict": "debatable"},
+        ],
+        "missed": [{"repo": "acme/svc", "code": "FG401", "path": "app/views.py", "line": 9, "why": "x"}],
+    }
+    result = score.Score()
+    own = score.judge("acme/svc", audit(tree), corpus, result)
+    assert own == {"TP": 1, "debatable": 1, "missed": 1}
+    assert (result.precision, result.recall) == (0.5, 0.5)
+    corpus["verdict"].pop()
+    unjudged = score.Score()
+    score.judge("acme/svc", audit(tree), corpus, unjudged)
+    assert [f.code for _, f in unjudged.unjudged] == ["FG601"]
+
+
+def test_corpus_file_is_complete() -> None:
+    """Every project has a commit and a set; every verdict is TP/FP/debatable with a reason."""
+    import tomllib
+
+    from tests.audit_corpus.score import CORPUS, VERDICTS
+
+    corpus = tomllib.loads(CORPUS.read_text())
+    repos = {p["repo"] for p in corpus["project"]}
+    assert len(repos) >= 15 and all(len(p["commit"]) == 40 and p["set"] for p in corpus["project"])
+    for entry in corpus["verdict"] + corpus["missed"]:
+        assert entry["repo"] in repos and entry["code"] in {r.code for r in RULES}
+    assert all(v["verdict"] in VERDICTS and v["why"] for v in corpus["verdict"])

@@ -75,8 +75,10 @@ def gunicorn_hits(config: GunicornConfig, facts: ProjectFacts, target_cpus: int)
     for bind, line in config.binds:
         # In a container 0.0.0.0 is required (the published ports decide what is reachable); on
         # $PORT the platform's router is the proxy.
-        if not is_public(bind) or is_platform_port(bind) or (
-            facts.containerised and config.origin not in ("systemd", "supervisor")
+        if (
+            not is_public(bind)
+            or is_platform_port(bind)
+            or (facts.containerised and config.origin not in ("systemd", "supervisor"))
         ):
             continue
         port = split_bind(bind)[1]

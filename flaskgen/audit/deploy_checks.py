@@ -164,7 +164,10 @@ def commands(text: str, kind: str) -> Iterator[tuple[int, list[str]]]:
     for number, line in logical_lines(text):
         command = line.strip()
         command = re.sub(
-            r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command\s*[:=]|entrypoint:|[\w.-]+:(?=\s)|-)\s*", "", command, flags=re.IGNORECASE
+            r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command\s*[:=]|entrypoint:|[\w.-]+:(?=\s)|-)\s*",
+            "",
+            command,
+            flags=re.IGNORECASE,
         )
         argv: list[str] | None = None
         if command.startswith("["):
@@ -271,7 +274,9 @@ def production_lines(text: str) -> Iterator[tuple[int, str]]:
         stripped = line.strip()
         if stripped.startswith("#"):
             continue
-        label = re.match(r"^([\w|*\-\"' ]+)\)\s*$", stripped) or re.match(r"^(?:function\s+)?([\w-]+)\s*\(\)\s*\{?$", stripped)
+        label = re.match(r"^([\w|*\-\"' ]+)\)\s*$", stripped) or re.match(
+            r"^(?:function\s+)?([\w-]+)\s*\(\)\s*\{?$", stripped
+        )
         if label:
             scope = words(label.group(1))
         elif stripped in (";;", "}", "esac"):
@@ -293,7 +298,9 @@ def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
             yield Hit("FG602", number, f"{DEBUG_ENV.search(stripped).group(0)} switches on debug mode")  # type: ignore[union-attr]
         secret = SECRET_ENV.match(line)
         if secret and kind in ("dockerfile", "compose", "systemd"):
-            yield Hit("FG601", number, f"{secret.group(1)} is the literal {secret.group(2)[:8]!r}... in {kind} settings")
+            yield Hit(
+                "FG601", number, f"{secret.group(1)} is the literal {secret.group(2)[:8]!r}... in {kind} settings"
+            )
 
 
 # --- Nginx --------------------------------------------------------------------------------
@@ -380,7 +387,9 @@ def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> I
         # A large explicit limit (4G for uploads) is a decision; 0 switches the check off.
         if body and size == 0 and body["line"] not in reported:
             reported.add(body["line"])
-            yield Hit("FG203", body["line"], "client_max_body_size 0: request bodies of any size are accepted and buffered")
+            yield Hit(
+                "FG203", body["line"], "client_max_body_size 0: request bodies of any size are accepted and buffered"
+            )
         if sync_workers:
             yield from _buffering_off(server, reported)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from flaskgen.audit.deploy_checks import (
     GunicornConfig,
-    gunicorn_commands,
     embedded_gunicorn,
+    gunicorn_commands,
     gunicorn_config_file,
     parse_nginx,
     proxies,
@@ -200,7 +200,9 @@ def command_kind(path: Path) -> str | None:
 
 # A compose service that bind-mounts the project's source over the image (`- .:/app`) is a
 # development setup: code reloads from the working tree.
-SOURCE_MOUNT = re.compile(r"^\s*-\s*['\"]?\.{1,2}(/[\w.-]*)*/?:/(app|code|src|usr/src|srv|opt|home|workspace)\b", re.MULTILINE)
+SOURCE_MOUNT = re.compile(
+    r"^\s*-\s*['\"]?\.{1,2}(/[\w.-]*)*/?:/(app|code|src|usr/src|srv|opt|home|workspace)\b", re.MULTILINE
+)
 
 
 def is_production(relative: PurePosixPath, kind: str, siblings: set[str], text: str = "") -> bool:

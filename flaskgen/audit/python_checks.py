@@ -45,7 +45,14 @@ SLOW_CALLS = {
     "time.sleep": "sleeps", "os.system": "runs a process", "os.popen": "runs a process",
     "smtplib.SMTP": "talks SMTP", "smtplib.SMTP_SSL": "talks SMTP", "smtplib.LMTP": "talks SMTP",
 }  # fmt: skip
-SUBPROCESS = {"run", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}  # not Popen: it returns at once
+SUBPROCESS = {
+    "run",
+    "call",
+    "check_call",
+    "check_output",
+    "getoutput",
+    "getstatusoutput",
+}  # not Popen: it returns at once
 # A helper that hands work to a thread or a queue in one branch is an offloading helper.
 OFFLOAD = {"Thread", "delay", "apply_async", "enqueue", "submit", "spawn", "start_new_thread"}
 HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
@@ -123,9 +130,9 @@ def literal_text(node: ast.AST | None) -> str | None:
 
 def env_lookup(node: ast.AST | None) -> tuple[str, ast.expr | None] | None:
     """`os.getenv("X", d)`, `os.environ.get("X", d)`, `environ["X"]`, `config.get("X", d)` -> ("X", d)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-        if "environ" in ast.unparse(node.value):
-            return node.slice.value, None
+    key = _subscript_key(node) if isinstance(node, ast.Subscript) else None
+    if key is not None and "environ" in ast.unparse(node.value):  # type: ignore[union-attr]
+        return key, None
     if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
         return None
     func = node.func
@@ -305,7 +312,9 @@ def module_info(module: PythonModule) -> ModuleInfo:
             for item in node.body:
                 if isinstance(item, Function):
                     info.functions[f"{node.name}.{item.name}"] = item
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         value = getattr(node, "value", None)
         mutable = isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp) or (
             isinstance(value, ast.Call)
@@ -405,7 +414,10 @@ class ProjectIndex:
         }
         for node in info.nodes:
             if isinstance(node, Function):
-                if any(_decorator_name(d) in REQUEST_DECORATORS for d in node.decorator_list) or node.name in view_funcs:
+                if (
+                    any(_decorator_name(d) in REQUEST_DECORATORS for d in node.decorator_list)
+                    or node.name in view_funcs
+                ):
                     yield node.name, node
             elif isinstance(node, ast.ClassDef) and (info.module.name, node.name) in self.view_classes:
                 for item in node.body:
@@ -477,9 +489,13 @@ def _sessions(nodes: Iterable[ast.AST], imports: dict[str, str]) -> set[str]:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if dotted(node.value.func, imports) in SESSION_FACTORIES:
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
-            if dotted(node.context_expr.func, imports) in SESSION_FACTORIES and isinstance(node.optional_vars, ast.Name):
-                names.add(node.optional_vars.id)
+        elif (
+            isinstance(node, ast.withitem)
+            and isinstance(node.context_expr, ast.Call)
+            and dotted(node.context_expr.func, imports) in SESSION_FACTORIES
+            and isinstance(node.optional_vars, ast.Name)
+        ):
+            names.add(node.optional_vars.id)
     return names
 
 
@@ -505,9 +521,7 @@ def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
 
 def offloads(function: Function) -> bool:
     """The function hands work to a thread, a pool or a task queue (`Thread(...)`, `.delay()`, ...)."""
-    return any(
-        isinstance(node, ast.Call) and _decorator_name(node) in OFFLOAD for node in ast.walk(function)
-    )
+    return any(isinstance(node, ast.Call) and _decorator_name(node) in OFFLOAD for node in ast.walk(function))
 
 
 def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
@@ -560,8 +574,13 @@ def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
             if call.kind == "http" and not call.bounded:
                 reach = in_request.get((info.path, call.line))
                 where = f" in request code ({reach})" if reach is not None else ""
-                yield info.path, Hit(
-                    "FG402", call.line, f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever"
+                yield (
+                    info.path,
+                    Hit(
+                        "FG402",
+                        call.line,
+                        f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever",
+                    ),
                 )
 
 
@@ -644,9 +663,13 @@ def nested_context_pushes(nodes: list[ast.AST]) -> Iterator[Hit]:
 def _secret_fallback(value: ast.AST | None, *, named: bool = False) -> str | None:
     """The literal in `os.environ.get("SECRET_KEY", "x")` or `os.getenv(...) or "x"` (`named`: the
     setting is a secret whatever the variable is called, as in `SECRET_KEY = getenv("APP_KEY", "x")`)."""
-    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) and _string(value.values[-1]):
-        if any(env_lookup(v) is not None for v in value.values[:-1]):
-            return str(value.values[-1].value)  # type: ignore[attr-defined]
+    if (
+        isinstance(value, ast.BoolOp)
+        and isinstance(value.op, ast.Or)
+        and _string(value.values[-1])
+        and any(env_lookup(v) is not None for v in value.values[:-1])
+    ):
+        return str(value.values[-1].value)  # type: ignore[attr-defined]
     lookup = env_lookup(value)
     if lookup is not None and (named or SECRET_NAME.search(lookup[0])) and _string(lookup[1]):
         return str(lookup[1].value)  # type: ignore[union-attr]
@@ -696,10 +719,11 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                 problem = _secret(kw.arg, kw.value)
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, problem)
-            fallback = _secret_fallback(node) if env_lookup(node) else None
-            if fallback and not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict):
-                if not dev_module and not info.in_dev_scope(node):
-                    yield Hit("FG601", node.lineno, f"{env_lookup(node)[0]} falls back to the literal {fallback[:8]!r}...")  # type: ignore[index]
+            lookup = env_lookup(node)
+            fallback = _secret_fallback(node) if lookup else None
+            standalone = not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict)
+            if lookup and fallback and standalone and not dev_module and not info.in_dev_scope(node):
+                yield Hit("FG601", node.lineno, f"{lookup[0]} falls back to the literal {fallback[:8]!r}...")
     for node in info.tree.body:
         created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
         if created and not dev_module and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
@@ -734,7 +758,9 @@ def dev_server_hits(info: ModuleInfo, index: ProjectIndex, started: set[str]) ->
         if not guarded and imported:
             yield Hit("FG604", call.lineno, f"{what} runs the development server when this module is imported")
         elif info.relative.as_posix() in started:
-            yield Hit("FG604", call.lineno, f"{what} is the development server, and a production command starts this file")
+            yield Hit(
+                "FG604", call.lineno, f"{what} is the development server, and a production command starts this file"
+            )
 
 
 # --- Logging that blocks a request ------------------------------------------------------------
@@ -747,7 +773,9 @@ def _handler_class(node: ast.AST, info: ModuleInfo) -> str | None:
     name = dotted(node.func, info.imports).split(".")[-1]
     if name in NETWORK_HANDLERS or name in FILE_HANDLERS:
         return name
-    if name == "SysLogHandler" and any(kw.arg == "socktype" and "SOCK_STREAM" in ast.unparse(kw.value) for kw in node.keywords):
+    if name == "SysLogHandler" and any(
+        kw.arg == "socktype" and "SOCK_STREAM" in ast.unparse(kw.value) for kw in node.keywords
+    ):
         return "SysLogHandler over TCP"
     return None
 

@@ -55,10 +55,12 @@ def as_github(report: AuditReport, root: Path) -> str:
     lines = []
     for f in report.findings:
         path = os.path.relpath(base / f.path)
-        properties = f"file={_escape(path, property_value=True)},line={max(f.line, 1)},title={_escape(f'{f.code} {f.name}', property_value=True)}"
+        title = _escape(f"{f.code} {f.name}", property_value=True)
+        properties = f"file={_escape(path, property_value=True)},line={max(f.line, 1)},title={title}"
         lines.append(f"::warning {properties}::{_escape(f'{f.message}. Fix: {f.fix}.')}")
     for path, reason in report.skipped:
-        lines.append(f"::notice file={_escape(os.path.relpath(base / path), property_value=True)}::{_escape(f'flaskgen audit skipped this file: {reason}')}")
+        file = _escape(os.path.relpath(base / path), property_value=True)
+        lines.append(f"::notice file={file}::{_escape(f'flaskgen audit skipped this file: {reason}')}")
     lines.append(f"{len(report.findings)} finding(s)" if report.findings else "no findings")
     return "\n".join(lines) + "\n"
 
@@ -103,7 +105,12 @@ def as_sarif(report: AuditReport, root: Path) -> str:
     ]
     run: dict[str, Any] = {
         "tool": {
-            "driver": {"name": "flaskgen-audit", "version": __version__, "informationUri": INFORMATION_URI, "rules": rules}
+            "driver": {
+                "name": "flaskgen-audit",
+                "version": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
         },
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "results": results,
