@@ -721,10 +721,15 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                     yield Hit("FG601", node.lineno, problem)
             lookup = env_lookup(node)
             fallback = _secret_fallback(node) if lookup else None
-            if lookup and fallback and not dev_module and not info.in_dev_scope(node):
-                # In an assignment, a keyword or a mapping the checks above report it with its setting.
-                if not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict):
-                    yield Hit("FG601", node.lineno, f"{lookup[0]} falls back to the literal {fallback[:8]!r}...")
+            # In an assignment, a keyword or a mapping the checks above report it with its setting.
+            if (
+                lookup
+                and fallback
+                and not dev_module
+                and not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict)
+                and not info.in_dev_scope(node)
+            ):
+                yield Hit("FG601", node.lineno, f"{lookup[0]} falls back to the literal {fallback[:8]!r}...")
     for node in info.tree.body:
         created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
         if created and not dev_module and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
