@@ -1,6 +1,9 @@
 """Shared fixtures and options for flaskgen's test suite.
 
 - `--variants=pairwise|full` picks the variant matrix tier (tests/test_variants.py).
+- `--shard=K/N` runs the K-th of N slices of the variants (balanced by tests/variant_costs.json,
+  written by `--record-costs`); the N slices together run every variant once, and the tests
+  that take no variant run in slice 1 only.
 - Services (PostgreSQL, Redis), interpreters and Nginx are real. When one is missing, a test
   skips with the reason printed, except under CI (CI=true) where the same absence fails.
 - At the end, a table lists each variant test (bake, or upgrade with its conflict count) with
@@ -9,7 +12,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+
 import pytest
+
+from tests.variants import COSTS_FILE, parse_shard, partition, recorded_costs, variant_id
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,6 +27,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="pairwise",
         help="variant matrix tier: pairwise (default) or the full behavioural product",
     )
+    parser.addoption("--shard", default=None, help="run slice K of N of the variant matrix (K/N, e.g. 2/4)")
+    parser.addoption(
+        "--record-costs", action="store_true", help=f"write each variant's seconds to {COSTS_FILE.name} at the end"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    shard = config.getoption("--shard")
+    if shard is not None:
+        try:
+            parse_shard(shard)
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard=K/N: keep the variant tests of slice K (and, in slice 1, every test without a variant)."""
+    shard = config.getoption("--shard")
+    if shard is None:
+        return
+    k, n = parse_shard(shard)
+
+    def variant_of(item: pytest.Item) -> str | None:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return variant_id(params["variant"]) if "variant" in params else None
+
+    slices = partition([v for item in items if (v := variant_of(item)) is not None], n, recorded_costs())
+    keep, drop = [], []
+    for item in items:
+        variant = variant_of(item)
+        (keep if (slices[variant] if variant is not None else 1) == k else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -34,6 +76,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 rows.append((props["variant"], kind, props["variant_seconds"], outcome))
     if not rows:
         return
+    if terminalreporter.config.getoption("--record-costs"):
+        costs: dict[str, float] = defaultdict(float)
+        for variant, _kind, seconds, _outcome in rows:
+            costs[variant] += seconds
+        COSTS_FILE.write_text(json.dumps({v: round(s, 1) for v, s in sorted(costs.items())}, indent=2) + "\n")
+        terminalreporter.write_line(f"variant costs written to {COSTS_FILE}")
     terminalreporter.write_sep("=", f"variant matrix: {len(rows)} tests")
     width = max(len(row[0]) for row in rows)
     kinds = max(len(row[1]) for row in rows)

@@ -202,7 +202,7 @@ class _Table(HTMLParser):
 
 
 def test_html_report_renders_in_headless_chromium(fleet: Fleet, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     require(chromium is not None, "chromium is not installed (apt-get install chromium)")
     assert chromium is not None
     page = tmp_path / "fleet.html"

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.helpers import write_tree
+import pytest
+import yaml
+
+from tests.helpers import REPO, write_tree
 from tests.variants import (
     OPTIONS,
+    ci_lint_steps,
     empty_files,
     full_variants,
     leftover_jinja,
     pairwise_variants,
+    partition,
     prunable_paths,
     pruned_paths,
     secrets_found,
+    unpinned_actions,
     variant_id,
     yaml_problems,
 )
@@ -61,3 +69,49 @@ def test_prune_list_is_the_hooks() -> None:
     assert "src/svc/tasks.py" in none and "src/svc/tasks.py" not in celery
     assert "src/svc/queue_rq.py" in celery and "src/svc/queue_celery.py" not in celery
     assert set(none) | set(celery) <= prunable_paths("svc", "svc")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("with_costs", [False, True], ids=["round-robin", "recorded-costs"])
+def test_shards_cover_every_variant_exactly_once(n: int, with_costs: bool) -> None:
+    ids = [variant_id(v) for v in full_variants()]
+    costs = {i: float(len(i) % 7 + 5) for i in ids[::2]} if with_costs else {}
+    slices = partition(ids, n, costs)
+    assert sorted(slices) == sorted(ids) and set(slices.values()) == set(range(1, n + 1))
+    assert partition(list(reversed(ids)), n, costs) == slices  # input order does not matter
+    loads = [sum(costs.get(i, 1.0 if not costs else sorted(costs.values())[len(costs) // 2]) for i in ids
+                 if slices[i] == k) for k in range(1, n + 1)]  # fmt: skip
+    assert max(loads) - min(loads) <= max(costs.values(), default=1.0)  # longest-first keeps them level
+
+
+def test_shard_option_splits_the_collected_matrix() -> None:
+    """`pytest --shard=K/N` through pytest itself: slices are disjoint and add up to the whole run."""
+
+    def collected(*args: str) -> set[str]:
+        command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                   "--variants=full", "tests/test_variants.py", "tests/test_cli.py", *args]  # fmt: skip
+        out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout
+        return {line for line in out.splitlines() if "::" in line}
+
+    whole = collected()
+    slices = [collected(f"--shard={k}/3") for k in (1, 2, 3)]
+    assert set().union(*slices) == whole
+    assert sum(len(s) for s in slices) == len(whole)
+    assert {t for t in whole if "test_cli.py" in t} <= slices[0]  # tests without a variant: slice 1 only
+    bad = subprocess.run([sys.executable, "-m", "pytest", "--shard=4/3", "tests/test_cli.py"], cwd=REPO,
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode != 0 and "--shard '4/3' is not K/N" in bad.stderr
+
+
+def test_repository_workflow_runs_the_full_tier_in_shards() -> None:
+    """.github/workflows/ci.yml (this repository's, for forks): actionlint and zizmor clean, actions
+    pinned, and its shard list is exactly 1..N for the N it passes to --shard."""
+    workflow = REPO / ".github/workflows/ci.yml"
+    for name, command in ci_lint_steps(REPO, "github"):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+    assert unpinned_actions(REPO) == []
+    job = yaml.safe_load(workflow.read_text())["jobs"]["matrix"]
+    shards = job["strategy"]["matrix"]["shard"]
+    (run,) = [step["run"] for step in job["steps"] if "--shard" in step.get("run", "")]
+    assert f"--shard=${{{{ matrix.shard }}}}/{len(shards)}" in run and shards == list(range(1, len(shards) + 1))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from itertools import product
@@ -211,3 +212,44 @@ def unpinned_actions(project: Path) -> list[str]:
         for line in path.read_text().splitlines()
         if "uses:" in line and not PINNED_ACTION.match(line)
     ]
+
+
+# --- Sharding the matrix over CI runners (`pytest --shard=K/N`) --------------------------------
+
+COSTS_FILE = Path(__file__).with_name("variant_costs.json")
+"""Seconds per variant id (bake + upgrade) from the last `--record-costs` run."""
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """`"2/4"` -> (2, 4); raises ValueError unless 1 <= K <= N."""
+    k, sep, n = value.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise ValueError(f"--shard {value!r} is not K/N with 1 <= K <= N; write e.g. --shard=2/4")
+    return int(k), int(n)
+
+
+def recorded_costs() -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(COSTS_FILE.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def partition(ids: Iterable[str], n: int, costs: Mapping[str, float]) -> dict[str, int]:
+    """Variant id -> shard (1..n): every id in exactly one shard, the same for the same input.
+
+    Longest-processing-time first: ids by recorded cost (most expensive first, then by id), each to
+    the shard with the least total so far (the lowest number on a tie). Ids with no recorded cost
+    count as the median of the known ones; with no costs at all every id weighs the same and this is
+    round-robin in id order."""
+    unique = sorted(set(ids))
+    known = sorted(costs[i] for i in unique if i in costs)
+    default = known[len(known) // 2] if known else 1.0
+    weight = {i: costs.get(i, default) for i in unique}
+    load = [0.0] * n
+    shard: dict[str, int] = {}
+    for variant in sorted(unique, key=lambda i: (-weight[i], i)):
+        target = min(range(n), key=lambda s: (load[s], s))
+        shard[variant] = target + 1
+        load[target] += weight[variant]
+    return shard
