@@ -66,10 +66,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One row per variant test: id, kind, seconds, result (collected from every xdist worker)."""
     rows = []
+    step_times: list[dict[str, float]] = []
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             props = dict(getattr(report, "user_properties", []))
             if "variant_seconds" in props and getattr(report, "when", "call") in ("call", "setup"):
+                step_times.append(props.get("steps", {}))
                 kind = props.get("kind", "bake")
                 if "conflicts" in props:
                     kind += f" ({props['conflicts']} conflicts)"
@@ -87,6 +89,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     kinds = max(len(row[1]) for row in rows)
     for variant, kind, seconds, outcome in sorted(rows):
         terminalreporter.write_line(f"{variant:<{width}}  {kind:<{kinds}}  {seconds:7.1f}s  {outcome}")
+    per_step: dict[str, list[float]] = defaultdict(list)
+    for steps in step_times:
+        for name, seconds in steps.items():
+            per_step[name].append(seconds)
+    if per_step:
+        terminalreporter.write_line("cost per step (median per variant test / total):")
+        for name, times in sorted(per_step.items(), key=lambda item: -sum(item[1])):
+            times.sort()
+            terminalreporter.write_line(
+                f"  {name:<20} {times[len(times) // 2]:6.1f} s  {sum(times):8.1f} s  ({len(times)} tests)"
+            )
     for name in sorted({row[1].split()[0] for row in rows}):
         times = sorted(row[2] for row in rows if row[1].split()[0] == name)
         median = times[len(times) // 2]

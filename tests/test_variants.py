@@ -17,7 +17,15 @@ its own tests in a venv of its own.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
 import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +86,55 @@ def check_files(project: Path, variant: dict[str, Any]) -> None:
     assert audit(project) == []
 
 
-def install_and_lint(project: Path, variant: dict[str, Any]) -> dict[str, str]:
-    """The project's own venv (the interpreter of its python_version) and `make lint`; returns
-    the environment its other steps run in."""
+class Steps:
+    """Seconds per step of one variant test, recorded for the end-of-run cost table."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - started
+
+
+LINT_COMMANDS = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+"""What the generated `make lint` runs; run one by one here so ruff and mypy are timed apart."""
+
+
+def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dict[str, str]:
+    """The project's own venv (the interpreter of its python_version) and its lint commands (those of
+    `make lint`, checked to be the same); returns the environment its other steps run in."""
     python = find_python(variant["python_version"])
     require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
     env = tool_env()
-    run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
-    run_step("lint (ruff check, ruff format --check, mypy)", ["make", "lint"], project, env)
+    with step("install"):
+        run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
+    planned = subprocess.run(["make", "-n", "lint"], cwd=project, env=env, capture_output=True, text=True).stdout
+    assert [line.split("/")[-1] for line in planned.splitlines() if "/bin/" in line] == [
+        " ".join(command) for command in LINT_COMMANDS
+    ], planned
+    for command in LINT_COMMANDS:
+        with step("mypy" if command[0] == "mypy" else "ruff"):
+            lint_env = {**env, "MYPY_CACHE_DIR": str(mypy_cache(project, variant))} if command[0] == "mypy" else env
+            run_step(" ".join(command), [str(project / ".venv/bin" / command[0]), *command[1:]], project, lint_env)
     return env
+
+
+def mypy_cache(project: Path, variant: dict[str, Any]) -> Path:
+    """A mypy cache shared by the variants with the same interpreter and dependency set (most of
+    mypy's time is the third-party packages, the same for all of them), one per xdist worker so two
+    mypy runs never write one cache. mypy checks each cached module against its source hash, so a
+    shared cache cannot hide an error."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    dependencies = json.dumps([pyproject["project"].get("dependencies"), pyproject.get("dependency-groups"),
+                               pyproject["project"].get("optional-dependencies")], sort_keys=True)  # fmt: skip
+    key = hashlib.sha256(f"{variant['python_version']}|{dependencies}".encode()).hexdigest()[:16]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return Path(tempfile.gettempdir()) / "flaskgen-matrix-mypy" / f"{key}-{worker}"
 
 
 def test_unsupported_combinations_are_refused(cookies: Any) -> None:
@@ -104,71 +152,94 @@ def test_unsupported_combinations_are_refused(cookies: Any) -> None:
 
 def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) -> None:
     started = time.monotonic()
+    step = Steps()
     record_property("variant", variant_id(variant))
     try:
-        project = bake(cookies, variant)
-        check_files(project, variant)
+        with step("bake"):
+            project = bake(cookies, variant)
+        with step("file checks + audit"):
+            check_files(project, variant)
 
-        assert unpinned_actions(project) == []
-        for name, command in ci_lint_steps(project, variant["ci"]):
-            run_step(name, command, project, tool_env())
+        with step("CI file linters"):
+            assert unpinned_actions(project) == []
+            for name, command in ci_lint_steps(project, variant["ci"]):
+                run_step(name, command, project, tool_env())
 
-        env = install_and_lint(project, variant)
+        env = install_and_lint(project, variant, step)
 
         # Its own tests, first without services (what a laptop runs), then with the real ones.
-        run_step("test", ["make", "test"], project, env)
-        missing = []
-        services: dict[str, str] = {}
-        if variant["task_queue"] != "none":
-            if redis_available():
-                services["REDIS_URL"] = "redis://127.0.0.1:6379/0"
-            else:
-                missing.append("Redis (127.0.0.1:6379)")
-        if variant["database"] == "postgresql" and not postgres_available():
-            missing.append("PostgreSQL (127.0.0.1:5432, psql)")
-        if variant["database"] == "postgresql" and postgres_available():
-            with postgres_database(variant) as url:
-                run_step(
-                    "test against PostgreSQL/Redis", ["make", "test"], project, tool_env(DATABASE_URL=url, **services)
-                )
-        elif services:
-            run_step("test against Redis", ["make", "test"], project, tool_env(**services))
+        missing, services = _services(variant)
+        with step("tests"):
+            run_step("test", ["make", "test"], project, env)
+            if variant["database"] == "postgresql" and postgres_available():
+                with postgres_database(variant) as url:
+                    run_step(
+                        "test against PostgreSQL/Redis",
+                        ["make", "test"],
+                        project,
+                        tool_env(DATABASE_URL=url, **services),
+                    )
+            elif services:
+                run_step("test against Redis", ["make", "test"], project, tool_env(**services))
 
-        run_step("build (wheel + sdist)", ["make", "build"], project, env)
-        assert list((project / "dist").glob("*.whl")), "no wheel was built"
+        with step("build"):
+            run_step("build (wheel + sdist)", ["make", "build"], project, env)
+            assert list((project / "dist").glob("*.whl")), "no wheel was built"
 
         if nginx_binary() is None:
             missing.append("nginx (apt-get install nginx)")
         else:
-            run_step("check-deploy (gunicorn --check-config, nginx -t, gixy)", ["make", "check-deploy"], project, env)
+            with step("deploy checks"):
+                run_step(
+                    "check-deploy (gunicorn --check-config, nginx -t, gixy)", ["make", "check-deploy"], project, env
+                )
         if missing:
             require(False, f"not checked for lack of: {', '.join(missing)}")
     finally:
         record_property("variant_seconds", time.monotonic() - started)
+        record_property("steps", step.seconds)
+
+
+def _services(variant: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(what is missing on this machine, the service URLs a variant's tests get)."""
+    missing: list[str] = []
+    services: dict[str, str] = {}
+    if variant["task_queue"] != "none":
+        if redis_available():
+            services["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        else:
+            missing.append("Redis (127.0.0.1:6379)")
+    if variant["database"] == "postgresql" and not postgres_available():
+        missing.append("PostgreSQL (127.0.0.1:5432, psql)")
+    return missing, services
 
 
 def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) -> None:
     started = time.monotonic()
+    step = Steps()
     record_property("variant", variant_id(variant))
     record_property("kind", "upgrade")
     try:
         given = {"project_name": "Matrix Service", **variant}
-        with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
-            answers = recorded_answers(old, {key: value for key, value in given.items() if key in old.options})
-            private = {**old.origin_context(), "_git_init": True}
-            project = render(old, answers, output_dir=tmp_path, private=private)
-        assert (project / ".git").is_dir()
+        with step("upgrade"):
+            with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
+                answers = recorded_answers(old, {key: value for key, value in given.items() if key in old.options})
+                private = {**old.origin_context(), "_git_init": True}
+                project = render(old, answers, output_dir=tmp_path, private=private)
+            assert (project / ".git").is_dir()
 
-        result = update(project, to="HEAD", no_input=True)
-        record_property("conflicts", len(result.conflicts))
-        assert result.conflicts == [] and result.kept == [] and result.skipped == []
-        assert result.updated or result.added or result.removed, "the upgrade changed nothing"
-        commit_all(project, "flaskgen update")
-        with open_template(str(REPO)) as head, pristine(head, recorded_answers(head, given)) as fresh:
-            assert tree_files(project) == tree_files(fresh), "the upgraded project differs from a fresh bake"
-        assert check(project).up_to_date
+            result = update(project, to="HEAD", no_input=True)
+            record_property("conflicts", len(result.conflicts))
+            assert result.conflicts == [] and result.kept == [] and result.skipped == []
+            assert result.updated or result.added or result.removed, "the upgrade changed nothing"
+            commit_all(project, "flaskgen update")
+            with open_template(str(REPO)) as head, pristine(head, recorded_answers(head, given)) as fresh:
+                assert tree_files(project) == tree_files(fresh), "the upgraded project differs from a fresh bake"
+            assert check(project).up_to_date
 
-        env = install_and_lint(project, variant)
-        run_step("test", ["make", "test"], project, env)
+        env = install_and_lint(project, variant, step)
+        with step("tests"):
+            run_step("test", ["make", "test"], project, env)
     finally:
         record_property("variant_seconds", time.monotonic() - started)
+        record_property("steps", step.seconds)
