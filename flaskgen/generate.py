@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 from flaskgen.answers import AnswersMap, coerce_answers
 from flaskgen.errors import FlaskgenError, InvalidAnswer, OutputDirError, TargetExists, TemplateError
 from flaskgen.presets import Preset
-from flaskgen.template import Option, Template, open_template
+from flaskgen.template import Option, Template, load_hook, open_template
 
 __all__ = [
     "GenerationResult",
@@ -183,6 +184,7 @@ def render(
             ) from err
         try:
             context = {**answers, **(private or {})}
+            post_gen = _in_process_post_gen_hook(template)
             try:
                 rendered = Path(
                     cookiecutter(
@@ -191,8 +193,11 @@ def render(
                         extra_context=context,
                         output_dir=str(staging),
                         default_config=True,
+                        accept_hooks=post_gen is None,
                     )
                 )
+                if post_gen is not None:
+                    _run_post_gen_hook(post_gen, template, context, rendered, staging)
             except FailedHookException as err:
                 raise InvalidAnswer(
                     f"the template's hook refused these answers ({err}); see its message above"
@@ -210,6 +215,43 @@ def render(
             shutil.rmtree(created, ignore_errors=True)
         raise
     return target
+
+
+def _in_process_post_gen_hook(template: Template) -> Callable[..., int] | None:
+    """The template's post-gen `main(answers, root)` when flaskgen can run the hooks itself.
+
+    Cookiecutter runs each hook as a new Python process (rendered first), two interpreter
+    start-ups per project; flaskgen already runs the pre-gen rules in-process
+    (`validate_answers`), so when the template's hooks are exactly an importable pre-gen
+    `validate` and post-gen `main` it renders with Cookiecutter's hooks off and calls `main` here,
+    with the context Cookiecutter would have given it. Any other hook layout (a pre-prompt hook,
+    a hook that only works rendered) keeps Cookiecutter's own way."""
+    hooks = template.path / "hooks"
+    names = {p.name for p in hooks.iterdir() if p.is_file()} if hooks.is_dir() else set()
+    if names - {"pre_gen_project.py", "post_gen_project.py"}:
+        return None
+    pre_gen = template.pre_gen_hook
+    if "pre_gen_project.py" in names and not callable(getattr(pre_gen, "validate", None)):
+        return None
+    if "post_gen_project.py" not in names:
+        return lambda answers, root: 0
+    post_gen = load_hook(template.path, "post_gen_project")
+    main = getattr(post_gen, "main", None)
+    return main if callable(main) else None
+
+
+def _run_post_gen_hook(
+    main: Callable[..., int], template: Template, context: Mapping[str, Any], project: Path, staging: Path
+) -> None:
+    # What Cookiecutter adds to the context before it renders (cookiecutter.main).
+    full = {**context, "_template": str(template.path), "_output_dir": str(staging),
+            "_repo_dir": str(template.path), "_checkout": None}  # fmt: skip
+    try:
+        status = main(json.loads(json.dumps(full, sort_keys=True)), project)  # as the `jsonify` filter
+    except Exception as err:
+        raise TemplateError(f"the template's post-gen hook failed: {err}; fix the template or answers") from err
+    if status:
+        raise TemplateError(f"the template's post-gen hook exited with status {status}; see its message above")
 
 
 def generate_project(
