@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flaskgen.audit.paths import NON_PRODUCTION_WORDS, words
 from flaskgen.audit.python_checks import Hit, literal_text
 
 SLOW_CLIENT_LIMIT_SECONDS = 60
@@ -131,7 +132,6 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield start, pending
 
 
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+|ENV\s+|ARG\s+|-\s+)?([A-Z_][A-Z0-9_]*)\s*[=:]?\s*(.*)$")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -267,8 +267,6 @@ def started_scripts(text: str, kind: str) -> Iterator[tuple[int, str]]:
 def production_lines(text: str) -> Iterator[tuple[int, str]]:
     """Logical lines without comments and without the branches of a shell `case` or the shell
     functions named for development (`dev_server)`, `debug)`, `run_dev() {`)."""
-    from flaskgen.audit.facts import NON_PRODUCTION_WORDS, words
-
     scope: set[str] = set()
     for number, line in logical_lines(text):
         stripped = line.strip()

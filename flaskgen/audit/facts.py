@@ -26,6 +26,7 @@ from flaskgen.audit.deploy_checks import (
     upstream_addresses,
     web_concurrency,
 )
+from flaskgen.audit.paths import NON_PRODUCTION_WORDS, NOT_SERVICE_DIRS, is_test_path, words
 
 SKIP_DIRS = {
     ".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist",
@@ -39,27 +40,7 @@ PROJECT_MARKERS = (
 ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker", "geventwebsocket", "meinheld"}
 SYNC_WORKERS = {"sync", "gthread"}
 PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
-# Parts of a path that hold tests, fixtures, documentation or examples, not the service.
-NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures"}
-# Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
-NON_PRODUCTION_WORDS = {"dev", "develop", "development", "local", "test", "tests", "testing", "override",
-                        "example", "sample", "debug", "ci", "devcontainer"}  # fmt: skip
 CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
-
-
-def words(name: str) -> set[str]:
-    return set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
-
-
-def is_test_path(relative: PurePosixPath) -> bool:
-    """Tests and their fixtures: a tests/ folder, test_*.py, *_test.py, conftest.py (inside the project)."""
-    name = relative.name
-    return (
-        bool({"tests", "test", "testing"} & set(relative.parts[:-1]))
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
 
 
 @dataclass(frozen=True)
@@ -133,10 +114,6 @@ class ProjectFacts:
     """Files that could not be read or parsed, with the reason."""
 
     @property
-    def worker_classes(self) -> set[str | None]:
-        return {config.worker_class for config in self.gunicorn}
-
-    @property
     def sync_workers(self) -> bool | None:
         """True when Gunicorn is known to run sync/gthread workers, False when some setting picks an
         async class (gevent, ...), None when unknown (no Gunicorn settings, or a class from a
@@ -151,10 +128,6 @@ class ProjectFacts:
     @property
     def upstreams(self) -> set[str]:
         return {address for site in self.nginx for address in upstream_addresses(site.parsed)}
-
-    @property
-    def is_flask(self) -> bool:
-        return any(re.search(r"^\s*(from|import)\s+flask\b", m.source, re.MULTILINE) for m in self.python)
 
 
 def _walk(root: Path) -> Iterator[Path]:

@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from flaskgen.audit.paths import NOT_SERVICE_DIRS, is_test_path, words
+
 if TYPE_CHECKING:
     from flaskgen.audit.facts import PythonModule
 
@@ -84,10 +86,6 @@ class Hit:
     code: str
     line: int
     detail: str
-
-
-def _words(name: str) -> set[str]:
-    return set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
 
 
 def dotted(node: ast.AST, imports: dict[str, str]) -> str:
@@ -220,13 +218,11 @@ class ModuleInfo:
     @cached_property
     def is_service_code(self) -> bool:
         """Not tests, fixtures, docs or examples (the code rules skip those)."""
-        from flaskgen.audit.facts import NOT_SERVICE_DIRS, is_test_path
-
         return not (
             is_test_path(self.relative)
             or NOT_SERVICE_DIRS & set(self.relative.parts[:-1])
             or {"scripts", "tools"} & set(self.relative.parts[:-1])
-            or _words(self.relative.stem) & {"example", "examples", "sample"}
+            or words(self.relative.stem) & {"example", "examples", "sample"}
         )
 
     @cached_property
@@ -249,15 +245,15 @@ class ModuleInfo:
         """config/testing.py, settings_dev.py, local_settings_example.py: not what production loads."""
         stem = self.relative.stem.lower()
         return (
-            bool(_words(stem) & DEV_WORDS)
+            bool(words(stem) & DEV_WORDS)
             or stem.startswith(("dev", "test", "local"))
-            or any(_words(part) & DEV_WORDS for part in self.relative.parts[:-1])
+            or any(words(part) & DEV_WORDS for part in self.relative.parts[:-1])
         )
 
     def in_dev_scope(self, node: ast.AST) -> bool:
         """Inside a development/testing config class, a CLI command, or an `if __name__ == "__main__"` block."""
         for outer in self.enclosing(node):
-            if isinstance(outer, ast.ClassDef) and _words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
+            if isinstance(outer, ast.ClassDef) and words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
                 return True
             if _is_main_guard(outer):
                 return True

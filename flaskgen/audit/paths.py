@@ -1,0 +1,32 @@
+"""What a path inside a project says about its file: tests, fixtures, docs, development variants.
+
+One vocabulary for the three places that decide it (facts: which command files are production;
+deploy_checks: which entrypoint branches are; python_checks: which modules are service code).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+# Parts of a path that hold tests, fixtures, documentation or examples, not the service.
+NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures"}
+# Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
+NON_PRODUCTION_WORDS = {"dev", "develop", "development", "local", "test", "tests", "testing", "override",
+                        "example", "sample", "debug", "ci", "devcontainer"}  # fmt: skip
+
+
+def words(name: str) -> set[str]:
+    """`compose.dev.yaml` -> {"compose", "dev", "yaml"}: the lower-case words of a name."""
+    return set(re.split(r"[^a-z0-9]+", name.lower())) - {""}
+
+
+def is_test_path(relative: PurePosixPath) -> bool:
+    """Tests and their fixtures: a tests/ folder, test_*.py, *_test.py, conftest.py (inside the project)."""
+    name = relative.name
+    return (
+        bool({"tests", "test", "testing"} & set(relative.parts[:-1]))
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
