@@ -339,6 +339,10 @@ class Reach:
         return " -> ".join([f"{self.view}()", *(f"{name}()" for name in self.via)])
 
 
+REACH_DEPTH = 2
+"""How many calls deep request code is followed into the project's own functions."""
+
+
 class ProjectIndex:
     """Every module of one project, and what in it is request code."""
 
@@ -437,9 +441,11 @@ class ProjectIndex:
                 return target, key, target.functions[key]
         return None
 
-    def reached(self, depth: int = 2) -> dict[int, tuple[ModuleInfo, Reach, Function]]:
+    @cached_property
+    def reached(self) -> dict[int, tuple[ModuleInfo, Reach, Function]]:
         """id(function) -> (its module, how request code reaches it, the function), for request
-        functions and the project functions they call, `depth` levels down (the shortest way wins)."""
+        functions and the project functions they call, REACH_DEPTH levels down (the shortest way
+        wins). Computed once per project: the blocking-call and shared-state rules both walk it."""
         seen: dict[int, tuple[ModuleInfo, Reach, Function]] = {}
         frontier: list[tuple[ModuleInfo, str, Function, Reach]] = []
         for info in self.modules.values():
@@ -449,7 +455,7 @@ class ProjectIndex:
                 if id(function) not in seen:
                     seen[id(function)] = (info, Reach(label), function)
                     frontier.append((info, label, function, Reach(label)))
-        for _level in range(depth):
+        for _level in range(REACH_DEPTH):
             following: list[tuple[ModuleInfo, str, Function, Reach]] = []
             for info, label, function, reach in frontier:
                 cls = label.split(".")[0] if "." in label else None
@@ -551,7 +557,7 @@ def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     (request code or not: a hung upstream holds whichever worker made it)."""
     in_request: dict[tuple[Path, int], Reach] = {}
     slow: dict[tuple[Path, int], tuple[SlowCall, Reach]] = {}
-    for info, reach, function in index.reached().values():
+    for info, reach, function in index.reached.values():
         calls = list(slow_calls(function, info, index))
         for call in calls:
             key = (info.path, call.line)
@@ -601,7 +607,8 @@ def _base_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def global_mutations(label: str, function: Function, info: ModuleInfo) -> Iterator[Hit]:
+def global_mutations(where: str, function: Function, info: ModuleInfo) -> Iterator[Hit]:
+    """FG301 in one function; `where` is how request code reaches it (`index() -> add_request()`)."""
     declared_global, local = _local_names(function)
     shared = {name for name in info.mutable_globals if name not in local}
     seen: set[str] = set()  # one finding per name and function
@@ -610,7 +617,7 @@ def global_mutations(label: str, function: Function, info: ModuleInfo) -> Iterat
         if name not in seen:
             seen.add(name)
             line = info.mutable_globals.get(name, "?")
-            yield Hit("FG301", getattr(node, "lineno", 0), f"module-level {name!r} (line {line}) is {how} in {label}()")
+            yield Hit("FG301", getattr(node, "lineno", 0), f"module-level {name!r} (line {line}) is {how} in {where}")
 
     for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
@@ -618,7 +625,7 @@ def global_mutations(label: str, function: Function, info: ModuleInfo) -> Iterat
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in declared_global and target.id not in seen:
                     seen.add(target.id)
-                    yield Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {label}()")
+                    yield Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {where}")
                 elif isinstance(target, ast.Subscript | ast.Attribute):
                     name = _base_name(target)
                     if name in shared or (name in declared_global):
@@ -823,9 +830,9 @@ def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
 def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:
     """The code rules on one project's modules (tests, fixtures, docs and examples are exempt).
     `started`: project-relative paths of Python files production command files run directly."""
-    for info, reach, function in index.reached().values():
+    for info, reach, function in index.reached.values():
         # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
-        yield from ((info.path, hit) for hit in global_mutations(str(reach)[:-2], function, info))
+        yield from ((info.path, hit) for hit in global_mutations(str(reach), function, info))
     for info in index.modules.values():
         if not info.is_service_code:
             continue
