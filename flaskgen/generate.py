@@ -15,7 +15,7 @@ from typing import Any
 from flaskgen.answers import AnswersMap, coerce_answers
 from flaskgen.errors import FlaskgenError, InvalidAnswer, OutputDirError, TargetExists, TemplateError
 from flaskgen.presets import Preset
-from flaskgen.template import Option, Template, load_hook, open_template
+from flaskgen.template import Option, Template, open_template
 
 __all__ = [
     "GenerationResult",
@@ -235,8 +235,7 @@ def _in_process_post_gen_hook(template: Template) -> Callable[..., int] | None:
         return None
     if "post_gen_project.py" not in names:
         return lambda answers, root: 0
-    post_gen = load_hook(template.path, "post_gen_project")
-    main = getattr(post_gen, "main", None)
+    main = getattr(template.post_gen_hook, "main", None)
     return main if callable(main) else None
 
 

@@ -107,6 +107,12 @@ class Template:
         `validate_field(key, value)` are the template's own rules."""
         return load_hook(self.path, "pre_gen_project")
 
+    @cached_property
+    def post_gen_hook(self) -> ModuleType | None:
+        """The template's post_gen_project hook as a module: its `main(answers, root)` finishes a
+        rendered project (flaskgen calls it in-process, see generate.render)."""
+        return load_hook(self.path, "post_gen_project")
+
     def origin_context(self) -> dict[str, str]:
         """Private template variables that the post-gen hook writes into the answers file."""
         wanted = {
