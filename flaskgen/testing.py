@@ -19,6 +19,8 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from flaskgen.audit.deploy_checks import walk_directives
+
 __all__ = [
     "free_port",
     "local_nginx_conf",
@@ -171,7 +173,7 @@ def local_nginx_conf(
     if payload["status"] != "ok":
         raise ValueError(f"cannot parse {site}: {payload['errors']}")
     parsed = payload["config"][0]["parsed"]
-    needs_certificate = any(d["directive"] == "ssl_certificate" for d in _walk(parsed))
+    needs_certificate = any(d["directive"] == "ssl_certificate" for d in walk_directives(parsed))
     local = _localize(
         parsed, directory=directory, port=port, tls_port=tls_port or free_port(), socket_path=socket_path,
         certificate=make_certificate(directory) if needs_certificate else None, drop=drop,
@@ -193,11 +195,3 @@ def local_nginx_conf(
         + f"    include {directory / site.name};\n}}\n"
     )
     return conf
-
-
-def _walk(directives: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = []
-    for directive in directives:
-        found.append(directive)
-        found += _walk(directive.get("block", []))
-    return found

@@ -304,10 +304,11 @@ def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
 # --- Nginx --------------------------------------------------------------------------------
 
 
-def _walk(block: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def walk_directives(block: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every directive of a crossplane-parsed block, nested blocks included, in file order."""
     for directive in block:
         yield directive
-        yield from _walk(directive.get("block", []))
+        yield from walk_directives(directive.get("block", []))
 
 
 def _seconds(value: str) -> float | None:
@@ -336,24 +337,24 @@ def parse_nginx(path: Path) -> list[dict[str, Any]] | None:
 
 
 def proxies(parsed: list[dict[str, Any]]) -> bool:
-    return any(d["directive"] in ("proxy_pass", "uwsgi_pass") for d in _walk(parsed))
+    return any(d["directive"] in ("proxy_pass", "uwsgi_pass") for d in walk_directives(parsed))
 
 
 def upstream_addresses(parsed: list[dict[str, Any]]) -> Iterator[str]:
     """host:port of each proxy_pass target, upstream blocks resolved (`unix:` paths as they are)."""
     upstreams = {
         d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server" and s["args"]]
-        for d in _walk(parsed)
+        for d in walk_directives(parsed)
         if d["directive"] == "upstream" and d["args"]
     }
-    for directive in _walk(parsed):
+    for directive in walk_directives(parsed):
         if directive["directive"] == "proxy_pass" and directive["args"]:
             target = re.sub(r"^https?://", "", directive["args"][0]).split("/")[0]
             yield from upstreams.get(target, [target])
 
 
 def _is_streaming(location: dict[str, Any]) -> bool:
-    settings = " ".join(" ".join(d["args"]) for d in _walk(location.get("block", [])))
+    settings = " ".join(" ".join(d["args"]) for d in walk_directives(location.get("block", [])))
     return bool(STREAMING_PATH.search(" ".join(location["args"]))) or "Upgrade" in settings
 
 
@@ -366,7 +367,7 @@ def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> I
         if directive["directive"] == "http":
             inherited = {d["directive"]: d for d in directive.get("block", [])}
     reported: set[int] = set()
-    for server in (d for d in _walk(parsed) if d["directive"] == "server" and "block" in d):
+    for server in (d for d in walk_directives(parsed) if d["directive"] == "server" and "block" in d):
         if not proxies(server["block"]):
             continue
         own = {**inherited, **{d["directive"]: d for d in server["block"]}}
@@ -393,9 +394,9 @@ def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> I
 
 
 def _buffering_off(server: dict[str, Any], reported: set[int]) -> Iterator[Hit]:
-    locations = [d for d in _walk(server["block"]) if d["directive"] == "location"]
-    streaming = {id(d) for loc in locations if _is_streaming(loc) for d in _walk(loc.get("block", []))}
-    for directive in _walk(server["block"]):
+    locations = [d for d in walk_directives(server["block"]) if d["directive"] == "location"]
+    streaming = {id(d) for loc in locations if _is_streaming(loc) for d in walk_directives(loc.get("block", []))}
+    for directive in walk_directives(server["block"]):
         off = directive["directive"] in ("proxy_buffering", "proxy_request_buffering") and directive["args"] == ["off"]
         if off and id(directive) not in streaming and directive["line"] not in reported:
             reported.add(directive["line"])
