@@ -107,6 +107,9 @@ def new(
     checkout: CheckoutOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing project directory.")] = False,
     git: Annotated[bool, typer.Option("--git/--no-git", help="git init and commit the new project.")] = True,
+    lock: Annotated[
+        bool, typer.Option("--lock/--no-lock", help="Lock the dependencies (uv.lock) when uv is installed.")
+    ] = True,
     preset: PresetOpt = None,
 ) -> None:
     """Create a new Flask service."""
@@ -124,6 +127,7 @@ def new(
             output_dir=output_dir,
             overwrite=overwrite,
             git=git and shutil.which("git") is not None,
+            lock=lock,
         )
     _print_summary(result.project_dir, result.files)
 
@@ -299,6 +303,10 @@ def update(
     for label, paths in rows:
         for path in paths:
             typer.echo(f"  {label:<8} {path}")
+    if result.relocked:
+        typer.echo("  relocked uv.lock (uv lock: pins kept where pyproject.toml still allows them)")
+    if result.lock_problem:
+        typer.echo(f"note: {result.lock_problem}")
     if result.kept:
         typer.echo("kept: the new template no longer makes these files, but you changed them")
     if result.skipped:

@@ -263,6 +263,7 @@ def generate_project(
     output_dir: str | os.PathLike[str] = ".",
     overwrite: bool = False,
     git: bool = False,
+    lock: bool = True,
     use_user_config: bool = True,
     preset: Preset | None = None,
 ) -> GenerationResult:
@@ -272,7 +273,8 @@ def generate_project(
     choices); the rest are prompted for unless no_input. Defaults come from Cookiecutter's user
     config (`default_context` in ~/.cookiecutterrc or $COOKIECUTTER_CONFIG), then the preset's
     [defaults]; the preset's [locked] answers are never prompted and cannot be overridden.
-    The preset's template/checkout apply when template is not given.
+    The preset's template/checkout apply when template is not given. lock: let the template's
+    post-gen hook run `uv lock` (templates with a `_uv_lock` variable).
     Raises a FlaskgenError subclass for anything the user must fix.
     """
     if template is None and preset is not None and preset.template:
@@ -298,6 +300,8 @@ def generate_project(
         private: dict[str, Any] = tpl.origin_context()
         if "_git_init" in tpl.context:
             private["_git_init"] = git and not (out / str(answers["project_slug"]) / ".git").exists()
+        if "_uv_lock" in tpl.context:
+            private["_uv_lock"] = lock
         project = render(tpl, answers, output_dir=out, overwrite=overwrite, private=private)
     return GenerationResult(project_dir=project, answers=answers, files=_list_files(project))
 

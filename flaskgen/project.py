@@ -20,7 +20,9 @@ merge, the release migrations crossed (`migrations/X.Y.Z.py` beside the template
 cookiecutter.json, each a `migrate(project_dir, answers)`) run on the project and on the base
 render alike, so a file the template moved carries the user's edits to its new place.
 Paths matched by the answers file's `skip` list (and `[tool.cruft] skip` in pyproject.toml)
-are never touched, matched exactly as cruft matches them.
+are never touched, matched exactly as cruft matches them. `uv.lock` is the project's own state,
+never rendered, compared or merged; after an update that changed pyproject.toml (or on a project
+from before the template locked) `update` refreshes it with the template's own `uv lock` step.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import os
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +65,10 @@ __all__ = [
 
 # The template's contract, written once: the post-gen hook names the file it writes.
 ANSWERS_FILE: str = getattr(load_hook(bundled_template_dir(), "post_gen_project"), "ANSWERS_FILE", ".cruft.json")
-# Never compared or merged: the answers file is rewritten, the rest are local artefacts.
+# Never compared or merged: the answers file is rewritten, uv.lock is the project's own state
+# (resolved on its own day; `update` refreshes it with `uv lock`), the rest are local artefacts.
 IGNORED_PARTS = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "dist", "build"}
+LOCK_FILE = "uv.lock"
 MIGRATIONS_DIR = "migrations"
 """Beside the template's cookiecutter.json: `X.Y.Z.py` files, each with `migrate(project_dir, answers)`."""
 
@@ -166,6 +170,10 @@ class UpdateResult:
     """Variables the target version added, with the answers recorded for them."""
     dropped_answers: list[str] = field(default_factory=list)
     """Recorded variables the target version no longer has (removed from the answers file)."""
+    relocked: bool = False
+    """uv.lock was brought in line with the updated pyproject.toml (`uv lock`)."""
+    lock_problem: str | None = None
+    """Why uv.lock could not be made or refreshed, with the fix (the update itself went through)."""
     diff: str = ""
 
     @property
@@ -353,14 +361,17 @@ def pristine(tpl: Template, answers: Mapping[str, Any], *, checkout: str | None 
     answers file records tpl's source and commit and checkout (the branch the project follows)."""
     scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
     try:
-        private = {**tpl.origin_context(), "_answers_checkout": checkout or "", "_git_init": False}
+        # No lock: uv.lock is the project's own state (resolved on its day), not a template output.
+        private = {**tpl.origin_context(), "_answers_checkout": checkout or "", "_git_init": False, "_uv_lock": False}
         yield render(tpl, answers, output_dir=scratch, private={k: v for k, v in private.items() if k in tpl.context})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _ignored(relative: Path) -> bool:
-    return relative.name == ANSWERS_FILE or bool(IGNORED_PARTS & set(relative.parts))
+    return (
+        relative.name == ANSWERS_FILE or relative.as_posix() == LOCK_FILE or bool(IGNORED_PARTS & set(relative.parts))
+    )
 
 
 def tree_files(root: Path) -> dict[str, bytes]:
@@ -593,6 +604,7 @@ def update(
             base, theirs = tree_files(old), tree_files(new)
             protected = skipped_paths(recorded.skip, old, new, root)
             answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
+            lock = _locker(new_tpl)
     result.migrated = sorted(p for p in set(original) | set(ours) if original.get(p) != ours.get(p))
     labels = ("yours", f"template {str(recorded.commit)[:12]}", f"template {str(goal)[:12]}")
     planned: dict[str, bytes | None] = {}
@@ -629,7 +641,21 @@ def update(
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(after[path])
     (root / ANSWERS_FILE).write_bytes(_answers_record(answers_file, root / ANSWERS_FILE))
+    if lock is not None and ("pyproject.toml" in changes or not (root / LOCK_FILE).is_file()):
+        result.lock_problem = lock(root)
+        result.relocked = result.lock_problem is None
     return result
+
+
+def _locker(tpl: Template) -> Callable[[Path], str | None] | None:
+    """The template's own `uv lock` step (its post-gen hook's `lock_dependencies`) when it locks
+    projects, else None. The lock file is the project's state, never part of a render: after an
+    update changed pyproject.toml (or a project from before locking has none) it is refreshed
+    with `uv lock`, which keeps every pin the new constraints still allow."""
+    if not tpl.context.get("_uv_lock"):
+        return None
+    lock = getattr(tpl.post_gen_hook, "lock_dependencies", None)
+    return lock if callable(lock) else None
 
 
 def _prune_empty_dirs(directory: Path, root: Path) -> None:

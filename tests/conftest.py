@@ -13,11 +13,15 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from tests.variants import COSTS_FILE, parse_shard, partition, recorded_costs, variant_id
+from tests.helpers import find_python
+from tests.variants import COSTS_FILE, OPTIONS, parse_shard, partition, recorded_costs, variant_id
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,12 +38,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    expose_interpreters()
     shard = config.getoption("--shard")
     if shard is not None:
         try:
             parse_shard(shard)
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
+
+
+def expose_interpreters() -> None:
+    """Put the interpreters of every python_version on PATH as pythonX.Y, and forbid uv's Python
+    downloads. A generated project's `uv lock` (post-gen hook) and `uv sync` look for an
+    interpreter that satisfies requires-python on PATH; pyenv's shims answer only for the global
+    version, so without this uv would try to download one (no internet here: a slow failure)."""
+    directory = Path(tempfile.mkdtemp(prefix="flaskgen-pythons-"))
+    for version in OPTIONS["python_version"]:
+        found = find_python(version)
+        if found is not None:
+            (directory / f"python{version}").symlink_to(found)
+    os.environ["PATH"] = f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -96,8 +96,9 @@ def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) 
         ({"task_queue": "celery"}, ["src/orders_api/queue_rq.py"]),
         ({"task_queue": "rq"}, ["src/orders_api/queue_celery.py"]),
         ({"docker": False}, ["Dockerfile", "compose.yaml", ".dockerignore"]),
+        ({"ci": "github"}, [".gitlab-ci.yml", "renovate.json"]),
         ({"ci": "gitlab"}, [".github"]),
-        ({"ci": "none"}, [".github", ".gitlab-ci.yml"]),
+        ({"ci": "none"}, [".github", ".gitlab-ci.yml", "renovate.json"]),
     ],
 )
 def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any], gone: list[str]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO
+from tests.helpers import REPO, require
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,36 @@ def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: P
     ).stdout.strip()  # fmt: skip
     assert located.startswith(str(venv)), located
     run_step("make test", ["make", "test", f"PYTHON={sys.executable}"], project, env)
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def test_uv_tool_install_with_the_system_python(tmp_path: Path) -> None:
+    """The README's first way on a Debian/Ubuntu machine: the system Python is externally managed
+    (PEP 668, its `pip install` refuses), and `uv tool install` of a checkout puts flaskgen in an
+    environment of its own; then `flaskgen new` works and its project passes its tests there."""
+    require(SYSTEM_PYTHON.is_file(), f"{SYSTEM_PYTHON} is not on this machine")
+    marker = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
+                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    require((Path(marker) / "EXTERNALLY-MANAGED").is_file(), f"{SYSTEM_PYTHON} is not externally managed (PEP 668)")
+    tools, bin_dir = tmp_path / "tools", tmp_path / "bin"
+    uv = Path(sys.executable).parent / "uv"
+    # What a user's shell has: uv's own directory and the tool bin directory, then the system's.
+    env = {**tool_env(), "UV_TOOL_DIR": str(tools), "UV_TOOL_BIN_DIR": str(bin_dir),
+           "PATH": f"{bin_dir}:{uv.parent}:/usr/bin:/bin"}  # fmt: skip
+    refused = subprocess.run([str(SYSTEM_PYTHON), "-m", "pip", "install", "--dry-run", str(REPO)], env=env,
+                             capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode != 0 and "externally-managed-environment" in refused.stderr
+    run_step("uv tool install", [str(uv), "tool", "install", "--python", str(SYSTEM_PYTHON), str(REPO)], tmp_path, env)
+    flaskgen = bin_dir / "flaskgen"
+    installed = (tools / "flaskgen/bin/python").resolve()
+    assert installed == SYSTEM_PYTHON.resolve(), installed
+    work = tmp_path / "work"
+    work.mkdir()
+    made = subprocess.run([str(flaskgen), "new", "Tool Svc", "--no-input"], cwd=work, env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    project = work / "tool-svc"
+    assert (project / "uv.lock").is_file() and "note:" not in made.stderr, made.stderr
+    run_step("make test", ["make", "test", f"PYTHON={SYSTEM_PYTHON}"], project, env)

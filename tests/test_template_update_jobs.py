@@ -2,7 +2,7 @@
 
 The job's own shell script is taken from the generated workflow (GitHub) or `.gitlab-ci.yml`
 (GitLab) and run with bash in a generated project whose template has a new release. What only
-the hosted CI has is stood in for: `pipx run --spec <template> flaskgen` runs this flaskgen;
+the hosted CI has is stood in for: `uvx --from <template> flaskgen` runs this flaskgen;
 `gh` records its calls; the push URL (github.com / the GitLab host, with the token) is rewritten
 by git's `url.<base>.insteadOf` to a bare repository on disk, whose pre-receive hook records the
 push options (GitLab's `merge_request.create`)."""
@@ -21,9 +21,9 @@ import yaml
 
 from tests.helpers import GIT_IDENTITY, SLUG, commit_all, edit, git, project_from, template_repository
 
-FAKE_PIPX = f"""#!/bin/sh
-# pipx run --spec SPEC flaskgen ARGS...  ->  this checkout's flaskgen ARGS...
-shift 4
+FAKE_UVX = f"""#!/bin/sh
+# uvx --from SPEC flaskgen ARGS...  ->  this checkout's flaskgen ARGS...
+shift 3
 exec "{Path(sys.executable).parent / "flaskgen"}" "$@"
 """
 FAKE_GH = """#!/bin/sh
@@ -48,7 +48,7 @@ def _job_script(project: Path, ci: str) -> str:
 def _environment(root: Path, ci: str, remote: Path) -> dict[str, str]:
     tools = root / "tools"
     tools.mkdir()
-    for name, text in (("pipx", FAKE_PIPX), ("gh", FAKE_GH)):
+    for name, text in (("uvx", FAKE_UVX), ("gh", FAKE_GH)):
         (tools / name).write_text(text)
         (tools / name).chmod(0o755)
     pushed_to = "https://x-access-token:t0ken@github.com/org/svc.git"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 from tests.helpers import REPO, write_tree
 from tests.variants import (
     OPTIONS,
-    ci_lint_steps,
+    config_lint_steps,
     empty_files,
     full_variants,
     leftover_jinja,
@@ -21,6 +22,8 @@ from tests.variants import (
     prunable_paths,
     pruned_paths,
     secrets_found,
+    systemd_findings,
+    unknown_renovate_keys,
     unpinned_actions,
     variant_id,
     yaml_problems,
@@ -42,6 +45,39 @@ def test_detectors_find_the_problems(tmp_path: Path) -> None:
     assert leftover_jinja(root) == ["README.md: '{{ cookiecutter'"]
     assert empty_files(root) == ["empty.txt"]
     assert [problem.split(":")[0] for problem in yaml_problems(root)] == ["ci.yml"]
+
+
+def test_config_linters_find_the_problems(tmp_path: Path) -> None:
+    """Each config linter of the matrix fails on a file with a mistake its tool knows about."""
+    root = write_tree(
+        tmp_path,
+        {
+            ".github/dependabot.yml": "version: 2\nupdates:\n  - package-ecosystem: uvv\n    directory: /\n"
+            "    schedule: {interval: weekly}\n",
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: echo ${{ github.event.issue.title }}\n",
+            "compose.yaml": "services:\n  app:\n    biuld: .\n",
+            ".gitlab-ci.yml": "test:\n  image: python:3.12\n  scirpt: [make test]\n",
+            "Dockerfile": "FROM python:3.12-slim\nRUN pip install flask\n",
+            "renovate.json": '{"extends": ["config:recommended"], "packageRules": [{"matchManagers": ["pep621"],'
+            ' "grupName": "x"}], "scheduel": ["weekly"], "lockFileMaintenance": {"enabled": "yes"}}\n',
+            "deploy/systemd/svc.service": "[Service]\nExecStart=/srv/svc/.venv/bin/gunicorn app\nBogusKey=1\n"
+            "ProtectHome=yess\n",
+        },
+    )
+    steps = config_lint_steps(root, {"ci": "github"}) + config_lint_steps(root, {"ci": "gitlab"})
+    assert {name for name, _ in steps} == {
+        "actionlint", "zizmor --offline", "hadolint", "check-jsonschema (dependabot.yml)",
+        "check-jsonschema (.gitlab-ci.yml)", "check-jsonschema (renovate.json)", "check-jsonschema (compose.yaml)",
+    }  # fmt: skip
+    for name, command in dict(steps).items():
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode != 0, f"{name} passed a broken file: {result.stdout}"
+    assert unknown_renovate_keys(root / "renovate.json") == ["scheduel", "packageRules.grupName"]
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    findings = systemd_findings(root)
+    assert any("BogusKey" in line for line in findings) and any("yess" in line for line in findings), findings
 
 
 def test_pairwise_covers_every_pair() -> None:
@@ -107,7 +143,7 @@ def test_repository_workflow_runs_the_full_tier_in_shards() -> None:
     """.github/workflows/ci.yml (this repository's, for forks): actionlint and zizmor clean, actions
     pinned, and its shard list is exactly 1..N for the N it passes to --shard."""
     workflow = REPO / ".github/workflows/ci.yml"
-    for name, command in ci_lint_steps(REPO, "github"):
+    for name, command in config_lint_steps(REPO, {"ci": "github"}):
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
     assert unpinned_actions(REPO) == []

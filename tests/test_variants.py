@@ -5,8 +5,10 @@ Default tier: the default variant plus a pairwise covering set of all option val
 For each variant, in order (DESIGN.md §5): bake; no Jinja leftovers, no empty files, pruned
 files gone; its own venv (uv, the interpreter of its python_version); ruff check, ruff format
 --check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
-Redis when it uses them); YAML files parse; the CI files pass their own linters (actionlint,
-zizmor, check-jsonschema's GitLab CI schema) with every action pinned by SHA; a wheel
+Redis when it uses them); YAML files parse; every CI, bot and container file passes its own
+linter (actionlint and zizmor with every action pinned by SHA; check-jsonschema's GitLab CI,
+Dependabot, Renovate and compose schemas; hadolint) and the systemd units `systemd-analyze
+verify`; the venv comes from the uv.lock made at generation (`uv sync --locked`); a wheel
 (`make build`); `make check-deploy` (gunicorn --check-config, nginx -t, gixy).
 
 Next to each of them, the same variant upgrades (DESIGN.md §7): baked at the previous release
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -39,7 +42,7 @@ from flaskgen.testing import nginx_binary, run_step, tool_env
 from tests.helpers import REPO, TEMPLATE, commit_all, find_python, postgres_available, redis_available, require
 from tests.variants import (
     UNSUPPORTED,
-    ci_lint_steps,
+    config_lint_steps,
     empty_files,
     full_variants,
     leftover_jinja,
@@ -48,6 +51,8 @@ from tests.variants import (
     prunable_paths,
     pruned_paths,
     secrets_found,
+    systemd_findings,
+    unknown_renovate_keys,
     unpinned_actions,
     upgrade_base,
     variant_id,
@@ -112,7 +117,7 @@ def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dic
     require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
     env = tool_env()
     with step("install"):
-        run_step("install (uv venv + uv pip install -e .[dev])", ["make", "install", f"PYTHON={python}"], project, env)
+        run_step("install (uv sync --locked)", ["make", "install", f"PYTHON={python}"], project, env)
     planned = subprocess.run(["make", "-n", "lint"], cwd=project, env=env, capture_output=True, text=True).stdout
     assert [line.split("/")[-1] for line in planned.splitlines() if "/bin/" in line] == [
         " ".join(command) for command in LINT_COMMANDS
@@ -160,10 +165,18 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
         with step("file checks + audit"):
             check_files(project, variant)
 
-        with step("CI file linters"):
+        with step("config linters"):
             assert unpinned_actions(project) == []
-            for name, command in ci_lint_steps(project, variant["ci"]):
+            for name, command in config_lint_steps(project, variant):
                 run_step(name, command, project, tool_env())
+            if variant["ci"] == "gitlab":
+                assert unknown_renovate_keys(project / "renovate.json") == []
+            require(shutil.which("systemd-analyze") is not None, "systemd-analyze (Debian package systemd) is missing")
+            assert systemd_findings(project) == []
+
+        # Locked at generation (post-gen `uv lock`), in the first commit; `make install` is
+        # `uv sync --locked` from it, which fails if the lock does not match pyproject.toml.
+        assert (project / "uv.lock").is_file(), "no uv.lock was made at generation"
 
         env = install_and_lint(project, variant, step)
 
@@ -232,9 +245,13 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) 
             record_property("conflicts", len(result.conflicts))
             assert result.conflicts == [] and result.kept == [] and result.skipped == []
             assert result.updated or result.added or result.removed, "the upgrade changed nothing"
+            # The base release made no lock file: the update makes one (the project's own state,
+            # not part of a render), which `make install` below syncs from with --locked.
+            assert result.relocked and result.lock_problem is None, result.lock_problem
             commit_all(project, "flaskgen update")
             with open_template(str(REPO)) as head, pristine(head, recorded_answers(head, given)) as fresh:
                 assert tree_files(project) == tree_files(fresh), "the upgraded project differs from a fresh bake"
+            assert (project / "uv.lock").is_file()
             assert check(project).up_to_date
 
         env = install_and_lint(project, variant, step)

@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -187,21 +189,83 @@ def secrets_found(root: Path) -> list[str]:
 PINNED_ACTION = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}(?: #.*)?$")
 
 
-def ci_lint_steps(project: Path, ci: str) -> list[tuple[str, list[str]]]:
-    """The generated CI files, each checked by the tool that knows its rules (offline): GitHub
-    workflows by actionlint and zizmor, `.gitlab-ci.yml` by check-jsonschema's vendored GitLab
-    CI schema. actionlint runs shellcheck on `run:` scripts only where shellcheck is installed."""
+def config_lint_steps(project: Path, variant: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """The generated CI, bot and container files, each checked by the tool that knows its rules
+    (all offline): GitHub workflows by actionlint and zizmor; `.gitlab-ci.yml`, Dependabot,
+    Renovate and compose files by check-jsonschema's vendored schemas; the Dockerfile by hadolint.
+    actionlint runs shellcheck on `run:` scripts only where shellcheck is installed."""
     tools = Path(sys.executable).parent
-    if ci == "github":
+
+    def schema(name: str, path: Path) -> tuple[str, list[str]]:
+        return (
+            f"check-jsonschema ({path.name})",
+            [str(tools / "check-jsonschema"), "--builtin-schema", name, str(path)],
+        )
+
+    steps = []
+    if variant["ci"] == "github":
         workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
-        return [
+        steps += [
             ("actionlint", [str(tools / "actionlint"), *workflows]),
             ("zizmor --offline", [str(tools / "zizmor"), "--offline", "--quiet", *workflows]),
         ]
-    if ci == "gitlab":
-        schema = ["--builtin-schema", "vendor.gitlab-ci", str(project / ".gitlab-ci.yml")]
-        return [("check-jsonschema (GitLab CI)", [str(tools / "check-jsonschema"), *schema])]
-    return []
+        if (project / ".github/dependabot.yml").is_file():
+            steps.append(schema("vendor.dependabot", project / ".github/dependabot.yml"))
+    elif variant["ci"] == "gitlab":
+        steps += [
+            schema("vendor.gitlab-ci", project / ".gitlab-ci.yml"),
+            schema("vendor.renovate", project / "renovate.json"),
+        ]
+    if (project / "compose.yaml").is_file():
+        steps.append(schema("vendor.compose-spec", project / "compose.yaml"))
+    if (project / "Dockerfile").is_file():
+        steps.append(("hadolint", [str(tools / "hadolint"), str(project / "Dockerfile")]))
+    return steps
+
+
+def unknown_renovate_keys(path: Path) -> list[str]:
+    """Keys of a renovate.json (top level and packageRules) that Renovate's schema does not
+    define: the schema allows unknown keys, so a typo (`scheduel`) would pass it silently."""
+    import check_jsonschema
+
+    schema_file = Path(check_jsonschema.__file__).parent / "builtin_schemas/vendor/renovate.json"
+    schema = json.loads(schema_file.read_text())
+    properties = schema["properties"]
+    rule_keys = schema["definitions"]["packageRules"]["items"]["allOf"][0]["properties"]
+    config = json.loads(path.read_text())
+    unknown = [key for key in config if key not in properties and key != "$schema"]
+    unknown += [
+        f"packageRules.{key}" for rule in config.get("packageRules", []) for key in rule if key not in rule_keys
+    ]
+    return unknown
+
+
+def systemd_findings(project: Path) -> list[str]:
+    """`systemd-analyze verify` on each generated unit, inside a scratch root holding the host's
+    unit library (sysinit.target and the rest) and a stand-in executable at each path the units
+    start: the real ones exist on the server after deploy/README's install (/srv/<slug>/.venv),
+    and verify refuses a command that is not executable. Any output is a finding, since verify
+    exits 0 on unknown keys and unparsable values, which it only prints."""
+    units = sorted((project / "deploy/systemd").glob("*.service"))
+    with tempfile.TemporaryDirectory(prefix="flaskgen-systemd-") as scratch:
+        root = Path(scratch)
+        shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+        (root / "etc/systemd/system").mkdir(parents=True)
+        for unit in units:
+            shutil.copy(unit, root / "etc/systemd/system")
+            for line in unit.read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.startswith("Exec") and value.strip():
+                    stub = root / value.split()[0].lstrip("-@!+:").lstrip("/")
+                    stub.parent.mkdir(parents=True, exist_ok=True)
+                    stub.write_text("#!/bin/sh\n")
+                    stub.chmod(0o755)
+        result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *(unit.name for unit in units)],
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+    output = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return [line.replace(str(root), "") for line in output] or (
+        [] if result.returncode == 0 else ["exit status " + str(result.returncode)]
+    )
 
 
 def unpinned_actions(project: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Finish the generated project: prune the files of options not chosen, then maybe `git init`.
+"""Finish the generated project: prune the files of options not chosen, lock its dependencies
+(`uv lock`), then maybe `git init` (so the lock file is in the first commit).
 
 Cookiecutter runs this with the new project as the working directory. Each step is a small
 function of the answers so tests can import and call it on a temporary tree. Whole optional
@@ -9,6 +10,8 @@ rather than being wrapped in one big Jinja if-block.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,8 +91,9 @@ def docker_files(answers: Mapping[str, Any]) -> list[str]:
 
 
 def ci_files(answers: Mapping[str, Any]) -> list[str]:
-    """The CI configurations of the providers not chosen."""
-    by_provider = {"github": [".github"], "gitlab": [".gitlab-ci.yml"]}
+    """The CI configurations (and dependency bots: Dependabot on GitHub, Renovate on GitLab) of
+    the providers not chosen."""
+    by_provider = {"github": [".github"], "gitlab": [".gitlab-ci.yml", "renovate.json"]}
     return [path for name, paths in by_provider.items() if name != answers["ci"] for path in paths]
 
 
@@ -191,6 +195,49 @@ def write_answers_file(root: Path, answers: Mapping[str, Any]) -> Path:
     return path
 
 
+LOCK_TIMEOUT = 180
+"""Seconds `uv lock` may take (a cold cache resolves ~30 packages over the network)."""
+
+
+def find_uv() -> str | None:
+    """uv on PATH, else the one installed beside the running interpreter (flaskgen's own venv or
+    `uv tool` environment, whose bin directory is often not on PATH)."""
+    beside = Path(sys.executable).parent / "uv"
+    return shutil.which("uv") or (str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None)
+
+
+def lock_interpreter(root: Path) -> str | None:
+    """The running interpreter when it satisfies the project's `requires-python = ">=X.Y"`: uv
+    needs one to lock, and without a hint it may download a Python just for that. None: let uv
+    find one (its own search, with its own download settings)."""
+    match = re.search(r'^requires-python\s*=\s*">=\s*(\d+)\.(\d+)', (root / "pyproject.toml").read_text(), re.M)
+    if match is None or sys.version_info[:2] < (int(match[1]), int(match[2])):
+        return None
+    return sys.executable
+
+
+def lock_dependencies(root: Path) -> str | None:
+    """`uv lock` in the new project, so that every install (Makefile, CI, Docker) is `uv sync
+    --locked` from the first commit on. Never fails the generation: without uv, offline, or
+    with no interpreter for requires-python, it returns the one-line reason and the fix (the
+    Makefile's `install` makes the lock later); None when uv.lock was made."""
+    uv = find_uv()
+    if uv is None:
+        return "uv not found, so no uv.lock yet: install uv (https://docs.astral.sh/uv/) and run `make lock`"
+    python = lock_interpreter(root)
+    command = [uv, "lock", "--quiet", *(["--python", python] if python else [])]
+    try:
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=LOCK_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        reason = f"timed out after {LOCK_TIMEOUT} s" if isinstance(err, subprocess.TimeoutExpired) else str(err)
+        return f"uv lock did not finish ({reason}), so no uv.lock yet: run `make lock` once the index is reachable"
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = next((line for line in lines if line.startswith("error:")), lines[-1] if lines else "no output")
+        return f"uv lock failed ({reason}), so no uv.lock yet: run `make lock` once that is fixed"
+    return None
+
+
 def git_available() -> bool:
     return shutil.which("git") is not None
 
@@ -221,6 +268,10 @@ def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
     remove_paths(root, files_to_prune(answers))
     remove_bytecode(root)
     write_answers_file(root, answers)
+    if as_bool(answers.get("_uv_lock", False)):
+        problem = lock_dependencies(root)
+        if problem is not None:
+            print(f"note: {problem}", file=sys.stderr)
     if as_bool(answers.get("_git_init", False)):
         git_init(root, answers)
     return 0
