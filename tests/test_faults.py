@@ -187,6 +187,11 @@ def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_prop
             assert set(item_statuses) <= {200, 503}, item_statuses
             assert 503 in item_statuses
             assert [status for status, _ in health_results] == [200] * 8, health_results
-            # Thawed: back to normal without a restart.
+            # Thawed: back to normal without a restart, in every worker, once a second has passed
+            # since its last missed deadline (the template's PROBE_AFTER_SECONDS; its breaker then
+            # lets one request probe, and the first answer closes it; before the half-open state
+            # a worker failed fast for FAIL_FAST_SECONDS = 5 after its last miss).
             wait_until(lambda: stack.request(path="/readyz", source="127.0.4.1").status == 200, "readiness", 30)
-            assert stack.request(path="/items", source="127.0.4.2").status == 200
+            time.sleep(1.0)
+            after = [stack.request(path="/items", source=f"127.0.4.{n}") for n in range(2, 14)]
+            assert [r.status for r in after] == [200] * 12, [(r.status, r.body[:300]) for r in after]

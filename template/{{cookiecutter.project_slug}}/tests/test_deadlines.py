@@ -2,10 +2,17 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
-from {{ cookiecutter.package_name }}.deadlines import DatabaseUnavailable, Deadlines, connect_args
+from {{ cookiecutter.package_name }}.deadlines import (
+    FAIL_FAST_SECONDS,
+    PROBE_AFTER_SECONDS,
+    DatabaseUnavailable,
+    Deadlines,
+    connect_args,
+)
 
 
 def test_connect_args_bound_the_connect_and_every_statement() -> None:
@@ -38,3 +45,39 @@ def test_a_call_that_ends_in_time_is_left_alone() -> None:
         server.sendall(b"y")
         assert client.recv(1) == b"y"
     deadlines.check_available()
+
+
+def _in_thread(deadlines: Deadlines) -> BaseException | None:
+    """check_available() in a new thread: what it raised, or None."""
+    raised: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            deadlines.check_available()
+        except DatabaseUnavailable as err:
+            raised.append(err)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(timeout=10)
+    return raised[0] if raised else None
+
+
+def test_half_open_one_probe_at_a_time_and_an_answer_closes_the_breaker() -> None:
+    deadlines = Deadlines(statement_timeout=5)
+    missed_at = time.monotonic() - PROBE_AFTER_SECONDS - 0.05
+    deadlines.down_until = missed_at + FAIL_FAST_SECONDS
+    deadlines.check_available()  # this thread probes
+    deadlines.check_available()  # ... and may go on with its request
+    assert isinstance(_in_thread(deadlines), DatabaseUnavailable)  # the others fail fast meanwhile
+    deadlines.failed()  # the probe failed: the next thread may probe
+    assert _in_thread(deadlines) is None
+    deadlines.answered()  # a statement was answered: closed for everyone
+    assert _in_thread(deadlines) is None and _in_thread(deadlines) is None
+
+
+def test_no_probe_right_after_a_miss() -> None:
+    deadlines = Deadlines(statement_timeout=5)
+    deadlines.down_until = time.monotonic() + FAIL_FAST_SECONDS
+    with pytest.raises(DatabaseUnavailable):
+        deadlines.check_available()

@@ -9,7 +9,10 @@
   the connection and the request answers 503;
 - fail fast: once a deadline was missed or a connect failed, statements fail at once for
   FAIL_FAST_SECONDS (DatabaseUnavailable, answered 503) instead of each waiting out its own
-  deadline, so request threads stay free (and /healthz answers) while the database is out.
+  deadline, so request threads stay free (and /healthz answers) while the database is out;
+- half-open: from PROBE_AFTER_SECONDS after the miss, one request thread at a time may try the
+  database (under the same deadlines); the first statement answered closes the breaker, so each
+  Gunicorn worker serves again on its first request after the database is back.
 
 SQLAlchemy's own pool_pre_ping is replaced by a ping under the same deadline (a frozen server
 would hang the built-in one, which runs outside every statement event).
@@ -32,6 +35,7 @@ from sqlalchemy.exc import DisconnectionError
 from . import errors
 
 FAIL_FAST_SECONDS = 5.0
+PROBE_AFTER_SECONDS = 1.0
 PING_TIMEOUT = 2.0
 GRACE_SECONDS = 1.0
 POOL_TIMEOUT = 5.0
@@ -68,6 +72,9 @@ class Deadlines:
     def __init__(self, statement_timeout: float) -> None:
         self.statement_timeout = statement_timeout
         self.down_until = 0.0
+        self._prober: int | None = None
+        self._probe_lease = 0.0
+        self._probe_lock = threading.Lock()
         self._pid = 0
         self._cond = threading.Condition()
         self._due: dict[int, tuple[float, int]] = {}
@@ -85,8 +92,29 @@ class Deadlines:
                 self._cond.wait(None if soonest is None else max(soonest - now, 0.01))
 
     def check_available(self) -> None:
-        if time.monotonic() < self.down_until:
-            raise DatabaseUnavailable("the database missed a deadline moments ago; failing fast")
+        """Go on, or raise DatabaseUnavailable while the breaker is open (a deadline missed less
+        than FAIL_FAST_SECONDS ago) unless this thread holds the probe (half-open)."""
+        now = time.monotonic()
+        if now >= self.down_until:
+            return
+        if now >= self.down_until - FAIL_FAST_SECONDS + PROBE_AFTER_SECONDS:
+            me = threading.get_ident()
+            with self._probe_lock:
+                # The lease bounds a probe that never reports back (an exception elsewhere).
+                if self._prober in (None, me) or now >= self._probe_lease:
+                    self._prober = me
+                    self._probe_lease = now + self.statement_timeout + GRACE_SECONDS + PING_TIMEOUT
+                    return
+        raise DatabaseUnavailable("the database missed a deadline moments ago; failing fast")
+
+    def answered(self) -> None:
+        """A statement was answered: the database is there, close the breaker."""
+        self.down_until = 0.0
+        self._prober = None
+
+    def failed(self) -> None:
+        """A call failed: let the next probe go (the watchdog or the caller opened the breaker)."""
+        self._prober = None
 
     def start(self, key: int, fd: int, seconds: float) -> None:
         if self._pid != os.getpid():  # first call in this process (threads do not survive fork)
@@ -114,11 +142,13 @@ class Deadlines:
 
     def _after_execute(self, conn: Any, cursor: Any, *args: Any) -> None:
         self.stop(id(cursor))
+        self.answered()
 
     def _on_error(self, context: Any) -> None:
         cursor = getattr(context.execution_context, "cursor", None)
         if cursor is not None:
             self.stop(id(cursor))
+        self.failed()
 
     def _connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
         """Open a connection (SQLAlchemy's do_connect, done here to see it fail): when connecting
@@ -129,6 +159,7 @@ class Deadlines:
             return dialect.loaded_dbapi.connect(*cargs, **cparams)
         except psycopg.OperationalError:
             self.down_until = time.monotonic() + FAIL_FAST_SECONDS
+            self.failed()
             raise
 
     def _ping(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -141,6 +172,7 @@ class Deadlines:
             dbapi_connection.execute("SELECT 1")
             dbapi_connection.rollback()
         except psycopg.Error as err:
+            self.failed()
             self.check_available()  # the ping missed its deadline: the database is out
             raise DisconnectionError(str(err)) from err
         finally:
