@@ -5,7 +5,7 @@ want of uv or of the network. Real uv, real git, the real package index."""
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,11 +29,15 @@ def uv_lock_check(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([UV, "lock", "--check"], cwd=project, capture_output=True, text=True, env=tool_env())
 
 
-def test_new_project_is_locked_in_its_first_commit(tmp_path: Path) -> None:
-    args = ["new", "Locked Svc", "--no-input", "-o", str(tmp_path), "--set", "python_version=3.11"]
-    result = runner.invoke(app, args)
+def new_project(root: Path, name: str, *options: str) -> Path:
+    """`flaskgen new NAME --no-input` (Python 3.11) in root, plus options; the project's path."""
+    result = runner.invoke(app, ["new", name, "--no-input", "-o", str(root), "--set", "python_version=3.11", *options])
     assert result.exit_code == 0, result.output
-    project = tmp_path / "locked-svc"
+    return root / name.lower().replace(" ", "-")
+
+
+def test_new_project_is_locked_in_its_first_commit(tmp_path: Path) -> None:
+    project = new_project(tmp_path, "Locked Svc")
     assert "uv.lock" in git(project, "show", "--name-only", "--format=", "HEAD").splitlines()
     check = uv_lock_check(project)
     assert check.returncode == 0, check.stderr
@@ -43,19 +47,14 @@ def test_new_project_is_locked_in_its_first_commit(tmp_path: Path) -> None:
     assert "[dependency-groups]" in pyproject and "optional-dependencies" not in pyproject
 
 
-def test_no_lock_option(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["new", "Loose Svc", "--no-input", "--no-lock", "--no-git", "-o", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert not (tmp_path / "loose-svc/uv.lock").exists()
-
-
 @pytest.fixture
 def unlocked(tmp_path: Path) -> Path:
     """A generated project without a lock file (made with --no-lock, no git)."""
-    result = runner.invoke(app, ["new", "Hook Svc", "--no-input", "--no-lock", "--no-git", "-o", str(tmp_path),
-                                 "--set", "python_version=3.11"])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return tmp_path / "hook-svc"
+    return new_project(tmp_path, "Hook Svc", "--no-lock", "--no-git")
+
+
+def test_no_lock_option(unlocked: Path) -> None:
+    assert (unlocked / "pyproject.toml").is_file() and not (unlocked / "uv.lock").exists()
 
 
 def test_without_uv_generation_goes_on_with_one_note(
@@ -69,19 +68,13 @@ def test_without_uv_generation_goes_on_with_one_note(
     assert not (unlocked / "uv.lock").exists()
 
 
-def test_offline_lock_failure_is_one_line_with_the_fix(unlocked: Path, tmp_path: Path) -> None:
+def test_offline_lock_failure_is_one_line_with_the_fix(
+    unlocked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Real uv, offline with an empty cache: it cannot resolve, and says so in one line."""
-    env = {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
-    old = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        problem = post.lock_dependencies(unlocked)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))
+    problem = post.lock_dependencies(unlocked)
     assert problem is not None and problem.startswith("uv lock failed (error:") and "make lock" in problem
     assert "\n" not in problem and not (unlocked / "uv.lock").exists()
 
@@ -113,9 +106,7 @@ def test_make_install_syncs_from_the_lock_and_falls_back_to_pip(tmp_path: Path) 
     PATH, python -m venv + pip >= 25.1 with `--group dev`."""
     python = find_python("3.11")
     require(python is not None, "no Python 3.11 on this machine")
-    result = runner.invoke(app, ["new", "Make Svc", "--no-input", "-o", str(tmp_path), "--set", "python_version=3.11"])
-    assert result.exit_code == 0, result.output
-    project = tmp_path / "make-svc"
+    project = new_project(tmp_path, "Make Svc")
     run_step("make install", ["make", "install", f"PYTHON={python}"], project, tool_env())
     assert (project / ".venv/bin/pytest").is_file() and (project / ".venv/bin/gunicorn").is_file()
 
@@ -126,7 +117,7 @@ def test_make_install_syncs_from_the_lock_and_falls_back_to_pip(tmp_path: Path) 
     run_step("make lock", ["make", "lock", f"PYTHON={python}"], project, tool_env())
     run_step("make install", ["make", "install", f"PYTHON={python}"], project, tool_env())
 
-    subprocess.run(["rm", "-rf", str(project / ".venv")], check=True)
+    shutil.rmtree(project / ".venv")
     no_uv = {**tool_env(), "PATH": "/usr/bin:/bin"}
     run_step("make install without uv", ["make", "install", f"PYTHON={python}"], project, no_uv)
     assert (project / ".venv/bin/pip").is_file() and (project / ".venv/bin/pytest").is_file()

@@ -262,10 +262,10 @@ def systemd_findings(project: Path) -> list[str]:
                     stub.chmod(0o755)
         result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *(unit.name for unit in units)],
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
-    output = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    return [line.replace(str(root), "") for line in output] or (
-        [] if result.returncode == 0 else ["exit status " + str(result.returncode)]
-    )
+    findings = [line.replace(str(root), "") for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    if result.returncode != 0 and not findings:
+        findings.append(f"exit status {result.returncode}")
+    return findings
 
 
 def unpinned_actions(project: Path) -> list[str]:
