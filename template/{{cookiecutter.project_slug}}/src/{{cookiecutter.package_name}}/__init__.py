@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from apiflask import APIFlask
 from flask import Flask, Request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -42,20 +44,36 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> Flask:
+def project_version() -> str:
+    """The installed distribution's version (openapi.json's info.version{% if cookiecutter.error_tracking == "sentry" %}, Sentry's release{% endif %})."""
+    try:
+        return version("{{ cookiecutter.project_slug }}")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> APIFlask:
     """Build the application.
 
     env picks the config tier (development, testing or production); without it the APP_ENV
     environment variable decides, else development. config overrides any setting (tests
     pass their own).
     """
-    app = Flask(__name__, instance_relative_config=True)
-
     # Defaults of the tier and FLASK_* environment overrides (config.settings_for), then the
     # caller's mapping.
-    app.config.update(settings_for(env or os.environ.get(CONFIG_ENV_VAR, "development")))
+    settings = settings_for(env or os.environ.get(CONFIG_ENV_VAR, "development"))
     if config is not None:
-        app.config.from_mapping(config)
+        settings.from_mapping(config)
+    # APIFlask is Flask plus the API contract: /openapi.json made from the routes' declared
+    # schemas, request validation (422), and the docs UI at /docs where API_DOCS is on.
+    app = APIFlask(
+        __name__,
+        title="{{ cookiecutter.project_name }}",
+        version=project_version(),
+        docs_path="/docs" if settings["API_DOCS"] else None,
+        instance_relative_config=True,
+    )
+    app.config.update(settings)
     if app.config["ENV_NAME"] == "production":
         # Refuse to start with a weak key, debug on or insecure cookies.
         check_production_config(app.config)
@@ -70,9 +88,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     app.json = BoundedJSONProvider(app)
     app.session_interface = CookieSessions()
 
-    from . import errors, health, logging
+    from . import contract, errors, health, logging
 
     logging.init_app(app)
+    contract.init_app(app)
     errors.init_app(app)
     health.init_app(app)
 {%- if cookiecutter.database != "none" %}

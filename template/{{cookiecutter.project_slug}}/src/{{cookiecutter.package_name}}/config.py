@@ -53,6 +53,8 @@ class Config:
     # Records waiting for the log sink; past this they are dropped and counted, never queued
     # without bound.
     LOG_QUEUE_SIZE = 10_000
+    # The interactive API docs (/docs): development only. /openapi.json is served in every tier.
+    API_DOCS = False
 {%- if cookiecutter.database != "none" %}
 {%- if cookiecutter.database == "sqlite" %}
     # None: a file in the instance folder (extensions.init_app).
@@ -85,6 +87,7 @@ class DevelopmentConfig(Config):
     DEBUG = True
     SECRET_KEY = secrets.token_hex(32)
     LOG_LEVEL = "DEBUG"
+    API_DOCS = True
 
 
 class TestingConfig(Config):

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, request, url_for
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, Integer, String
+from apiflask.validators import OneOf, Range
+from flask import Flask, url_for
 
 from .queue_{{ cookiecutter.task_queue }} import enqueue_export, export_status
 
-bp = Blueprint("exports", __name__, url_prefix="/exports")
+bp = APIBlueprint("exports", __name__, url_prefix="/exports")
 
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 100_000
+UNAVAILABLE = "The task queue's broker is unavailable"
+
+
+class ExportIn(Schema):
+    rows = Integer(load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS), strict=True)
+
+
+class ExportOut(Schema):
+    id = String(required=True)
+    status = String(required=True, validate=OneOf(["queued", "started", "finished", "failed"]))
+    status_url = String(metadata={"description": "Where to poll (on 202)"})
+    result = Dict(metadata={"description": "The export's result, once finished"})
+    error = String(metadata={"description": "Why it failed (details stay in the worker log)"})
 
 
 def init_app(app: Flask) -> None:
@@ -24,16 +40,17 @@ def init_app(app: Flask) -> None:
 
 
 @bp.post("")
-def start_export() -> tuple[dict[str, Any], int, dict[str, str]]:
-    payload = request.get_json(silent=True) or {}
-    rows = payload.get("rows", DEFAULT_ROWS) if isinstance(payload, dict) else None
-    if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= MAX_ROWS:
-        abort(400, description=f"'rows' must be an integer from 1 to {MAX_ROWS}")
-    job_id = enqueue_export(rows)
+@bp.input(ExportIn, location="json")
+@bp.output(ExportOut, status_code=202, headers={"Location": String(metadata={"description": "The job's status URL"})})
+@bp.doc(responses={202: "The export was queued", 400: "The body is not JSON", 503: UNAVAILABLE})
+def start_export(json_data: dict[str, int]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    job_id = enqueue_export(json_data["rows"])
     location = url_for("exports.get_export", job_id=job_id)
     return {"id": job_id, "status": "queued", "status_url": location}, 202, {"Location": location}
 
 
 @bp.get("/<job_id>")
+@bp.output(ExportOut)
+@bp.doc(responses={200: "The job's status", 404: "No such job (or it expired)", 503: UNAVAILABLE})
 def get_export(job_id: str) -> dict[str, Any]:
     return export_status(job_id)

@@ -13,13 +13,26 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from flask import Blueprint, Flask, current_app
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, String
+from apiflask.validators import OneOf
+from flask import Flask, current_app
 
-bp = Blueprint("health", __name__)
+bp = APIBlueprint("health", __name__)
 MAX_CHECK_THREADS = 8
 
 
+class Liveness(Schema):
+    status = String(required=True, validate=OneOf(["ok"]))
+
+
+class ReadinessReport(Schema):
+    status = String(required=True, validate=OneOf(["ok", "unavailable"]))
+    checks = Dict(keys=String(), values=String(validate=OneOf(["ok", "down"])), required=True)
+
+
 @bp.get("/healthz")
+@bp.output(Liveness, description="The process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -69,7 +82,15 @@ def add_check(app: Flask, name: str, check: Callable[[], None]) -> None:
     app.extensions["readiness"].checks[name] = check
 
 
+def not_ready() -> dict[int | str, dict[str, str | dict[str, dict[str, Any]]]]:
+    """/readyz's 503 in openapi.json: the same report as its 200 (not apiflask's error body)."""
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ReadinessReport"}}}
+    return {503: {"description": "A dependency is down (see checks)", "content": content}}
+
+
 @bp.get("/readyz")
+@bp.output(ReadinessReport, description="Every dependency answers")
+@bp.doc(responses=not_ready())
 def readyz() -> tuple[dict[str, Any], int]:
     results = current_app.extensions["readiness"].run()
     ready = all(status == "ok" for status in results.values())
