@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from apiflask import APIFlask
+from apiflask.fields import Integer
+
+
+class WholeNumber(Integer):
+    """An integer as the contract's `type: integer` means it, and nothing looser: in JSON an
+    int or an integral number (7.0, which JSON Schema counts as an integer), never true/false or
+    a string; in a query string (in_query) ASCII digits only. marshmallow's Integer either refuses
+    7.0 (strict) or silently truncates 7.5 and takes "10", "１" (fullwidth), "1_000" and " 5"."""
+
+    def __init__(self, *, in_query: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.in_query = in_query
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise self.make_error("invalid")
+        if isinstance(value, str) and not (self.in_query and value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(int(value) if isinstance(value, float) else value, attr, data, **kwargs)
 
 
 def require_bodies(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:

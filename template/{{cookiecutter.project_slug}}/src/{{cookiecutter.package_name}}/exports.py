@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, Integer, String
+from apiflask.fields import Dict, String
 from apiflask.validators import OneOf, Range
 from flask import Flask, url_for
 
+from .contract import WholeNumber
 from .queue_{{ cookiecutter.task_queue }} import enqueue_export, export_status
 
 bp = APIBlueprint("exports", __name__, url_prefix="/exports")
@@ -24,7 +25,7 @@ UNAVAILABLE = "The task queue's broker is unavailable"
 
 
 class ExportIn(Schema):
-    rows = Integer(load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS), strict=True)
+    rows = WholeNumber(load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS))
 
 
 class ExportOut(Schema):

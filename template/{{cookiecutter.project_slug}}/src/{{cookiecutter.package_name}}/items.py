@@ -7,7 +7,6 @@ the reasons per field) and documents them in /openapi.json.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
@@ -18,6 +17,7 @@ from marshmallow import ValidationError, post_load
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .contract import WholeNumber
 from .extensions import db
 from .models import NAME_MAX_LENGTH, Item
 
@@ -52,16 +52,6 @@ def visible(name: str) -> None:
         raise ValidationError("must be visible characters (and spaces), not only spaces")
 
 
-class PlainInteger(Integer):
-    """An integer in ASCII digits only: int() alone would also take "１" (fullwidth), "1_000" and
-    " 5"."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
-        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class ItemIn(Schema):
     name = String(
         required=True,
@@ -84,8 +74,8 @@ class ItemOut(Schema):
 
 
 class Page(Schema):
-    limit = PlainInteger(load_default=DEFAULT_PAGE_SIZE, validate=Range(min=1, max=MAX_PAGE_SIZE))
-    offset = PlainInteger(load_default=0, validate=Range(min=0, max=MAX_OFFSET))
+    limit = WholeNumber(in_query=True, load_default=DEFAULT_PAGE_SIZE, validate=Range(min=1, max=MAX_PAGE_SIZE))
+    offset = WholeNumber(in_query=True, load_default=0, validate=Range(min=0, max=MAX_OFFSET))
 
 
 class ItemPage(Schema):

@@ -62,7 +62,7 @@ def enqueue_export(rows: int) -> str:
 def export_status(job_id: str) -> dict[str, Any]:
     try:
         job = Job.fetch(job_id, connection=current_app.extensions["redis"])
-    except NoSuchJobError:
+    except (NoSuchJobError, ValueError):  # ValueError: not an id RQ could have made ("%3B")
         abort(404, description=f"no export job with id {job_id}")
     status = STATUS_NAMES.get(job.get_status(refresh=True), "queued")
     body: dict[str, Any] = {"id": job_id, "status": status}
