@@ -74,6 +74,13 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def metrics_files(answers: Mapping[str, Any]) -> list[str]:
+    """The Prometheus metrics module and its tests, unless metrics are chosen."""
+    if answers["metrics"] == "prometheus":
+        return []
+    return [f"src/{answers['package_name']}/metrics.py", "tests/test_metrics.py"]
+
+
 def as_bool(value: Any) -> bool:
     """A yes/no answer: a bool, or one of Cookiecutter's own yes words (flaskgen uses the same)."""
     if isinstance(value, bool):
@@ -112,6 +119,7 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
         *database_files(answers),
         *postgresql_files(answers),
         *task_queue_files(answers),
+        *metrics_files(answers),
         *docker_files(answers),
         *ci_files(answers),
     ]

@@ -5,12 +5,18 @@ Gunicorn is never the public listener: it binds a unix socket that only Nginx ta
 Every value can be changed from the environment without editing this file.
 """
 
+{% if cookiecutter.metrics == "prometheus" -%}
+import glob
+{% endif -%}
 {% if wc != "gevent" -%}
 import importlib
 {% endif -%}
 import os
 import subprocess
 import sys
+{%- if cookiecutter.metrics == "prometheus" %}
+import tempfile
+{%- endif %}
 
 # Upper bound on the default worker count: past this, more processes on one host mostly add
 # memory and contention; scale out with more hosts behind Nginx's upstream instead.
@@ -74,6 +80,15 @@ limit_request_field_size = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Heartbeat files in RAM: a slow disk can otherwise make healthy workers look dead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+{%- if cookiecutter.metrics == "prometheus" %}
+# Prometheus multiprocess mode: each worker writes its samples to files here, and /metrics adds up
+# every worker's. Set before any worker imports prometheus_client; systemd's RuntimeDirectory
+# (/run/{{ cookiecutter.project_slug }}/) by default, so it is on tmpfs and private to the service.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(os.environ.get("RUNTIME_DIRECTORY", tempfile.gettempdir()), "{{ cookiecutter.project_slug }}-metrics"),
+)
+{%- endif %}
 # Logs to stdout/stderr for the supervisor (systemd, Docker) to collect; the request id
 # from Nginx's X-Request-ID header is on every access line.
 accesslog = "-"
@@ -123,9 +138,20 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     (no secret key, ...) then stops Gunicorn here, with the app's one-line reason and status 4
     ("app failed to load"), instead of every worker failing in turn. (The workers exit with 4 as
     well, which also stops the master, but Gunicorn 27 then prints a traceback and exits 1.)"""
+{%- if cookiecutter.metrics == "prometheus" %}
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(metrics_dir, mode=0o700, exist_ok=True)
+{%- endif %}
     check = subprocess.run([sys.executable, "-c", "import {{ cookiecutter.package_name }}.wsgi"], check=False)
     if check.returncode != 0:
         raise SystemExit(check.returncode)
+{%- if cookiecutter.metrics == "prometheus" %}
+    # Counters start from zero with each start of Gunicorn (not with a reload): the sample files of
+    # an earlier run, or of the check above, are not summed into /metrics. Only prometheus_client's
+    # own *.db files are removed, whatever directory the variable names.
+    for leftover in glob.glob(os.path.join(glob.escape(metrics_dir), "*.db")):
+        os.remove(leftover)
+{%- endif %}
 
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]
@@ -133,3 +159,12 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     from {{ cookiecutter.package_name }}.logging import restart_after_fork
 
     restart_after_fork()
+{%- if cookiecutter.metrics == "prometheus" %}
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker is gone: its live gauges no longer count (its counters and histograms still do)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+{%- endif %}

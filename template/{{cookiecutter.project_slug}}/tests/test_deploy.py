@@ -15,8 +15,9 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
 def gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND"):
-        monkeypatch.delenv(name, raising=False)
+    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "PROMETHEUS_MULTIPROC_DIR", "RUNTIME_DIRECTORY"):
+        monkeypatch.setenv(name, "")  # recorded, so what the config file sets is undone after the test
+        monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
@@ -37,6 +38,20 @@ def test_web_concurrency_overrides_workers(monkeypatch: pytest.MonkeyPatch) -> N
     assert gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3")["workers"] == 3
 
 
+{% if cookiecutter.metrics == "prometheus" -%}
+def test_metrics_files_live_in_the_service_runtime_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = gunicorn_settings(monkeypatch, RUNTIME_DIRECTORY="/run/{{ cookiecutter.project_slug }}")
+    assert settings["os"].environ["PROMETHEUS_MULTIPROC_DIR"] == "/run/{{ cookiecutter.project_slug }}/{{ cookiecutter.project_slug }}-metrics"
+
+
+def test_metrics_are_refused_on_the_public_server() -> None:
+    site = (DEPLOY / "nginx" / "{{ cookiecutter.project_slug }}.conf").read_text()
+    public, scraper = site.split("listen 127.0.0.1:9464;")
+    assert "location = /metrics {\n        default_type application/json;\n        return 404" in public
+    assert "allow 127.0.0.1;\n    deny all;" in scraper
+
+
+{% endif -%}
 def test_nginx_body_limit_matches_the_app() -> None:
     site = (DEPLOY / "nginx" / "{{ cookiecutter.project_slug }}.conf").read_text()
     (limit,) = re.findall(r"client_max_body_size (\d+)m;", site)

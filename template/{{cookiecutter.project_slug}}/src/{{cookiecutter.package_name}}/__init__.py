@@ -93,6 +93,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     logging.init_app(app)
     contract.init_app(app)
     errors.init_app(app)
+{%- if cookiecutter.metrics == "prometheus" %}
+
+    from . import metrics
+
+    metrics.init_app(app)  # first, so it times and counts every request, errors included
+{%- endif %}
     health.init_app(app)
 {%- if cookiecutter.database != "none" %}
 
