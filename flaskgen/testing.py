@@ -116,11 +116,12 @@ def _localize(
     directory: Path,
     port: int,
     tls_port: int,
+    loopback_port: int,
     socket_path: Path,
     certificate: tuple[Path, Path] | None,
     drop: Collection[str],
 ) -> list[dict[str, Any]]:
-    """The site's directives with every system path and public port moved to this machine."""
+    """The site's directives with every system path and port moved to this machine."""
     kept = []
     for directive in directives:
         name, args = directive["directive"], list(directive["args"])
@@ -130,6 +131,8 @@ def _localize(
             public = tls_port if args[0] == "443" else port if args[0] == "80" else None
             if public is not None:
                 args[0] = f"127.0.0.1:{public}"
+            elif args[0].startswith("127.0.0.1:"):  # an internal listener (the metrics scraper's)
+                args[0] = f"127.0.0.1:{loopback_port}"
         elif name == "server" and args and args[0].startswith("unix:"):
             args[0] = f"unix:{socket_path}"
         elif name in ("root", "alias") and args:
@@ -142,8 +145,8 @@ def _localize(
         local_directive = {"directive": name, "args": args}
         if "block" in directive:
             local_directive["block"] = _localize(
-                directive["block"], directory=directory, port=port, tls_port=tls_port, socket_path=socket_path,
-                certificate=certificate, drop=drop,
+                directive["block"], directory=directory, port=port, tls_port=tls_port, loopback_port=loopback_port,
+                socket_path=socket_path, certificate=certificate, drop=drop,
             )  # fmt: skip
         kept.append(local_directive)
     return kept
@@ -156,11 +159,12 @@ def local_nginx_conf(
     port: int,
     socket_path: Path,
     tls_port: int | None = None,
+    loopback_port: int | None = None,
     drop: Collection[str] = (),
 ) -> Path:
     """An nginx.conf under directory that serves the generated site (deploy/nginx/<slug>.conf)
-    on 127.0.0.1:port (and tls_port, with a self-signed certificate) in front of the Gunicorn
-    socket at socket_path. The site is parsed and rebuilt with crossplane, so only the listen
+    on 127.0.0.1:port (and tls_port, with a self-signed certificate; its loopback-only listener,
+    the metrics scraper's, on loopback_port) in front of the Gunicorn socket at socket_path. The site is parsed and rebuilt with crossplane, so only the listen
     addresses, the upstream socket, the certificate and the static/webroot paths change;
     directives named in drop (e.g. limit_req for a load benchmark) are left out. Returns the
     path of nginx.conf: run `nginx -p DIRECTORY -c PATH`."""
@@ -175,7 +179,8 @@ def local_nginx_conf(
     parsed = payload["config"][0]["parsed"]
     needs_certificate = any(d["directive"] == "ssl_certificate" for d in walk_directives(parsed))
     local = _localize(
-        parsed, directory=directory, port=port, tls_port=tls_port or free_port(), socket_path=socket_path,
+        parsed, directory=directory, port=port, tls_port=tls_port or free_port(),
+        loopback_port=loopback_port or free_port(), socket_path=socket_path,
         certificate=make_certificate(directory) if needs_certificate else None, drop=drop,
     )  # fmt: skip
     (directory / site.name).write_text(crossplane.build(local) + "\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import secrets
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -41,11 +42,15 @@ def install(project: Path) -> None:
     run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
 
 
-def local_nginx(project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None) -> Path:
-    """An nginx.conf under directory serving the project's generated site on 127.0.0.1:port."""
+def local_nginx(
+    project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None, scraper_port: int | None = None
+) -> Path:
+    """An nginx.conf under directory serving the project's generated site on 127.0.0.1:port
+    (its metrics scraper's listener on scraper_port)."""
     return local_nginx_conf(
-        nginx_site(project), directory, port=port, socket_path=socket_path or directory / "gunicorn.sock"
-    )
+        nginx_site(project), directory, port=port, socket_path=socket_path or directory / "gunicorn.sock",
+        loopback_port=scraper_port,
+    )  # fmt: skip
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Stack:
     port: int
     gunicorn: subprocess.Popen[bytes]
     gunicorn_log: Path
+    socket: Path
+    scraper_port: int
     host: str = "edge-api.example.com"
 
     def request(
@@ -76,6 +83,29 @@ class Stack:
         finally:
             connection.close()
 
+    def gunicorn_request(self, path: str) -> tuple[int, bytes]:
+        """GET path straight from Gunicorn's unix socket, as Nginx would send it."""
+        connection = UnixHTTPConnection(self.socket)
+        try:
+            connection.request("GET", path, headers={"Host": self.host})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (the standard library has no such client)."""
+
+    def __init__(self, path: Path, timeout: float = 10) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.path))
+
 
 def production_env(sock: Path, **extra: str) -> dict[str, str]:
     """The environment of a production Gunicorn on sock; extra overrides any of it."""
@@ -96,8 +126,8 @@ def running_stack(project: Path, **env: str) -> Iterator[Stack]:
     # Short path: unix socket paths are limited to 108 bytes.
     runtime = Path(tempfile.mkdtemp(prefix="fg-live-"))
     sock = runtime / "gunicorn.sock"
-    port = free_port()
-    conf = local_nginx(project, runtime / "nginx", port=port, socket_path=sock)
+    port, scraper_port = free_port(), free_port()
+    conf = local_nginx(project, runtime / "nginx", port=port, socket_path=sock, scraper_port=scraper_port)
     gunicorn_log = runtime / "gunicorn.log"
     gunicorn = nginx_process = None
     package = project.name.replace("-", "_")
@@ -105,7 +135,9 @@ def running_stack(project: Path, **env: str) -> Iterator[Stack]:
         with gunicorn_log.open("wb") as log:
             gunicorn = subprocess.Popen(
                 [str(project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", f"{package}.wsgi:app"],
-                cwd=project, env=production_env(sock, **env), stdout=log, stderr=subprocess.STDOUT,
+                # RUNTIME_DIRECTORY as systemd sets it (RuntimeDirectory=): the metrics files go there.
+                cwd=project, env=production_env(sock, RUNTIME_DIRECTORY=str(runtime), **env), stdout=log,
+                stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
         assert gunicorn.poll() is None, gunicorn_log.read_text()
@@ -115,7 +147,7 @@ def running_stack(project: Path, **env: str) -> Iterator[Stack]:
         )  # fmt: skip
         wait_until(lambda: port_open(port) or nginx_process.poll() is not None, "nginx")
         assert nginx_process.poll() is None, (runtime / "nginx" / "logs" / "error.log").read_text()
-        yield Stack(project, port, gunicorn, gunicorn_log)
+        yield Stack(project, port, gunicorn, gunicorn_log, sock, scraper_port)
     finally:
         stop(nginx_process, signal.SIGQUIT)
         stop(gunicorn)

@@ -228,6 +228,60 @@ def test_live_stack_refuses_hostile_headers(items_stack: Stack) -> None:
     assert_json_error(502, down.getheader("Content-Type"), down.body)
 
 
+def requests_counted(exposition: bytes, endpoint: str) -> float:
+    """The http_requests_total of endpoint in a Prometheus text exposition, over every label set."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition.decode())
+        for sample in family.samples
+        if sample.name == "http_requests_total" and sample.labels["endpoint"] == endpoint
+    )
+
+
+@pytest.fixture
+def metrics_stack(tmp_path: Path) -> Iterator[Stack]:
+    """The default metrics (Prometheus) with three Gunicorn workers behind Nginx."""
+    project = make_project(tmp_path, metrics="prometheus")
+    install(project)
+    with running_stack(project, WEB_CONCURRENCY="3") as running:
+        yield running
+
+
+@pytest.mark.live
+def test_live_metrics_count_every_worker_and_stay_private(metrics_stack: Stack) -> None:
+    stack, requests = metrics_stack, 90
+    status, before = stack.gunicorn_request("/metrics")
+    assert status == 200, before
+    # 90 requests through Nginx from 9 addresses (under the per-address rate limit), spread by
+    # Gunicorn over its three workers; a scrape, whichever worker answers it, counts all of them.
+    for n in range(requests):
+        assert stack.request(source=f"127.0.5.{n % 9 + 1}").status == 200
+    status, after = stack.gunicorn_request("/metrics")
+    assert status == 200
+    assert requests_counted(after, "health.healthz") - requests_counted(before, "health.healthz") == requests
+    writers = {path.name.rsplit("_", 1)[1] for path in (stack.socket.parent / "edge-api-metrics").glob("counter_*.db")}
+    assert len(writers) >= 2, f"the requests reached only the workers {writers}: nothing was summed"
+
+    # Nginx refuses /metrics to the public, however the path is spelt; the app's own 404 for the
+    # spellings that are another path to the app.
+    for path in ("/metrics", "//metrics", "/%6Detrics", "/metrics?format=text", "/./metrics", "/x/../metrics", "/metrics/"):
+        response = stack.request(path=path, source="127.0.5.20")
+        assert response.status == 404, (path, response.status)
+        assert b"http_requests" not in response.body, path
+        assert_json_error(404, response.getheader("Content-Type"), response.body)
+    # The scraper's listener on loopback serves it (and nothing else).
+    scraper = http.client.HTTPConnection("127.0.0.1", stack.scraper_port, timeout=10)
+    scraper.request("GET", "/metrics", headers={"Host": "evil.example"})
+    scraped = scraper.getresponse()
+    assert scraped.status == 200 and requests_counted(scraped.read(), "health.healthz") >= requests
+    scraper.request("GET", "/healthz")
+    other = scraper.getresponse()
+    assert other.status == 404
+    scraper.close()
+
+
 @pytest.mark.live
 def test_flask_run_starts(tmp_path: Path) -> None:
     """`flask --app <package>.cli run` (the development server) serves /healthz."""
