@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -12,17 +13,22 @@ import yaml
 
 from tests.helpers import REPO, write_tree
 from tests.variants import (
+    DEFAULT,
+    FULL_PRODUCT,
     OPTIONS,
+    PAIR_REASONS,
     config_lint_steps,
     empty_files,
     full_variants,
     leftover_jinja,
     pairwise_variants,
+    pair_reason,
     partition,
     prunable_paths,
     pruned_paths,
     secrets_found,
     systemd_findings,
+    uncovered_pairs,
     unknown_renovate_keys,
     unpinned_actions,
     variant_id,
@@ -91,11 +97,28 @@ def test_pairwise_covers_every_pair() -> None:
     assert len({variant_id(v) for v in variants}) == len(variants)
 
 
-def test_full_tier_is_the_behavioural_product_with_every_file_only_value() -> None:
+def test_full_tier_is_the_interacting_product_and_covers_every_pair() -> None:
     variants = full_variants()
-    assert len(variants) == 3 * 3 * 3 * 2
-    for name, values in OPTIONS.items():
-        assert {repr(v[name]) for v in variants} == {repr(value) for value in values}, name
+    assert variants[0] == DEFAULT
+    assert uncovered_pairs(variants) == set()
+    products = {tuple(v[name] for name in FULL_PRODUCT) for v in variants}
+    assert products == set(itertools.product(*(OPTIONS[name] for name in FULL_PRODUCT)))
+    assert len({variant_id(v) for v in variants}) == len(variants)
+    assert full_variants() == variants  # the same set on every run (shards depend on it)
+
+
+def test_uncovered_pairs_sees_a_missing_pair() -> None:
+    variants = [v for v in full_variants() if not (v["auth"] == "oidc" and v["tracing"] == "opentelemetry")]
+    assert ("auth", "oidc", "tracing", "opentelemetry") in uncovered_pairs(variants)
+
+
+def test_every_pair_of_options_has_a_reason() -> None:
+    names = list(OPTIONS)
+    missing = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :] if not pair_reason(a, b)]
+    assert missing == []
+    for first, second in itertools.combinations(FULL_PRODUCT, 2):
+        assert pair_reason(first, second).startswith("full:"), (first, second)
+    assert all(reason.startswith(("full:", "pairwise:")) for reason in PAIR_REASONS.values())
 
 
 def test_prune_list_is_the_hooks() -> None:

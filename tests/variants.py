@@ -28,6 +28,10 @@ BEHAVIOURAL: dict[str, list[Any]] = {
     "task_queue": ["none", "celery", "rq"],
     "worker_class": ["gthread", "sync", "gevent"],
     "log_format": ["json", "text"],
+    "auth": ["none", "oidc"],
+    "metrics": ["prometheus", "none"],
+    "tracing": ["none", "opentelemetry"],
+    "error_tracking": ["none", "sentry"],
 }
 FILE_ONLY: dict[str, list[Any]] = {
     "docker": [True, False],
@@ -41,6 +45,66 @@ DEFAULT = {name: values[0] for name, values in OPTIONS.items()}
 # Combinations the pre-gen hook must refuse (FailedHookException). None today: every option
 # works with every other; tests/test_hooks.py checks the refusal mechanism itself.
 UNSUPPORTED: list[dict[str, Any]] = []
+
+FULL_PRODUCT = ("database", "task_queue", "worker_class")
+"""Options whose every combination is tested (the full tier): they meet in the same code at run
+time, three at a time (a gevent worker running psycopg calls that a Celery task also makes)."""
+
+PAIR_REASONS: dict[frozenset[str], str] = {
+    frozenset(pair): reason
+    for pair, reason in [
+        # The full product, three ways.
+        (("database", "task_queue"), "full: the export task reads the database inside the worker's app context"),
+        (("database", "worker_class"), "full: database calls and their deadlines run under each worker's concurrency"),
+        (("task_queue", "worker_class"), "full: enqueueing from a gevent or threaded worker shares the broker client"),
+        # Pairwise: two of them meet in one place, never three.
+        (("database", "log_format"), "pairwise: 503 lines for a database outage are formatted by log_format"),
+        (("database", "auth"), "pairwise: POST /items is the protected write path only with a database"),
+        (("database", "metrics"), "pairwise: the items endpoints add metric label values"),
+        (("database", "tracing"), "pairwise: SQLAlchemy is instrumented only with a database"),
+        (("database", "error_tracking"), "pairwise: database errors are 503s, never sent to Sentry"),
+        (("task_queue", "log_format"), "pairwise: the worker process logs through the same configuration"),
+        (("task_queue", "auth"), "pairwise: POST /exports is a protected write path"),
+        (("task_queue", "metrics"), "pairwise: the export endpoints add metric label values"),
+        (("task_queue", "tracing"), "pairwise: the worker entry point starts tracing too"),
+        (("task_queue", "error_tracking"), "pairwise: the worker entry point starts Sentry too"),
+        (("worker_class", "log_format"), "pairwise: the log queue's listener thread per worker, per worker class"),
+        (("worker_class", "auth"), "pairwise: the JWKS cache and its refetch lock under threads or greenlets"),
+        (("worker_class", "metrics"), "pairwise: multiprocess counters written from threads or greenlets"),
+        (("worker_class", "tracing"), "pairwise: the tracer provider is started after fork in each worker"),
+        (("worker_class", "error_tracking"), "pairwise: sentry-sdk's transport thread per worker"),
+        (("log_format", "auth"), "pairwise: a refused token is one warning line in either format"),
+        (("log_format", "metrics"), "pairwise: independent (metrics never log); covered so each value is baked"),
+        (("log_format", "tracing"), "pairwise: the trace id joins the request id in both log formats"),
+        (("log_format", "error_tracking"), "pairwise: Sentry's logging integration reads the same records"),
+        (("auth", "metrics"), "pairwise: 401 and 403 answers are counted like any status"),
+        (("auth", "tracing"), "pairwise: the JWKS fetch is an outbound HTTP call the tracer records"),
+        (("auth", "error_tracking"), "pairwise: refused tokens are 4xx, never sent to Sentry"),
+        (("metrics", "tracing"), "pairwise: both wrap every request (before/after hooks and middleware)"),
+        (("metrics", "error_tracking"), "pairwise: independent; covered so each value is baked"),
+        (("tracing", "error_tracking"), "pairwise: both instrument Flask; their hooks must not clash"),
+    ]
+}
+"""Why each pair of behavioural options is tested the way it is. Pairs with a file-only option
+take that option's reason (FILE_ONLY_REASONS); tests/test_variant_checks.py checks that every pair
+of options has one."""
+
+FILE_ONLY_REASONS: dict[str, str] = {
+    "docker": "pairwise: adds Dockerfile and compose.yaml, linted per variant; no code changes",
+    "ci": "pairwise: adds CI and bot files, linted per variant; no code changes",
+    "tls": "pairwise: changes only the Nginx site, checked by nginx -t and gixy per variant",
+    "license": "pairwise: changes LICENSE and the license field only",
+    "python_version": "pairwise: the interpreter each variant is installed and tested on",
+}
+
+
+def pair_reason(first: str, second: str) -> str | None:
+    """Why first and second are tested together the way they are (None: no reason written)."""
+    for option in (first, second):
+        if option in FILE_ONLY_REASONS:
+            return FILE_ONLY_REASONS[option]
+    return PAIR_REASONS.get(frozenset((first, second)))
+
 
 UPGRADE_BASE_COMMIT = "f020add3724c25715dcb735b41449de0e336366d"
 """Where the upgrade tests start while this repository has no release tag: the last commit
@@ -70,14 +134,53 @@ def pairwise_variants() -> list[dict[str, Any]]:
     return variants
 
 
+def uncovered_pairs(variants: Iterable[Mapping[str, Any]]) -> set[tuple[str, Any, str, Any]]:
+    """The (option, value, option, value) pairs no variant has."""
+    names = list(OPTIONS)
+    wanted = {
+        (a, x, b, y) for i, a in enumerate(names) for b in names[i + 1 :] for x in OPTIONS[a] for y in OPTIONS[b]
+    }
+    for variant in variants:
+        wanted -= {(a, variant[a], b, variant[b]) for i, a in enumerate(names) for b in names[i + 1 :]}
+    return wanted
+
+
 def full_variants() -> list[dict[str, Any]]:
-    """Every combination of the behavioural options; file-only values rotate so each appears."""
-    variants = []
-    for index, combo in enumerate(product(*BEHAVIOURAL.values())):
-        variant = dict(zip(BEHAVIOURAL, combo, strict=True))
-        for name, values in FILE_ONLY.items():
-            variant[name] = values[index % len(values)]
-        variants.append(variant)
+    """The default variant and every other combination of FULL_PRODUCT, the other options filled in
+    so that every pair of values
+    of any two options is in some variant (and rows added while a pair is left).
+
+    Written here rather than with allpairspy, which cannot start from required rows: greedy, in a
+    fixed order, each option of each row takes the value that covers the most pairs not yet covered
+    with the values chosen so far (on a tie the value used least so far, then the first listed), so
+    the set is the same on every run."""
+    names = list(OPTIONS)
+    variants: list[dict[str, Any]] = [dict(DEFAULT)]
+    seeds = [dict(zip(FULL_PRODUCT, combo, strict=True)) for combo in product(*(OPTIONS[n] for n in FULL_PRODUCT))]
+    seeds.remove({name: DEFAULT[name] for name in FULL_PRODUCT})
+    while seeds or uncovered_pairs(variants):
+        missing = uncovered_pairs(variants)
+        row = seeds.pop(0) if seeds else {}
+        for name in names:
+            if name in row:
+                continue
+            gains = [
+                sum(1 for (a, x, b, y) in missing if (a == name and x == value and row.get(b) == y)
+                    or (b == name and y == value and row.get(a) == x))
+                for value in OPTIONS[name]
+            ]  # fmt: skip
+            if not row and not any(gains):  # an added row: start from a still-missing pair
+                a, x, b, y = sorted(missing, key=repr)[0]
+                row.update({a: x, b: y})
+                if name in row:
+                    continue
+                gains = [0] * len(OPTIONS[name])
+            used = [sum(1 for v in variants if v[name] == value) for value in OPTIONS[name]]
+            best = max(range(len(gains)), key=lambda i: (gains[i], -used[i], -i))
+            row[name] = OPTIONS[name][best]
+        variants.append({name: row[name] for name in names})
+        if not seeds and len(variants) > 200:
+            raise AssertionError("full_variants does not converge")
     return variants
 
 
