@@ -74,11 +74,20 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def metrics_files(answers: Mapping[str, Any]) -> list[str]:
-    """The Prometheus metrics module and its tests, unless metrics are chosen."""
-    if answers["metrics"] == "prometheus":
-        return []
-    return [f"src/{answers['package_name']}/metrics.py", "tests/test_metrics.py"]
+OPTIONAL_MODULES = {"metrics": ("prometheus", "metrics"), "tracing": ("opentelemetry", "tracing"),
+                    "error_tracking": ("sentry", "sentry"), "auth": ("oidc", "auth")}  # fmt: skip
+"""Option -> (the value that keeps it, its module): src/<package>/<module>.py and
+tests/test_<module>.py exist only with that value."""
+
+
+def optional_module_files(answers: Mapping[str, Any]) -> list[str]:
+    """The modules (and their tests) of the metrics, tracing, error tracking and auth not chosen."""
+    return [
+        path
+        for option, (kept, module) in OPTIONAL_MODULES.items()
+        if answers[option] != kept
+        for path in (f"src/{answers['package_name']}/{module}.py", f"tests/test_{module}.py")
+    ]
 
 
 def as_bool(value: Any) -> bool:
@@ -119,7 +128,7 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
         *database_files(answers),
         *postgresql_files(answers),
         *task_queue_files(answers),
-        *metrics_files(answers),
+        *optional_module_files(answers),
         *docker_files(answers),
         *ci_files(answers),
     ]

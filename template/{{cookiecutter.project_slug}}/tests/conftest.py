@@ -14,6 +14,9 @@ import uuid
 {% elif db -%}
 import os
 {% endif -%}
+{% if cookiecutter.tracing == "opentelemetry" and tq == "none" and not db -%}
+import os
+{% endif -%}
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,14 @@ def real_redis() -> bool:
 {%- endif %}
 
 
+{% if cookiecutter.tracing == "opentelemetry" -%}
+@pytest.fixture(scope="session", autouse=True)
+def no_span_export() -> None:
+    """Spans are made in the tests (tests/test_tracing.py reads them) but exported nowhere."""
+    os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
+
+
+{% endif -%}
 @pytest.fixture
 def make_config() -> Callable[..., dict[str, Any]]:
     """make_config(directory, **overrides): test settings with isolated resources under

@@ -93,6 +93,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     logging.init_app(app)
     contract.init_app(app)
     errors.init_app(app)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+
+    from . import tracing
+
+    tracing.init_app(app)
+{%- endif %}
 {%- if cookiecutter.metrics == "prometheus" %}
 
     from . import metrics

@@ -23,19 +23,27 @@ from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
+{%- if cookiecutter.tracing == "opentelemetry" %}
+
+from .tracing import current_trace_id
+{%- endif %}
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Incoming ids are echoed into logs and headers: accept only short, plain tokens.
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s{% if cookiecutter.tracing == "opentelemetry" %} %(trace_id)s{% endif %}] %(name)s: %(message)s"
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to each record; runs in the calling (request) thread, before the queue."""
+    """Adds `request_id`{% if cookiecutter.tracing == "opentelemetry" %} and `trace_id`{% endif %} to each record; runs in the calling (request) thread, before
+    the queue."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = g.get("request_id") if has_request_context() else None
         record.request_id = request_id or "-"
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        record.trace_id = current_trace_id()
+{%- endif %}
         return True
 
 
@@ -49,6 +57,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
+{%- if cookiecutter.tracing == "opentelemetry" %}
+            "trace_id": getattr(record, "trace_id", "-"),
+{%- endif %}
         }
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
@@ -82,6 +93,9 @@ class BoundedQueueHandler(QueueHandler):
         message = "dropped %d log records: the log sink is slower than the log rate"
         record = logging.LogRecord(__name__, logging.WARNING, __file__, 0, message, (self.dropped,), None)
         record.request_id = "-"
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        record.trace_id = "-"
+{%- endif %}
         return record
 
 

@@ -8,7 +8,7 @@ logging is configured first, then the app is made.
 import os
 import sys
 
-from . import create_app, logging
+from . import create_app, logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
 from .config import CONFIG_ENV_VAR, ConfigError, settings_for
 
 # Gunicorn's "app failed to load" status (Arbiter.APP_LOAD_ERROR): when a worker exits with it,
@@ -23,8 +23,16 @@ try:
             f"{CONFIG_ENV_VAR}={tier!r} under a WSGI server: wsgi.py serves production only; "
             f"unset {CONFIG_ENV_VAR} (use `flask run` for development)"
         )
-    logging.configure(settings_for("production"))
+    settings = settings_for("production")
+    logging.configure(settings)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    tracing.start()
+{%- endif %}
     app = create_app(env="production")
+{%- if cookiecutter.error_tracking == "sentry" %}
+    # After the app: a refused configuration stops here with its one line, before any other.
+    sentry.start(settings)
+{%- endif %}
 except ConfigError as err:
     # One line for the operator instead of a traceback from every worker.
     print(f"error: {err}", file=sys.stderr, flush=True)

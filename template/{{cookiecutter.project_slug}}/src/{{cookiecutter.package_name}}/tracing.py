@@ -1,0 +1,109 @@
+"""OpenTelemetry tracing: a span for every request (Flask){% if cookiecutter.database != "none" %}, database statement (SQLAlchemy){% endif %} and
+outbound HTTP call made with urllib{% if cookiecutter.auth == "oidc" %} (the JWKS fetches of auth.py){% endif %}, exported over OTLP/HTTP.
+
+Configured by the standard OTEL_* variables, read by the SDK itself: OTEL_EXPORTER_OTLP_ENDPOINT
+(default http://localhost:4318), OTEL_SERVICE_NAME (default "{{ cookiecutter.project_slug }}"),
+OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, OTEL_RESOURCE_ATTRIBUTES; OTEL_TRACES_EXPORTER=none
+traces without exporting (development, the test run), OTEL_SDK_DISABLED=true turns it off. The
+trace id is on every log line next to the request id (logging.py).
+
+`start()` is per process and is called by the entry points (wsgi.py, imported by each Gunicorn
+worker after fork, so the exporter's thread lives in the worker that fills it; the task worker;
+the `flask` command); create_app only instruments each app it makes (init_app).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from flask import Flask, Request, Response
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.flask import FlaskInstrumentor
+{%- if cookiecutter.database != "none" %}
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+{%- endif %}
+from opentelemetry.instrumentation.urllib import URLLibInstrumentor
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from werkzeug.exceptions import SecurityError
+
+from . import project_version
+from .errors import error_body
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# Never traced: the probes and the scraper, which would otherwise be most of the spans.
+EXCLUDED_URLS = "healthz,readyz,metrics"
+
+
+class NoExport(SpanExporter):
+    """OTEL_TRACES_EXPORTER=none: spans are made (trace ids in the logs) and sent nowhere."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def start(processor: SpanProcessor | None = None) -> TracerProvider | None:
+    """Set this process's tracer provider and instrument the libraries (once per process; a
+    second call adds processor to the provider already set). processor replaces the OTLP batch
+    exporter (tests). None when OTEL_SDK_DISABLED is true."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+        processor = processor or SimpleSpanProcessor(NoExport())
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):  # started before in this process (the test run)
+        if processor is not None:
+            current.add_span_processor(processor)
+        return current
+    resource = Resource.create({SERVICE_NAME: "{{ cookiecutter.project_slug }}", SERVICE_VERSION: project_version()})
+    # Resource.create gives OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES precedence over these.
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+{%- if cookiecutter.database != "none" %}
+    SQLAlchemyInstrumentor().instrument(tracer_provider=provider)
+{%- endif %}
+    URLLibInstrumentor().instrument(tracer_provider=provider)
+    return provider
+
+
+class TrustedHostsFirst:
+    """WSGI middleware: a request for a Host outside TRUSTED_HOSTS is answered 400 here, before
+    the instrumentation sees it. OpenTelemetry's Flask instrumentation reads request.url once the
+    response has started, and for such a Host that raises werkzeug's SecurityError past every
+    error handler: a 500 for a client's bad header."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        trusted = self.app.config.get("TRUSTED_HOSTS")
+        if trusted:
+            request = Request(environ)
+            request.trusted_hosts = list(trusted)
+            try:
+                request.host  # noqa: B018 (raises when not trusted)
+            except SecurityError as error:
+                body = json.dumps(error_body(400, "Bad Request", error.description or "untrusted Host"))
+                return Response(body, 400, mimetype="application/json")(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
+def init_app(app: Flask) -> None:
+    """A span per request of this app, on the process's provider (a no-op one until start())."""
+    FlaskInstrumentor().instrument_app(app, excluded_urls=EXCLUDED_URLS)  # type: ignore[no-untyped-call]
+    app.wsgi_app = TrustedHostsFirst(app, app.wsgi_app)  # type: ignore[method-assign]
+
+
+def current_trace_id() -> str:
+    """The current span's trace id as 32 hex digits, or "-" outside a sampled span."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else "-"
