@@ -66,8 +66,14 @@ def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: st
         for s in app_servers
         if any(directives(loc["block"], "proxy_pass") for loc in directives(s["block"], "location"))
     ]
-    (app,) = proxied
+    # The app's server, and (metrics on by default) the scraper's: loopback only, /metrics only.
+    (app,) = [s for s in proxied if ["_"] not in args_of(s["block"], "server_name")]
+    (scraper,) = [s for s in proxied if s is not app]
+    assert args_of(scraper["block"], "allow") == [["127.0.0.1"]] and args_of(scraper["block"], "deny") == [["all"]]
+    assert [loc["args"] for loc in directives(scraper["block"], "location")] == [["=", "/metrics"], ["/"]]
     block = app["block"]
+    (refused,) = [loc for loc in directives(block, "location") if loc["args"] == ["=", "/metrics"]]
+    assert args_of(refused["block"], "return")[0][0] == "404"
     for name in ("client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout"):
         (value,) = args_of(block, name)
         assert int(value[0].rstrip("s")) <= 10, name

@@ -75,13 +75,13 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
 
 
 OPTIONAL_MODULES = {"metrics": ("prometheus", "metrics"), "tracing": ("opentelemetry", "tracing"),
-                    "error_tracking": ("sentry", "sentry"), "auth": ("oidc", "auth")}  # fmt: skip
+                    "error_tracking": ("sentry", "sentry")}  # fmt: skip
 """Option -> (the value that keeps it, its module): src/<package>/<module>.py and
 tests/test_<module>.py exist only with that value."""
 
 
 def optional_module_files(answers: Mapping[str, Any]) -> list[str]:
-    """The modules (and their tests) of the metrics, tracing, error tracking and auth not chosen."""
+    """The modules (and their tests) of the metrics, tracing and error tracking not chosen."""
     return [
         path
         for option, (kept, module) in OPTIONAL_MODULES.items()

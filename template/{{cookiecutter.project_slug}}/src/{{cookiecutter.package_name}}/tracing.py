@@ -1,5 +1,5 @@
 """OpenTelemetry tracing: a span for every request (Flask){% if cookiecutter.database != "none" %}, database statement (SQLAlchemy){% endif %} and
-outbound HTTP call made with urllib{% if cookiecutter.auth == "oidc" %} (the JWKS fetches of auth.py){% endif %}, exported over OTLP/HTTP.
+outbound HTTP call made with urllib, exported over OTLP/HTTP.
 
 Configured by the standard OTEL_* variables, read by the SDK itself: OTEL_EXPORTER_OTLP_ENDPOINT
 (default http://localhost:4318), OTEL_SERVICE_NAME (default "{{ cookiecutter.project_slug }}"),
