@@ -164,10 +164,11 @@ def local_nginx_conf(
 ) -> Path:
     """An nginx.conf under directory that serves the generated site (deploy/nginx/<slug>.conf)
     on 127.0.0.1:port (and tls_port, with a self-signed certificate; its loopback-only listener,
-    the metrics scraper's, on loopback_port) in front of the Gunicorn socket at socket_path. The site is parsed and rebuilt with crossplane, so only the listen
-    addresses, the upstream socket, the certificate and the static/webroot paths change;
-    directives named in drop (e.g. limit_req for a load benchmark) are left out. Returns the
-    path of nginx.conf: run `nginx -p DIRECTORY -c PATH`."""
+    the metrics scraper's, on loopback_port) in front of the Gunicorn socket at socket_path.
+    The site is parsed and rebuilt with crossplane, so only the listen addresses, the upstream
+    socket, the certificate and the static/webroot paths change; directives named in drop (e.g.
+    limit_req for a load benchmark) are left out. Returns the path of nginx.conf: run
+    `nginx -p DIRECTORY -c PATH`."""
     import crossplane
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,12 @@ def install(project: Path) -> None:
 
 
 def local_nginx(
-    project: Path, directory: Path, *, port: int = 8080, socket_path: Path | None = None, scraper_port: int | None = None
+    project: Path,
+    directory: Path,
+    *,
+    port: int = 8080,
+    socket_path: Path | None = None,
+    scraper_port: int | None = None,
 ) -> Path:
     """An nginx.conf under directory serving the project's generated site on 127.0.0.1:port
     (its metrics scraper's listener on scraper_port)."""

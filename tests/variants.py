@@ -129,9 +129,7 @@ def pairwise_variants() -> list[dict[str, Any]]:
 def uncovered_pairs(variants: Iterable[Mapping[str, Any]]) -> set[tuple[str, Any, str, Any]]:
     """The (option, value, option, value) pairs no variant has."""
     names = list(OPTIONS)
-    wanted = {
-        (a, x, b, y) for i, a in enumerate(names) for b in names[i + 1 :] for x in OPTIONS[a] for y in OPTIONS[b]
-    }
+    wanted = {(a, x, b, y) for i, a in enumerate(names) for b in names[i + 1 :] for x in OPTIONS[a] for y in OPTIONS[b]}
     for variant in variants:
         wanted -= {(a, variant[a], b, variant[b]) for i, a in enumerate(names) for b in names[i + 1 :]}
     return wanted
