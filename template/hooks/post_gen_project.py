@@ -75,19 +75,20 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
 
 
 OPTIONAL_MODULES = {"metrics": ("prometheus", "metrics"), "tracing": ("opentelemetry", "tracing"),
-                    "error_tracking": ("sentry", "sentry")}  # fmt: skip
+                    "error_tracking": ("sentry", "sentry"), "auth": ("oidc", "auth")}  # fmt: skip
 """Option -> (the value that keeps it, its module): src/<package>/<module>.py and
 tests/test_<module>.py exist only with that value."""
 
 
 def optional_module_files(answers: Mapping[str, Any]) -> list[str]:
-    """The modules (and their tests) of the metrics, tracing and error tracking not chosen."""
+    """The modules (and their tests) of the metrics, tracing, error tracking and auth not chosen;
+    without auth also the tests' local OIDC issuer."""
     return [
         path
         for option, (kept, module) in OPTIONAL_MODULES.items()
         if answers[option] != kept
         for path in (f"src/{answers['package_name']}/{module}.py", f"tests/test_{module}.py")
-    ]
+    ] + (["tests/oidc.py"] if answers["auth"] != "oidc" else [])
 
 
 def as_bool(value: Any) -> bool:

@@ -93,6 +93,10 @@ def run(step: str, command: list[str], env: dict[str, str] | None = None) -> boo
 
 def check_gunicorn() -> bool:
     env = {**os.environ, "APP_ENV": "production", "FLASK_SECRET_KEY": secrets.token_hex(32)}
+{%- if cookiecutter.auth == "oidc" %}
+    # Production requires an issuer; the check never contacts it (keys are fetched on first use).
+    env.update(FLASK_OIDC_ISSUER="https://login.example.com", FLASK_OIDC_AUDIENCE="{{ cookiecutter.project_slug }}")
+{%- endif %}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     executable = str(gunicorn) if gunicorn.exists() else "gunicorn"
     command = [executable, "--check-config", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), f"{PACKAGE}.wsgi:app"]

@@ -28,6 +28,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from {{ cookiecutter.package_name }} import create_app
 {%- if db %}
 from {{ cookiecutter.package_name }}.extensions import db
+{%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+from tests.oidc import AUDIENCE, LocalIssuer
+{%- endif %}
+{%- if db %}
 
 
 @pytest.fixture
@@ -53,14 +58,36 @@ def no_span_export() -> None:
 
 
 {% endif -%}
+{% if cookiecutter.auth == "oidc" -%}
+def bearer_client(token: str) -> type[FlaskClient]:
+    class BearerClient(FlaskClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    return BearerClient
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[LocalIssuer]:
+    """A real local OIDC issuer (HTTP on 127.0.0.1) every test app trusts."""
+    issuer = LocalIssuer()
+    yield issuer
+    issuer.close()
+
+
+{% endif -%}
 @pytest.fixture
-def make_config() -> Callable[..., dict[str, Any]]:
+def make_config({% if cookiecutter.auth == "oidc" %}oidc_issuer: LocalIssuer{% endif %}) -> Callable[..., dict[str, Any]]:
     """make_config(directory, **overrides): test settings with isolated resources under
     directory, real services only when their URL is set."""
 
     def make(directory: Path, **overrides: Any) -> dict[str, Any]:
         directory.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {"TESTING": True}
+{%- if cookiecutter.auth == "oidc" %}
+        config.update(OIDC_ISSUER=oidc_issuer.url, OIDC_AUDIENCE=AUDIENCE)
+{%- endif %}
 {%- if db %}
         if not os.environ.get("DATABASE_URL"):  # a SQLite file of the test's own
             config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{directory / 'test.sqlite'}"
@@ -78,13 +105,23 @@ def make_config() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+{% if cookiecutter.auth == "oidc" -%}
+def make_app(
+    tmp_path: Path, make_config: Callable[..., dict[str, Any]], oidc_issuer: LocalIssuer
+) -> Iterator[Callable[..., Flask]]:
+{%- else -%}
 def make_app(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., Flask]]:
+{%- endif %}
     """make_app(name="app", **overrides): a testing-tier app in its own directory (database
     tables created when it has a database); every app made is released after the test."""
     apps: list[Flask] = []
 
     def make(name: str = "app", **overrides: Any) -> Flask:
         app = create_app(make_config(tmp_path / name, **overrides), env="testing")
+{%- if cookiecutter.auth == "oidc" %}
+        # Its test clients send a valid bearer token with every scope (tests/test_auth.py drops it).
+        app.test_client_class = bearer_client(oidc_issuer.token())
+{%- endif %}
 {%- if tq == "rq" %}
         if not os.environ.get("REDIS_URL"):
             import fakeredis

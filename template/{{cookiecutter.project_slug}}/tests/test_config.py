@@ -16,7 +16,12 @@ DOMAIN = "{{ cookiecutter.domain_name }}"
 
 
 def production(**overrides: Any) -> Any:
+{%- if cookiecutter.auth == "oidc" %}
+    issuer = {"OIDC_ISSUER": "https://login.example.com", "OIDC_AUDIENCE": "{{ cookiecutter.project_slug }}"}
+    return create_app({"SECRET_KEY": STRONG_KEY, **issuer, **overrides}, env="production")
+{%- else %}
     return create_app({"SECRET_KEY": STRONG_KEY, **overrides}, env="production")
+{%- endif %}
 
 
 def test_development_tier() -> None:

@@ -106,6 +106,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     metrics.init_app(app)  # first, so it times and counts every request, errors included
 {%- endif %}
     health.init_app(app)
+{%- if cookiecutter.auth == "oidc" %}
+
+    from . import auth
+
+    auth.init_app(app)
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
 
     from . import extensions, items

@@ -53,6 +53,11 @@ class Config:
     # Records waiting for the log sink; past this they are dropped and counted, never queued
     # without bound.
     LOG_QUEUE_SIZE = 10_000
+{%- if cookiecutter.auth == "oidc" %}
+    # The OpenID Connect issuer whose tokens are accepted, and this service's audience (auth.py).
+    OIDC_ISSUER: str | None = None
+    OIDC_AUDIENCE: str | None = None
+{%- endif %}
     # The interactive API docs (/docs): development only. /openapi.json is served in every tier.
     API_DOCS = False
 {%- if cookiecutter.database != "none" %}
@@ -181,3 +186,9 @@ def check_production_config(config: Mapping[str, Any]) -> None:
         )
     if config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
         raise ConfigError("SESSION_COOKIE_SAMESITE must be Lax or Strict in production")
+{%- if cookiecutter.auth == "oidc" %}
+    if not config.get("OIDC_ISSUER") or not config.get("OIDC_AUDIENCE"):
+        raise ConfigError(
+            "no OIDC issuer or audience in production: set FLASK_OIDC_ISSUER (https://...) and FLASK_OIDC_AUDIENCE"
+        )
+{%- endif %}

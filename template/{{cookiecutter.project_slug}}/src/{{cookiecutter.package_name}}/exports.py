@@ -14,7 +14,8 @@ from apiflask.fields import Dict, String
 from apiflask.validators import OneOf, Range
 from flask import Flask, url_for
 
-from .contract import WholeNumber
+{% if cookiecutter.auth == "oidc" %}from .auth import require_auth
+{% endif %}from .contract import WholeNumber
 from .queue_{{ cookiecutter.task_queue }} import enqueue_export, export_status
 
 bp = APIBlueprint("exports", __name__, url_prefix="/exports")
@@ -41,9 +42,25 @@ def init_app(app: Flask) -> None:
 
 
 @bp.post("")
+{%- if cookiecutter.auth == "oidc" %}
+@require_auth("exports:write")  # outermost: a request without a valid token is a 401 before validation
+{%- endif %}
 @bp.input(ExportIn, location="json")
 @bp.output(ExportOut, status_code=202, headers={"Location": String(metadata={"description": "The job's status URL"})})
+{%- if cookiecutter.auth == "oidc" %}
+@bp.doc(
+    security="bearer",
+    responses={
+        202: "The export was queued",
+        400: "The body is not JSON",
+        401: "No valid bearer token",
+        403: "The token lacks the exports:write scope",
+        503: UNAVAILABLE,
+    },
+)
+{%- else %}
 @bp.doc(responses={202: "The export was queued", 400: "The body is not JSON", 503: UNAVAILABLE})
+{%- endif %}
 def start_export(json_data: dict[str, int]) -> tuple[dict[str, Any], int, dict[str, str]]:
     job_id = enqueue_export(json_data["rows"])
     location = url_for("exports.get_export", job_id=job_id)

@@ -17,7 +17,8 @@ from marshmallow import ValidationError, post_load
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .contract import WholeNumber
+{% if cookiecutter.auth == "oidc" %}from .auth import require_auth
+{% endif %}from .contract import WholeNumber
 from .extensions import db
 from .models import NAME_MAX_LENGTH, Item
 
@@ -89,16 +90,26 @@ def init_app(app: Flask) -> None:
 
 
 @bp.post("")
+{%- if cookiecutter.auth == "oidc" %}
+@require_auth("items:write")  # outermost: a request without a valid token is a 401 before validation
+{%- endif %}
 @bp.input(ItemIn, location="json")
 @bp.output(ItemOut, status_code=201, headers={"Location": String(metadata={"description": "The new item's URL"})})
 @bp.doc(
+{%- if cookiecutter.auth == "oidc" %}
+    security="bearer",
+{%- endif %}
     responses={
         201: "The item was created",
         400: "The body is not JSON",
+{%- if cookiecutter.auth == "oidc" %}
+        401: "No valid bearer token",
+        403: "The token lacks the items:write scope",
+{%- endif %}
         409: "An item with this name exists",
         413: "The body is too large",
         503: "The database is unavailable",
-    }
+    }{% if cookiecutter.auth == "oidc" %},{% endif %}
 )
 def create_item(json_data: dict[str, str]) -> tuple[dict[str, Any], int, dict[str, str]]:
     item = Item(name=json_data["name"])
