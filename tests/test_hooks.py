@@ -30,6 +30,10 @@ GOOD = {
     "database": "sqlite",
     "task_queue": "none",
     "worker_class": "gthread",
+    "auth": "none",
+    "metrics": "prometheus",
+    "tracing": "none",
+    "error_tracking": "none",
     "log_format": "json",
     "docker": True,
     "ci": "github",
@@ -99,10 +103,14 @@ def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) 
         ({"ci": "github"}, [".gitlab-ci.yml", "renovate.json"]),
         ({"ci": "gitlab"}, [".github"]),
         ({"ci": "none"}, [".github", ".gitlab-ci.yml", "renovate.json"]),
+        ({"metrics": "none"}, ["src/orders_api/metrics.py", "tests/test_metrics.py"]),
+        ({"auth": "none"}, ["src/orders_api/auth.py", "tests/test_auth.py", "tests/oidc.py"]),
+        ({"tracing": "none", "error_tracking": "none"}, ["src/orders_api/tracing.py", "src/orders_api/sentry.py"]),
     ],
 )
 def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any], gone: list[str]) -> None:
-    every = [*post.files_to_prune({**GOOD, "database": "none", "task_queue": "none", "docker": False, "ci": "none"})]
+    none = {"database": "none", "task_queue": "none", "docker": False, "ci": "none", "metrics": "none"}
+    every = [*post.files_to_prune({**GOOD, **none})]
     for relative in every:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("x")

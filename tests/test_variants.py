@@ -129,6 +129,27 @@ def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dic
     return env
 
 
+def openapi_problems(project: Path, env: dict[str, str]) -> list[str]:
+    """What openapi-spec-validator finds wrong in the project's /openapi.json (made by its own app,
+    in its own venv)."""
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    script = "import json, matrix_service as m; print(json.dumps(m.create_app(env='testing').spec))"
+    made = subprocess.run(
+        [str(project / ".venv/bin/python"), "-c", script], cwd=project, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    spec = json.loads(made.stdout)
+    assert {"/healthz", "/readyz"} <= set(spec["paths"]), sorted(spec["paths"])
+    try:
+        validate(spec)
+    except OpenAPIValidationError as error:
+        return [str(error).splitlines()[0]]
+    return []
+
+
 def mypy_cache(project: Path, variant: dict[str, Any]) -> Path:
     """A mypy cache shared by the variants with the same interpreter and dependency set (most of
     mypy's time is the third-party packages, the same for all of them), one per xdist worker so two
@@ -179,6 +200,8 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
         assert (project / "uv.lock").is_file(), "no uv.lock was made at generation"
 
         env = install_and_lint(project, variant, step)
+        with step("contract"):
+            assert openapi_problems(project, env) == []
 
         # Its own tests, first without services (what a laptop runs), then with the real ones.
         missing, services = _services(variant)

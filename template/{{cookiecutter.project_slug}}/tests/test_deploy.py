@@ -48,7 +48,7 @@ def test_metrics_are_refused_on_the_public_server() -> None:
     site = (DEPLOY / "nginx" / "{{ cookiecutter.project_slug }}.conf").read_text()
     public, scraper = site.split("listen 127.0.0.1:9464;")
     assert "location = /metrics {\n        default_type application/json;\n        return 404" in public
-    assert "allow 127.0.0.1;\n    deny all;" in scraper
+    assert "allow 127.0.0.1;\n        deny all;" in scraper
 
 
 {% endif -%}
