@@ -259,12 +259,15 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) 
         given = {"project_name": "Matrix Service", **variant}
         with step("upgrade"):
             with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
-                answers = recorded_answers(old, {key: value for key, value in given.items() if key in old.options})
+                old_options = set(old.options)
+                answers = recorded_answers(old, {key: value for key, value in given.items() if key in old_options})
                 private = {**old.origin_context(), "_git_init": True}
                 project = render(old, answers, output_dir=tmp_path, private=private)
             assert (project / ".git").is_dir()
 
-            result = update(project, to="HEAD", no_input=True)
+            # Options the base release did not have are chosen on the way, as a user would (--set).
+            new_options = {key: value for key, value in variant.items() if key not in old_options}
+            result = update(project, to="HEAD", overrides=new_options, no_input=True)
             record_property("conflicts", len(result.conflicts))
             assert result.conflicts == [] and result.kept == [] and result.skipped == []
             assert result.updated or result.added or result.removed, "the upgrade changed nothing"

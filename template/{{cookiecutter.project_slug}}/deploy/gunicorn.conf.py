@@ -112,6 +112,21 @@ control_socket_disable = True
 PRELOADED_LIBRARIES = (
     "flask",
     "werkzeug.middleware.proxy_fix",
+    "apiflask",
+{%- if cookiecutter.metrics == "prometheus" %}
+    "prometheus_client",
+{%- endif %}
+{%- if cookiecutter.auth == "oidc" %}
+    "jwt",
+{%- endif %}
+{%- if cookiecutter.error_tracking == "sentry" %}
+    "sentry_sdk.integrations.flask",
+{%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    "opentelemetry.sdk.trace",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.instrumentation.flask",
+{%- endif %}
 {%- if cookiecutter.database != "none" %}
     "sqlalchemy.orm",
     "flask_sqlalchemy",
