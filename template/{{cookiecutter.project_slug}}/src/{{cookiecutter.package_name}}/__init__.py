@@ -103,7 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
 
     from . import metrics
 
-    metrics.init_app(app)  # first, so it times and counts every request, errors included
+    metrics.init_app(app)  # before the routes: it times and counts every request, errors included
 {%- endif %}
     health.init_app(app)
 {%- if cookiecutter.auth == "oidc" %}
