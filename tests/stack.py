@@ -76,12 +76,13 @@ class Stack:
         *,
         timeout: float = 10,
         source: str = "127.0.0.1",
+        body: bytes | None = None,
     ) -> Any:
         """One request through Nginx; `source` picks the client address (127.0.0.0/8), since
         Nginx rate-limits per address."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, source_address=(source, 0))
         try:
-            connection.request(method, path, headers={"Host": self.host, **(headers or {})})
+            connection.request(method, path, body=body, headers={"Host": self.host, **(headers or {})})
             response = connection.getresponse()
             response.body = response.read()
             return response

@@ -23,7 +23,7 @@ from typing import Any
 import crossplane
 import pytest
 
-from flaskgen.testing import free_port, port_open, stop, tool_env, wait_until
+from flaskgen.testing import free_port, port_open, run_step, stop, tool_env, wait_until
 from tests.stack import Stack, install, local_nginx, make_project, running_stack
 
 WORKER_CLASSES = ["gthread", "sync", "gevent"]
@@ -289,6 +289,55 @@ def test_live_metrics_count_every_worker_and_stay_private(metrics_stack: Stack) 
     other = scraper.getresponse()
     assert other.status == 403
     scraper.close()
+
+
+# The generated project's own test issuer (tests/oidc.py), run in its venv: prints its URL and two
+# tokens (every scope; items:read only), then serves until stdin closes.
+ISSUER_SCRIPT = """
+import sys
+from tests.oidc import LocalIssuer
+issuer = LocalIssuer()
+print(issuer.url, issuer.token(), issuer.token(scope="items:read"), sep="\\n", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.live
+def test_live_auth_guards_the_write_path(tmp_path: Path) -> None:
+    project = make_project(tmp_path, auth="oidc", database="sqlite")
+    install(project)
+    # The tables, as deploy/README.md has it (`flask db upgrade`), in the instance folder Gunicorn uses.
+    flask = str(project / ".venv/bin/flask")
+    run_step("migrate", [flask, "--app", "edge_api.cli", "db", "upgrade"], project, tool_env(APP_ENV="development"))
+    issuer = subprocess.Popen(
+        [str(project / ".venv/bin/python"), "-c", ISSUER_SCRIPT], cwd=project, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert issuer.stdout is not None and issuer.stdin is not None
+    try:
+        url, write_token, read_token = (issuer.stdout.readline().strip() for _ in range(3))
+        with running_stack(project, FLASK_OIDC_ISSUER=url, FLASK_OIDC_AUDIENCE="edge-api") as stack:
+
+            def post(token: str | None) -> Any:
+                headers = {"Content-Type": "application/json"}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                return stack.request("POST", "/items", headers, body=b'{"name": "through nginx"}', source="127.0.6.1")
+
+            missing = post(None)
+            assert missing.status == 401 and missing.getheader("WWW-Authenticate").startswith("Bearer"), missing.body
+            assert_json_error(401, missing.getheader("Content-Type"), missing.body)
+            forged = write_token.rsplit(".", 1)[0] + ".AAAA"
+            assert post(forged).status == 401
+            scoped = post(read_token)
+            assert scoped.status == 403 and "insufficient_scope" in scoped.getheader("WWW-Authenticate")
+            created = post(write_token)
+            assert created.status == 201, created.body
+            assert json.loads(created.body)["name"] == "through nginx"
+    finally:
+        issuer.stdin.close()
+        stop(issuer)
+        issuer.stdout.close()
 
 
 @pytest.mark.live
