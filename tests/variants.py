@@ -156,8 +156,10 @@ def full_variants() -> list[dict[str, Any]]:
     variants: list[dict[str, Any]] = [dict(DEFAULT)]
     seeds = [dict(zip(FULL_PRODUCT, combo, strict=True)) for combo in product(*(OPTIONS[n] for n in FULL_PRODUCT))]
     seeds.remove({name: DEFAULT[name] for name in FULL_PRODUCT})
-    while seeds or uncovered_pairs(variants):
+    while True:
         missing = uncovered_pairs(variants)
+        if not seeds and not missing:
+            return variants
         row = seeds.pop(0) if seeds else {}
         for name in names:
             if name in row:
@@ -179,7 +181,6 @@ def full_variants() -> list[dict[str, Any]]:
         variants.append({name: row[name] for name in names})
         if not seeds and len(variants) > 200:
             raise AssertionError("full_variants does not converge")
-    return variants
 
 
 @cache

@@ -128,3 +128,22 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     exports.init_app(app)
 {%- endif %}
     return app
+
+
+def create_entry_app(env: str) -> APIFlask:
+    """The app an entry point (wsgi.py, cli.py, worker.py) serves in this process: logging
+    configured first{% if cookiecutter.tracing == "opentelemetry" %}, tracing started before the app (so its database engine is traced){% endif %}, then
+    the app for the tier env{% if cookiecutter.error_tracking == "sentry" %}, then Sentry (after the app: a refused configuration stops with its one line,
+    before any other){% endif %}. Never called by create_app, which tests call once per test."""
+    from . import logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
+
+    settings = settings_for(env)
+    logging.configure(settings)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    tracing.start()
+{%- endif %}
+    app = create_app(env=env)
+{%- if cookiecutter.error_tracking == "sentry" %}
+    sentry.start(settings)
+{%- endif %}
+    return app

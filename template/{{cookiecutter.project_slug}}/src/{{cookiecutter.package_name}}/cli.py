@@ -11,21 +11,10 @@ import os
 
 from flask import Flask
 
-from . import create_app as create_web_app
-from . import logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
-from .config import CONFIG_ENV_VAR, settings_for
+from . import create_entry_app
+from .config import CONFIG_ENV_VAR
 
 
 def create_app() -> Flask:
     """The factory `flask` finds in this module."""
-    env = os.environ.get(CONFIG_ENV_VAR, "development")
-    settings = settings_for(env)
-    logging.configure(settings)
-{%- if cookiecutter.tracing == "opentelemetry" %}
-    tracing.start()
-{%- endif %}
-    app = create_web_app(env=env)
-{%- if cookiecutter.error_tracking == "sentry" %}
-    sentry.start(settings)
-{%- endif %}
-    return app
+    return create_entry_app(os.environ.get(CONFIG_ENV_VAR, "development"))

@@ -8,23 +8,13 @@ from __future__ import annotations
 
 import os
 
-from . import create_app, logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
-from .config import CONFIG_ENV_VAR, settings_for
+from . import create_entry_app
+from .config import CONFIG_ENV_VAR
 from .queue_{{ cookiecutter.task_queue }} import run_worker
 
 
 def main() -> None:
-    env = os.environ.get(CONFIG_ENV_VAR, "production")
-    settings = settings_for(env)
-    logging.configure(settings)
-{%- if cookiecutter.tracing == "opentelemetry" %}
-    tracing.start()
-{%- endif %}
-    app = create_app(env=env)
-{%- if cookiecutter.error_tracking == "sentry" %}
-    sentry.start(settings)
-{%- endif %}
-    run_worker(app)
+    run_worker(create_entry_app(os.environ.get(CONFIG_ENV_VAR, "production")))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ logging is configured first, then the app is made.
 import os
 import sys
 
-from . import create_app, logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
-from .config import CONFIG_ENV_VAR, ConfigError, settings_for
+from . import create_entry_app
+from .config import CONFIG_ENV_VAR, ConfigError
 
 # Gunicorn's "app failed to load" status (Arbiter.APP_LOAD_ERROR): when a worker exits with it,
 # the master stops with the same status instead of respawning workers for ever, and systemd
@@ -23,16 +23,7 @@ try:
             f"{CONFIG_ENV_VAR}={tier!r} under a WSGI server: wsgi.py serves production only; "
             f"unset {CONFIG_ENV_VAR} (use `flask run` for development)"
         )
-    settings = settings_for("production")
-    logging.configure(settings)
-{%- if cookiecutter.tracing == "opentelemetry" %}
-    tracing.start()
-{%- endif %}
-    app = create_app(env="production")
-{%- if cookiecutter.error_tracking == "sentry" %}
-    # After the app: a refused configuration stops here with its one line, before any other.
-    sentry.start(settings)
-{%- endif %}
+    app = create_entry_app("production")
 except ConfigError as err:
     # One line for the operator instead of a traceback from every worker.
     print(f"error: {err}", file=sys.stderr, flush=True)
