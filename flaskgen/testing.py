@@ -77,8 +77,14 @@ def nginx_binary() -> str | None:
 
 def tool_env(**extra: str) -> dict[str, str]:
     """The environment for a generated project's own tools: this interpreter's bin directory
-    first on PATH (uv, ruff), no stray DATABASE_URL/REDIS_URL/VIRTUAL_ENV, no Python downloads."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV")}
+    first on PATH (uv, ruff), no stray DATABASE_URL/REDIS_URL/VIRTUAL_ENV, no Python downloads.
+
+    PYTHONDONTWRITEBYTECODE is dropped too: a project's venv (uv installs without bytecode) then
+    caches each module's bytecode the first time it is imported, as on any developer's machine,
+    instead of compiling every imported module again in every interpreter a check starts (its
+    pytest, `flask`, `gunicorn --check-config`, ...): about 2.4x on a suite's wall clock here."""
+    dropped = ("DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.update(extra)

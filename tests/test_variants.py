@@ -5,7 +5,8 @@ Default tier: the default variant plus a pairwise covering set of all option val
 For each variant, in order (DESIGN.md §5): bake; no Jinja leftovers, no empty files, pruned
 files gone; its own venv (uv, the interpreter of its python_version); ruff check, ruff format
 --check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
-Redis when it uses them); YAML files parse; every CI, bot and container file passes its own
+Redis when it uses them, and once per database x task_queue without them: `runs_laptop_pass`);
+YAML files parse; every CI, bot and container file passes its own
 linter (actionlint and zizmor with every action pinned by SHA; check-jsonschema's GitLab CI,
 Dependabot, Renovate and compose schemas; hadolint) and the systemd units `systemd-analyze
 verify`; the venv comes from the uv.lock made at generation (`uv sync --locked`); a wheel
@@ -13,8 +14,10 @@ verify`; the venv comes from the uv.lock made at generation (`uv sync --locked`)
 
 Next to each of them, the same variant upgrades (DESIGN.md §7): baked at the previous release
 (tests/variants.py `upgrade_base`), `flaskgen update`d to this working tree with zero conflicts,
-it is file for file what a fresh bake makes, `check` calls it current, and it lints and passes
-its own tests in a venv of its own.
+it is file for file what a fresh bake makes, `check` calls it current, and it installs from the
+lock the update made. Being the same files as the bake next to it, it lints and passes its tests
+there; only when template/ has uncommitted changes (the update goes to HEAD, the bake takes the
+working tree) are they run on the upgraded tree itself.
 """
 
 from __future__ import annotations
@@ -50,20 +53,26 @@ from tests.variants import (
     postgres_database,
     prunable_paths,
     pruned_paths,
+    runs_laptop_pass,
     secrets_found,
     systemd_findings,
     unknown_renovate_keys,
     unpinned_actions,
     upgrade_base,
+    uses_services,
     variant_id,
     yaml_problems,
 )
 
 
+def tier_variants(config: pytest.Config) -> list[dict[str, Any]]:
+    """The variants of the tier --variants names, in order."""
+    return full_variants() if config.getoption("--variants") == "full" else pairwise_variants()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "variant" in metafunc.fixturenames:
-        tier = metafunc.config.getoption("--variants")
-        variants = full_variants() if tier == "full" else pairwise_variants()
+        variants = tier_variants(metafunc.config)
         metafunc.parametrize("variant", variants, ids=[variant_id(v) for v in variants])
 
 
@@ -176,7 +185,7 @@ def test_unsupported_combinations_are_refused(cookies: Any) -> None:
         assert isinstance(result.exception, FailedHookException), combination
 
 
-def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) -> None:
+def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any, request: pytest.FixtureRequest) -> None:
     started = time.monotonic()
     step = Steps()
     record_property("variant", variant_id(variant))
@@ -203,11 +212,14 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
         with step("contract"):
             assert openapi_problems(project, env) == []
 
-        # Its own tests, first without services (what a laptop runs), then with the real ones.
+        # Its own tests against the real services it uses, and without them (what a laptop
+        # runs) where runs_laptop_pass says so or the services are missing here.
         missing, services = _services(variant)
         with step("tests"):
-            run_step("test", ["make", "test"], project, env)
-            if variant["database"] == "postgresql" and postgres_available():
+            real = uses_services(variant) and not missing
+            if not real or runs_laptop_pass(variant, tier_variants(request.config)):
+                run_step("test", ["make", "test"], project, env)
+            if real and variant["database"] == "postgresql":
                 with postgres_database(variant) as url:
                     run_step(
                         "test against PostgreSQL/Redis",
@@ -215,7 +227,7 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
                         project,
                         tool_env(DATABASE_URL=url, **services),
                     )
-            elif services:
+            elif real:
                 run_step("test against Redis", ["make", "test"], project, tool_env(**services))
 
         with step("build"):
@@ -234,6 +246,13 @@ def test_variant(cookies: Any, variant: dict[str, Any], record_property: Any) ->
     finally:
         record_property("variant_seconds", time.monotonic() - started)
         record_property("steps", step.seconds)
+
+
+def template_committed() -> bool:
+    """Whether the template in the working tree is HEAD's (nothing under template/ uncommitted)."""
+    status = subprocess.run(["git", "status", "--porcelain", "--", "template"], cwd=REPO, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    return status.stdout == ""
 
 
 def _services(variant: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -280,9 +299,21 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) 
             assert (project / "uv.lock").is_file()
             assert check(project).up_to_date
 
-        env = install_and_lint(project, variant, step)
-        with step("tests"):
-            run_step("test", ["make", "test"], project, env)
+        if template_committed():
+            # File for file what test_variant bakes and checks in this run (the same answers,
+            # the same template), so its lint and tests would repeat that test's; what is the
+            # upgrade's own, the lock it made, must install (`uv sync --locked` refuses a lock
+            # that does not match pyproject.toml).
+            python = find_python(variant["python_version"])
+            require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
+            with step("install"):
+                run_step("install (uv sync --locked)", ["make", "install", f"PYTHON={python}"], project, tool_env())
+        else:
+            # Uncommitted template changes: test_variant bakes the working tree, the update
+            # went to HEAD, so this tree is checked here.
+            env = install_and_lint(project, variant, step)
+            with step("tests"):
+                run_step("test", ["make", "test"], project, env)
     finally:
         record_property("variant_seconds", time.monotonic() - started)
         record_property("steps", step.seconds)

@@ -184,6 +184,26 @@ def full_variants() -> list[dict[str, Any]]:
 
 
 @cache
+def uses_services(variant: Mapping[str, Any]) -> bool:
+    """The variant's suite runs against PostgreSQL and/or Redis when their URLs are given."""
+    return variant["database"] == "postgresql" or variant["task_queue"] != "none"
+
+
+def runs_laptop_pass(variant: Mapping[str, Any], tier: list[dict[str, Any]]) -> bool:
+    """Whether a variant that uses services also runs its suite without them (the SQLite file,
+    Celery's eager mode or RQ's synchronous queue a laptop falls back to).
+
+    Once per (database, task_queue) in the tier, on its first variant: the fallbacks are chosen
+    by those two options alone (DESIGN.md §5.4 asks for the real services; this pass is the
+    extra one), and worker_class, the third option of the full product, changes neither the
+    generated suite nor the code it runs in-process (only gunicorn.conf.py and one dependency).
+    Running it for every such variant cost 21 suite runs a full tier; this is 7."""
+    if not uses_services(variant):
+        return True
+    key = (variant["database"], variant["task_queue"])
+    return next(v for v in tier if (v["database"], v["task_queue"]) == key) == variant
+
+
 def _post_gen_hook() -> Any:
     """The template's post-gen hook as a module, imported once per test process."""
     return load_hook(TEMPLATE, "post_gen_project")
