@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,11 +27,13 @@ from tests.variants import (
     partition,
     prunable_paths,
     pruned_paths,
+    runs_laptop_pass,
     secrets_found,
     systemd_findings,
     uncovered_pairs,
     unknown_renovate_keys,
     unpinned_actions,
+    uses_services,
     variant_id,
     yaml_problems,
 )
@@ -105,6 +108,20 @@ def test_full_tier_is_the_interacting_product_and_covers_every_pair() -> None:
     assert products == set(itertools.product(*(OPTIONS[name] for name in FULL_PRODUCT)))
     assert len({variant_id(v) for v in variants}) == len(variants)
     assert full_variants() == variants  # the same set on every run (shards depend on it)
+
+
+@pytest.mark.parametrize("tier", [full_variants, pairwise_variants])
+def test_the_laptop_pass_runs_once_per_database_and_task_queue(tier: Any) -> None:
+    """Every variant without services runs its suite as a laptop does; of those with services,
+    exactly one per (database, task_queue) combination in the tier also does."""
+    variants = tier()
+    laptop = [v for v in variants if runs_laptop_pass(v, variants)]
+    assert all(runs_laptop_pass(v, variants) for v in variants if not uses_services(v))
+    with_services = [(v["database"], v["task_queue"]) for v in laptop if uses_services(v)]
+    wanted = {(v["database"], v["task_queue"]) for v in variants if uses_services(v)}
+    assert sorted(with_services) == sorted(wanted)  # each once
+    if tier is full_variants:
+        assert len(with_services) == 7 and sum(map(uses_services, variants)) == 21
 
 
 def test_uncovered_pairs_sees_a_missing_pair() -> None:

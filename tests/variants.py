@@ -183,7 +183,6 @@ def full_variants() -> list[dict[str, Any]]:
             raise AssertionError("full_variants does not converge")
 
 
-@cache
 def uses_services(variant: Mapping[str, Any]) -> bool:
     """The variant's suite runs against PostgreSQL and/or Redis when their URLs are given."""
     return variant["database"] == "postgresql" or variant["task_queue"] != "none"
@@ -204,6 +203,7 @@ def runs_laptop_pass(variant: Mapping[str, Any], tier: list[dict[str, Any]]) -> 
     return next(v for v in tier if (v["database"], v["task_queue"]) == key) == variant
 
 
+@cache
 def _post_gen_hook() -> Any:
     """The template's post-gen hook as a module, imported once per test process."""
     return load_hook(TEMPLATE, "post_gen_project")

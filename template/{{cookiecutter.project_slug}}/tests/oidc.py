@@ -49,7 +49,8 @@ class LocalIssuer:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: close() (shutdown) waits for the next poll, 0.5 s by default.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
 
     def add_key(self, kid: str, private_key: Any, *, publish: bool = True) -> None:
         self.private_keys[kid] = private_key

@@ -81,7 +81,8 @@ class Hello(http.server.BaseHTTPRequestHandler):
 
 def test_an_outbound_urllib_call_is_a_client_span(spans: InMemorySpanExporter) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/hello", timeout=5) as response:
