@@ -36,10 +36,13 @@ class BoundedJSONProvider(DefaultJSONProvider):
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, but a request that carries no session cookie (every API
     call) gets an empty session without Flask first building the itsdangerous signer it would not
-    use: the largest per-request cost of an app that never touches the session."""
+    use: the largest per-request cost of an app that never touches the session. A request with no
+    Cookie header at all is answered without parsing one (werkzeug builds the cookie dict first)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and (
+            "HTTP_COOKIE" not in request.environ or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -103,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
 
     from . import metrics
 
-    metrics.init_app(app)  # before the routes: it times and counts every request, errors included
+    metrics.init_app(app)  # it times and counts every request, errors included
 {%- endif %}
     health.init_app(app)
 {%- if cookiecutter.auth == "oidc" %}

@@ -17,18 +17,23 @@ import queue
 import re
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, has_request_context, request
 {%- if cookiecutter.tracing == "opentelemetry" %}
 
 from .tracing import current_trace_id
 {%- endif %}
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON_HEADER = "HTTP_X_REQUEST_ID"
+REQUEST_ID_KEY = "{{ cookiecutter.package_name }}.request_id"  # where RequestIds keeps it in the environ
 # Incoming ids are echoed into logs and headers: accept only short, plain tokens.
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s{% if cookiecutter.tracing == "opentelemetry" %} %(trace_id)s{% endif %}] %(name)s: %(message)s"
@@ -39,8 +44,7 @@ class RequestIdFilter(logging.Filter):
     the queue."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request_id = g.get("request_id") if has_request_context() else None
-        record.request_id = request_id or "-"
+        record.request_id = request_id() or "-"
 {%- if cookiecutter.tracing == "opentelemetry" %}
         record.trace_id = current_trace_id()
 {%- endif %}
@@ -177,18 +181,36 @@ def configure(settings: Mapping[str, Any]) -> None:
     atexit.register(stop)
 
 
+class RequestIds:
+    """WSGI middleware: takes X-Request-ID from the request (Nginx sets it) when it is a plain
+    token, else makes one (128 random bits as 32 hex digits), keeps it in the environ for the log
+    records and echoes it in the response, errors included.
+
+    Middleware rather than a before_request and an after_request hook: Flask runs every hook
+    through ensure_sync and the context-local proxies, which cost more than the work itself on
+    every request (bench/README.md, overhead)."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        incoming = environ.get(REQUEST_ID_ENVIRON_HEADER, "")
+        request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(16)
+        environ[REQUEST_ID_KEY] = request_id
+
+        def with_request_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers = [(name, value) for name, value in headers if name.lower() != "x-request-id"]
+            headers.append((REQUEST_ID_HEADER, request_id))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, with_request_id)
+
+
+def request_id() -> str | None:
+    """The current request's id (None outside a request)."""
+    return request.environ.get(REQUEST_ID_KEY) if has_request_context() else None
+
+
 def init_app(app: Flask) -> None:
-    """Take X-Request-ID from the request (Nginx sets it) or make one; echo it back."""
-
-    @app.before_request
-    def assign_request_id() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        # 128 random bits as 32 hex digits (uuid4().hex without building a UUID object).
-        g.request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(16)
-
-    @app.after_request
-    def echo_request_id(response: Response) -> Response:
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        return response
+    """Give every request an id (RequestIds), on its log records and in its response."""
+    app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]

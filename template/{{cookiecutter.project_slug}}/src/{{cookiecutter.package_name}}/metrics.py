@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from apiflask import APIBlueprint
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 bp = APIBlueprint("metrics", __name__)
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+STARTED_KEY = "{{ cookiecutter.package_name }}.started"  # where StartTimer notes the time in the environ
 # Label values come from a fixed set, never from the client: an endpoint name (or "unmatched"
 # when routing failed: 404, 405) and one of these methods (else "other"), so no request can grow the series count.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -39,17 +45,40 @@ class Metrics:
             "http_request_duration_seconds", "Time to answer a request", ["endpoint", "method"], registry=self.registry
         )
 
+        # The labelled series by (endpoint, method, status): a bounded set (see METHODS), and
+        # looking one up here is cheaper than prometheus_client's labels() on every request.
+        self.series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint, method).observe(seconds)
+        key = (endpoint, method, status)
+        series = self.series.get(key)
+        if series is None:  # two threads may both get here: labels() returns the same child to each
+            series = self.series[key] = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint, method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
 
-def start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+class StartTimer:
+    """WSGI middleware around the app: notes when each request came in (for `record`). Cheaper
+    than a before_request hook, which Flask runs through ensure_sync and the context-local
+    proxies on every request (bench/README.md, overhead)."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        environ[STARTED_KEY] = time.perf_counter()
+        return self.wsgi_app(environ, start_response)
 
 
 def record(response: Response) -> Response:
-    started = g.pop("metrics_started", None)
+    """Count and time the request by endpoint, method and status (an after_request hook: Flask
+    runs it for error responses too, and the endpoint is known only inside the request)."""
+    environ = request.environ
+    started = environ.get(STARTED_KEY)
     if started is not None:
         method = request.method if request.method in METHODS else "other"
         endpoint = request.endpoint or "unmatched"
@@ -70,6 +99,6 @@ def metrics() -> Response:
 
 def init_app(app: Flask) -> None:
     app.extensions["metrics"] = Metrics()
-    app.before_request(start_timer)
+    app.wsgi_app = StartTimer(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(record)
     app.register_blueprint(bp)
