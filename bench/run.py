@@ -369,7 +369,8 @@ def bench_overhead(project: Path, size: Size) -> str:
     ratio = statistics.median(g.rps / b.rps for g, b in pairs)
     rows.append(["ratio req/s (generated / bare), median of the rounds", ratio, "", "", ""])
     return table(
-        f"7. Overhead of the generated app (request id, JSON logging, error handlers, ProxyFix) "
+        f"7. Overhead of the generated app (request id, JSON logging, error handlers, ProxyFix, APIFlask contract, "
+        f"metrics) "
         f"behind the same Nginx + Gunicorn (mean of {rounds} interleaved {duration:.0f} s runs)",
         ["app", "req/s", "p50 ms", "p99 ms", "errors"],
         rows,

@@ -22,14 +22,12 @@ working tree) are they run on the upgraded tree itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,7 +131,7 @@ def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dic
     ], planned
     for command in LINT_COMMANDS:
         with step("mypy" if command[0] == "mypy" else "ruff"):
-            lint_env = {**env, "MYPY_CACHE_DIR": str(mypy_cache(project, variant))} if command[0] == "mypy" else env
+            lint_env = {**env, "MYPY_CACHE_DIR": str(mypy_cache(variant))} if command[0] == "mypy" else env
             run_step(" ".join(command), [str(project / ".venv/bin" / command[0]), *command[1:]], project, lint_env)
     return env
 
@@ -159,17 +157,16 @@ def openapi_problems(project: Path, env: dict[str, str]) -> list[str]:
     return []
 
 
-def mypy_cache(project: Path, variant: dict[str, Any]) -> Path:
-    """A mypy cache shared by the variants with the same interpreter and dependency set (most of
-    mypy's time is the third-party packages, the same for all of them), one per xdist worker so two
-    mypy runs never write one cache. mypy checks each cached module against its source hash, so a
-    shared cache cannot hide an error."""
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    dependencies = json.dumps([pyproject["project"].get("dependencies"), pyproject.get("dependency-groups"),
-                               pyproject["project"].get("optional-dependencies")], sort_keys=True)  # fmt: skip
-    key = hashlib.sha256(f"{variant['python_version']}|{dependencies}".encode()).hexdigest()[:16]
+def mypy_cache(variant: dict[str, Any]) -> Path:
+    """A mypy cache shared by the variants with the same interpreter, one per xdist worker so two
+    mypy runs never write one cache. Most of mypy's time is the third-party packages, and the
+    variants' locks, resolved in the same run, hold the same versions of those they share (Flask,
+    SQLAlchemy, APIFlask, ...): measured here, a variant's mypy takes 2.1 s with another variant's
+    cache and 7.4 s with none. Keyed per dependency set before, the cache was nearly always cold in
+    a fresh run (7.0 s median per variant). mypy checks each cached module against its source
+    hash and its options, so a shared cache cannot hide an error."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return Path(tempfile.gettempdir()) / "flaskgen-matrix-mypy" / f"{key}-{worker}"
+    return Path(tempfile.gettempdir()) / "flaskgen-matrix-mypy" / f"py{variant['python_version']}-{worker}"
 
 
 def test_unsupported_combinations_are_refused(cookies: Any) -> None:
