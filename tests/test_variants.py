@@ -117,14 +117,21 @@ LINT_COMMANDS = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["m
 """What the generated `make lint` runs; run one by one here so ruff and mypy are timed apart."""
 
 
-def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dict[str, str]:
-    """The project's own venv (the interpreter of its python_version) and its lint commands (those of
-    `make lint`, checked to be the same); returns the environment its other steps run in."""
+def install(project: Path, variant: dict[str, Any], step: Steps) -> dict[str, str]:
+    """The project's own venv from its lock, with the interpreter of its python_version; returns
+    the environment its other steps run in."""
     python = find_python(variant["python_version"])
     require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
     env = tool_env()
     with step("install"):
         run_step("install (uv sync --locked)", ["make", "install", f"PYTHON={python}"], project, env)
+    return env
+
+
+def install_and_lint(project: Path, variant: dict[str, Any], step: Steps) -> dict[str, str]:
+    """`install`, then the project's lint commands (those of `make lint`, checked to be the same);
+    returns the environment its other steps run in."""
+    env = install(project, variant, step)
     planned = subprocess.run(["make", "-n", "lint"], cwd=project, env=env, capture_output=True, text=True).stdout
     assert [line.split("/")[-1] for line in planned.splitlines() if "/bin/" in line] == [
         " ".join(command) for command in LINT_COMMANDS
@@ -301,10 +308,7 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any) 
             # the same template), so its lint and tests would repeat that test's; what is the
             # upgrade's own, the lock it made, must install (`uv sync --locked` refuses a lock
             # that does not match pyproject.toml).
-            python = find_python(variant["python_version"])
-            require(python is not None, f"no Python {variant['python_version']} interpreter on this machine")
-            with step("install"):
-                run_step("install (uv sync --locked)", ["make", "install", f"PYTHON={python}"], project, tool_env())
+            install(project, variant, step)
         else:
             # Uncommitted template changes: test_variant bakes the working tree, the update
             # went to HEAD, so this tree is checked here.

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_HEADER_LOWER = REQUEST_ID_HEADER.lower()
 REQUEST_ID_ENVIRON_HEADER = "HTTP_X_REQUEST_ID"
 REQUEST_ID_KEY = "{{ cookiecutter.package_name }}.request_id"  # where RequestIds keeps it in the environ
 # Incoming ids are echoed into logs and headers: accept only short, plain tokens.
@@ -199,7 +200,7 @@ class RequestIds:
         environ[REQUEST_ID_KEY] = request_id
 
         def with_request_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            headers = [(name, value) for name, value in headers if name.lower() != "x-request-id"]
+            headers = [(name, value) for name, value in headers if name.lower() != REQUEST_ID_HEADER_LOWER]
             headers.append((REQUEST_ID_HEADER, request_id))
             return start_response(status, headers, exc_info)
 
