@@ -8,6 +8,7 @@ process is stopped in a `finally`.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
 import signal
@@ -58,6 +59,18 @@ class Server:
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the Gunicorn master and its live workers
+        (/proc/<pid>/stat; Linux, like the rest of the benchmarks)."""
+        ticks = 0
+        for pid in (self.process.pid, *self.worker_pids()):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):  # a worker that just exited
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def access_lines(self, needle: str) -> int:
         return sum(needle in line for line in self.log.read_text(errors="replace").splitlines())

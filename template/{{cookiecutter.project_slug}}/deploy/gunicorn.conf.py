@@ -111,7 +111,6 @@ control_socket_disable = True
 # the standard library before these are imported.)
 PRELOADED_LIBRARIES = (
     "flask",
-    "werkzeug.middleware.proxy_fix",
     "apiflask",
 {%- if cookiecutter.metrics == "prometheus" %}
     "prometheus_client",

@@ -102,7 +102,8 @@ def test_prefixed_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None
     assert app.config["MAX_CONTENT_LENGTH"] == 1024
 
 
-def test_production_trusts_exactly_one_proxy_hop() -> None:
+def seen_by_production(headers: dict[str, str]) -> dict[str, str]:
+    """The client address and scheme a production app sees for a request from 127.0.0.1 (Nginx)."""
     app = production()
 
     @app.get("/whoami")
@@ -111,9 +112,24 @@ def test_production_trusts_exactly_one_proxy_hop() -> None:
 
         return {"addr": str(request.remote_addr), "scheme": request.scheme}
 
+    seen: dict[str, str] = app.test_client().get("/whoami", headers=headers, base_url=f"http://{DOMAIN}").get_json()
+    return seen
+
+
+def test_production_trusts_exactly_one_proxy_hop() -> None:
     headers = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7", "X-Forwarded-Proto": "https"}
-    body = app.test_client().get("/whoami", headers=headers, base_url=f"http://{DOMAIN}").get_json()
-    assert body == {"addr": "198.51.100.7", "scheme": "https"}
+    assert seen_by_production(headers) == {"addr": "198.51.100.7", "scheme": "https"}
+
+
+def test_a_client_cannot_hide_its_address_or_invent_a_scheme() -> None:
+    """Nginx appends the address it saw to the client's own X-Forwarded-For: that last element is
+    the client's, whatever came before it. (werkzeug's ProxyFix reads a lone quote as an open
+    quoted string and drops the whole header: the app saw Nginx's address.)"""
+    for sent in ('"', '"203.0.113.9', "a, b, c,", ""):
+        headers = {"X-Forwarded-For": f"{sent}, 198.51.100.7" if sent else "198.51.100.7"}
+        assert seen_by_production(headers)["addr"] == "198.51.100.7", sent
+    assert seen_by_production({"X-Forwarded-For": " , "})["addr"] == "127.0.0.1"
+    assert seen_by_production({"X-Forwarded-Proto": "javascript"})["scheme"] == "http"
 
 
 def test_production_ignores_forwarded_host() -> None:

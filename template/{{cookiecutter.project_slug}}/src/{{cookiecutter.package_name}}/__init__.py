@@ -9,17 +9,17 @@ its own `init_app(app)`, as in the Flask tutorial.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from flask.json.provider import DefaultJSONProvider
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from werkzeug.middleware.proxy_fix import ProxyFix
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from .config import CONFIG_ENV_VAR, check_production_config, settings_for
+from .proxy import ProxyHeaders
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -46,6 +46,38 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # nothing to set, delete or vary on: Flask would read seven cookie settings first
+        super().save_session(app, session, response)
+
+
+class ServiceApp(APIFlask):
+    """APIFlask that remembers which functions are plain `def`s. Flask passes the view and every
+    hook through ensure_sync on each request (four times for a plain GET here), which asks
+    inspect.iscoroutinefunction each time; the answer for a function never changes. An `async def`
+    view is still wrapped (or refused without Flask's async extra) on every call, as by Flask."""
+
+    # A class-based view hands ensure_sync a new bound method per request: remembered by its
+    # function (__func__), and never more than this many, so the set cannot grow with traffic.
+    MAX_SYNC_FUNCTIONS = 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sync_functions: set[Callable[..., Any]] = set()
+        super().__init__(*args, **kwargs)
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        key = getattr(func, "__func__", func)
+        try:
+            if key in self.sync_functions:
+                return func
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+        checked = super().ensure_sync(func)
+        if checked is func and len(self.sync_functions) < self.MAX_SYNC_FUNCTIONS:
+            self.sync_functions.add(key)
+        return checked
+
 
 def project_version() -> str:
     """The installed distribution's version (openapi.json's info.version{% if cookiecutter.error_tracking == "sentry" %}, Sentry's release{% endif %})."""
@@ -55,7 +87,7 @@ def project_version() -> str:
         return "0+unknown"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> APIFlask:
+def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> ServiceApp:
     """Build the application.
 
     env picks the config tier (development, testing or production); without it the APP_ENV
@@ -69,7 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
         settings.from_mapping(config)
     # APIFlask is Flask plus the API contract: /openapi.json made from the routes' declared
     # schemas, request validation (422), and the docs UI at /docs where API_DOCS is on.
-    app = APIFlask(
+    app = ServiceApp(
         __name__,
         title="{{ cookiecutter.project_name }}",
         version=project_version(),
@@ -81,12 +113,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
         # Refuse to start with a weak key, debug on or insecure cookies.
         check_production_config(app.config)
 
-    # Exactly one trusted proxy hop (Nginx) in production: X-Forwarded-For/Proto from it only.
+    # Exactly one trusted proxy hop (Nginx) in production: X-Forwarded-For/Proto from it only,
+    # never X-Forwarded-Host (proxy.py).
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops:
-        # Never X-Forwarded-Host: the Host header is Nginx's (the server_name it matched), and a
-        # client's X-Forwarded-Host would otherwise name the host of every URL the app builds.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyHeaders(app.wsgi_app, hops)  # type: ignore[method-assign]
     # JSON nested past the recursion limit is a 400, like any other malformed body.
     app.json = BoundedJSONProvider(app)
     app.session_interface = CookieSessions()
@@ -133,7 +164,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     return app
 
 
-def create_entry_app(env: str) -> APIFlask:
+def create_entry_app(env: str) -> ServiceApp:
     """The app an entry point (wsgi.py, cli.py, worker.py) serves in this process: logging
     configured first{% if cookiecutter.tracing == "opentelemetry" %}, tracing started before the app (so its database engine is traced){% endif %}, then
     the app for the tier env{% if cookiecutter.error_tracking == "sentry" %}, then Sentry (after the app: a refused configuration stops with its one line,

@@ -49,16 +49,24 @@ class Metrics:
         # looking one up here is cheaper than prometheus_client's labels() on every request.
         self.series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        key = (endpoint, method, status)
-        series = self.series.get(key)
-        if series is None:  # two threads may both get here: labels() returns the same child to each
-            series = self.series[key] = (
-                self.requests.labels(endpoint, method, str(status)),
-                self.latency.labels(endpoint, method),
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+    def record(self, response: Response) -> Response:
+        """Count and time the request by endpoint, method and status (an after_request hook: Flask
+        runs it for error responses too, and the endpoint is known only inside the request)."""
+        environ = request.environ
+        started = environ.get(STARTED_KEY)
+        if started is not None:
+            seconds = time.perf_counter() - started
+            method = environ.get("REQUEST_METHOD", "")  # as sent (methods are case-sensitive)
+            key = (request.endpoint or "unmatched", method if method in METHODS else "other", response.status_code)
+            series = self.series.get(key)
+            if series is None:  # two threads may both get here: labels() returns the same child to each
+                series = self.series[key] = (
+                    self.requests.labels(key[0], key[1], str(key[2])),
+                    self.latency.labels(key[0], key[1]),
+                )
+            series[0].inc()
+            series[1].observe(seconds)
+        return response
 
 
 class StartTimer:
@@ -74,18 +82,6 @@ class StartTimer:
         return self.wsgi_app(environ, start_response)
 
 
-def record(response: Response) -> Response:
-    """Count and time the request by endpoint, method and status (an after_request hook: Flask
-    runs it for error responses too, and the endpoint is known only inside the request)."""
-    environ = request.environ
-    started = environ.get(STARTED_KEY)
-    if started is not None:
-        method = request.method if request.method in METHODS else "other"
-        endpoint = request.endpoint or "unmatched"
-        current_app.extensions["metrics"].observe(endpoint, method, response.status_code, time.perf_counter() - started)
-    return response
-
-
 @bp.get("/metrics")
 @bp.doc(hide=True)
 def metrics() -> Response:
@@ -98,7 +94,7 @@ def metrics() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["metrics"] = Metrics()
+    app.extensions["metrics"] = request_metrics = Metrics()
     app.wsgi_app = StartTimer(app.wsgi_app)  # type: ignore[method-assign]
-    app.after_request(record)
+    app.after_request(request_metrics.record)
     app.register_blueprint(bp)
