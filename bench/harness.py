@@ -35,16 +35,18 @@ __all__ = ["free_port", "port_open", "stop", "tool_env", "wait_until"]  # re-exp
 PACKAGE = "bench_service"
 
 
-def make_project(root: Path, **answers: str) -> Path:
-    """Generate the bench service (answers override the defaults) and install it into its venv."""
+def make_project(root: Path, *, checkout: str | None = None, **answers: str) -> Path:
+    """Generate the bench service (answers override the defaults) and install it into its venv;
+    from the template at git ref `checkout` of this repository when given, else the working tree's."""
     overrides = {
         "database": "none",
         "task_queue": "none",
         "python_version": f"{sys.version_info[0]}.{sys.version_info[1]}",
     }
     project = generate_project(
-        name="Bench Service", no_input=True, overrides={**overrides, **answers}, output_dir=root, git=False
-    ).project_dir
+        template=str(REPO) if checkout else None, checkout=checkout,
+        name="Bench Service", no_input=True, overrides={**overrides, **answers}, output_dir=root, git=False,
+    ).project_dir  # fmt: skip
     subprocess.run(["make", "install", f"PYTHON={sys.executable}"], cwd=project, env=tool_env(), check=True,
                    capture_output=True)  # fmt: skip
     return project

@@ -52,6 +52,8 @@ DEFAULT_WORKERS = 2 * CPUS + 1
 @dataclass
 class Size:
     quick: bool
+    # --baseline REF: the overhead project made from the template at REF, served in the same rounds.
+    baseline: tuple[str, Path] | None = None
 
     def pick(self, full: float, quick: float) -> float:
         return quick if self.quick else full
@@ -340,54 +342,55 @@ def bench_worker_count(project: Path, size: Size) -> str:
 def bench_overhead(project: Path, size: Size) -> str:
     duration = size.pick(4, 1)
     rounds = int(size.pick(12, 1))
-    apps = (("bench_app:bare", "bare Flask hello-world"), ("bench_app:app", "generated app /healthz"))
-    results: dict[str, list[LoadResult]] = {app: [] for app, _ in apps}
-    cpu: dict[str, list[float]] = {app: [] for app, _ in apps}  # Gunicorn CPU µs per answered request
+    # (label, project, Gunicorn app); the bare app first: every ratio is against it.
+    apps = [("bare Flask hello-world", project, "bench_app:bare"), ("generated app /healthz", project, "bench_app:app")]
+    if size.baseline:
+        ref, baseline = size.baseline
+        apps.append((f"generated app /healthz, template at {ref}", baseline, "bench_app:app"))
+    results: dict[str, list[LoadResult]] = {label: [] for label, _, _ in apps}
+    cpu: dict[str, list[float]] = {label: [] for label, _, _ in apps}  # Gunicorn CPU µs per answered request
     for round_number in range(rounds):
-        # Interleaved, so drift on the machine hits both alike, and in alternating order: the
-        # second server of a round ran measurably slower on some rounds here, whichever it was.
-        for app, _label in apps if round_number % 2 == 0 else apps[::-1]:
+        # Interleaved, so drift on the machine hits every app alike, and in alternating order: the
+        # last server of a round ran measurably slower on some rounds here, whichever it was.
+        for label, served, app in apps if round_number % 2 == 0 else apps[::-1]:
             sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
             port = free_port()
-            with (
-                gunicorn(
-                    project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app
-                ) as server,
-                nginx(project, port=port, socket_path=sock),
-            ):
+            serving = gunicorn(served, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app)
+            with serving as server, nginx(served, port=port, socket_path=sock):
                 before = server.cpu_seconds()
                 result = load(port, "/healthz", duration=duration, concurrency=16)
-                cpu[app].append((server.cpu_seconds() - before) / max(len(result.ok), 1) * 1e6)
-                results[app].append(result)
+                cpu[label].append((server.cpu_seconds() - before) / max(len(result.ok), 1) * 1e6)
+                results[label].append(result)
+    # Each round runs every app back to back, so the median of the per-round ratios cancels the
+    # machine's drift between rounds (the means alone swing by 10% from run to run here). The
+    # client shares the 2 cores with Nginx and Gunicorn, so req/s still varies by several percent
+    # from round to round; Gunicorn's CPU time per request (its processes' user + system time
+    # over the requests answered) does not depend on the client and varies less.
+    bare = apps[0][0]
     rows = []
-    for app, label in apps:
-        runs = results[app]
+    for label, _, _ in apps:
+        runs = results[label]
+        rps_ratio = statistics.median(g.rps / b.rps for g, b in zip(runs, results[bare], strict=True))
+        cpu_ratio = statistics.median(g / b for g, b in zip(cpu[label], cpu[bare], strict=True))
         rows.append(
             [
                 label,
                 statistics.mean(r.rps for r in runs),
                 statistics.mean(ms(r.percentile(50)) for r in runs),
                 statistics.mean(ms(r.percentile(99)) for r in runs),
-                statistics.median(cpu[app]),
+                statistics.median(cpu[label]),
+                rps_ratio,
+                cpu_ratio,
                 sum(r.errors for r in runs),
             ]
         )
-    # Each round runs both apps back to back, so the median of the per-round ratios cancels the
-    # machine's drift between rounds (the means alone swing by 10% from run to run here). The
-    # client shares the 2 cores with Nginx and Gunicorn, so req/s still varies by several percent
-    # from round to round; Gunicorn's CPU time per request (its processes' user + system time
-    # over the requests answered) does not depend on the client and varies far less.
-    pairs = zip(results[apps[1][0]], results[apps[0][0]], strict=True)
-    ratio = statistics.median(g.rps / b.rps for g, b in pairs)
-    cpu_ratio = statistics.median(g / b for g, b in zip(cpu[apps[1][0]], cpu[apps[0][0]], strict=True))
-    rows.append(["ratio req/s (generated / bare), median of the rounds", ratio, "", "", "", ""])
-    rows.append(["ratio Gunicorn CPU per request (generated / bare), median of the rounds", "", "", "", cpu_ratio, ""])
     return table(
         f"7. Overhead of the generated app (request id, JSON logging, error handlers, proxy headers, APIFlask "
-        f"contract, metrics) behind the same Nginx + Gunicorn (mean of {rounds} interleaved {duration:.0f} s runs)",
-        ["app", "req/s", "p50 ms", "p99 ms", "Gunicorn CPU µs / request (median)", "errors"],
+        f"contract, metrics) behind the same Nginx + Gunicorn ({rounds} interleaved {duration:.0f} s rounds)",
+        ["app", "req/s (mean)", "p50 ms", "p99 ms", "Gunicorn CPU µs / request (median)",
+         "req/s ratio to bare (median of rounds)", "CPU ratio to bare (median of rounds)", "errors"],
         rows,
-    )
+    )  # fmt: skip
 
 
 # --- 8: generation speed and start-up ------------------------------------------------------------
@@ -518,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing")
     parser.add_argument("--output", type=Path, help="also append the tables to this Markdown file")
+    parser.add_argument("--baseline", metavar="REF", help="overhead: also serve the template at this git ref of "
+                        "this repository (a commit, a tag, HEAD~1) in the same rounds, for a before/after")  # fmt: skip
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -526,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     projects: dict[str, Path] = {}
     root = Path(tempfile.mkdtemp(prefix="fg-bench-projects-"))
     try:
+        if args.baseline:
+            answers = BENCHMARKS["overhead"][0]
+            size.baseline = (args.baseline, make_project(root / "baseline", checkout=args.baseline, **answers))
         for name in args.names or list(BENCHMARKS):
             answers, bench = BENCHMARKS[name]
             key = repr(sorted(answers.items()))

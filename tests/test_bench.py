@@ -29,3 +29,20 @@ def test_every_benchmark_runs_quick() -> None:
     # The headline comparisons hold even at this size: the proxy keeps the probe alive.
     slowloris = result.stdout.split("### 1. Slowloris")[1].split("###")[0]
     assert "| Nginx -> Gunicorn (generated) | 100% |" in slowloris
+
+
+@pytest.mark.live
+def test_overhead_serves_a_baseline_template_in_the_same_rounds() -> None:
+    """`overhead --baseline REF` bakes the template at REF too and reports it against the bare app."""
+    require(nginx_binary() is not None, "nginx is not installed (apt-get install nginx)")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "overhead", "--quick", "--baseline", "HEAD"],
+        capture_output=True, text=True, timeout=600, env=tool_env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| generated app /healthz")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| generated app /healthz",
+        "| generated app /healthz, template at HEAD",
+    ], result.stdout
+    assert all(row.endswith(" | 0 |") for row in rows), rows  # no errors
