@@ -530,11 +530,12 @@ def main(argv: list[str] | None = None) -> int:
     size = Size(quick=args.quick)
     projects: dict[str, Path] = {}
     root = Path(tempfile.mkdtemp(prefix="fg-bench-projects-"))
+    names = args.names or list(BENCHMARKS)
     try:
-        if args.baseline:
+        if args.baseline and "overhead" in names:  # only the overhead benchmark serves it
             answers = BENCHMARKS["overhead"][0]
             size.baseline = (args.baseline, make_project(root / "baseline", checkout=args.baseline, **answers))
-        for name in args.names or list(BENCHMARKS):
+        for name in names:
             answers, bench = BENCHMARKS[name]
             key = repr(sorted(answers.items()))
             if key not in projects:
