@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     BENCH,
+    PACKAGE,
     REPO,
     LoadResult,
     free_port,
@@ -495,6 +496,103 @@ def bench_fleet(project: Path, size: Size) -> str:
     )
 
 
+# --- 11: where a request's time goes ------------------------------------------------------------
+
+SAMPLE_HZ = 200
+REQUEST_PARTS = [
+    # (part, path fragments of a frame): a sample inside the app counts for the innermost frame
+    # that matches, so a JSON encoder called by APIFlask counts as APIFlask's, and Gunicorn's
+    # start_response (which the app calls) as Gunicorn's.
+    ("Gunicorn, called by the app (start_response, headers)", ("gunicorn/",)),
+    ("Prometheus metrics (multiprocess writes, hook, timer)", ("prometheus_client/", f"{PACKAGE}/metrics.py")),
+    ("APIFlask contract (output schema, marshmallow)", ("apiflask/", "marshmallow/")),
+    ("request id, proxy headers (template middleware)", (f"{PACKAGE}/logging.py", f"{PACKAGE}/proxy.py")),
+    ("ServiceApp, CookieSessions (template __init__.py)", (f"{PACKAGE}/__init__.py",)),
+    ("Flask + Werkzeug (routing, contexts, response)", ("flask/", "werkzeug/", "blinker/", "itsdangerous/")),
+]
+
+
+def _request_parts(samples: list[tuple[list[str], int]]) -> dict[str, int]:
+    """Samples per part of a Gunicorn request: the WSGI app (by REQUEST_PARTS, else "other app
+    code") or Gunicorn's own work (the access log line, the rest)."""
+    counts: dict[str, int] = {}
+    for frames, count in samples:
+        calls = [i for i, frame in enumerate(frames) if frame.startswith("ThreadWorker.handle_request (")]
+        inside = frames[calls[0] + 1 :] if calls else []
+        if inside and "gunicorn/" not in inside[0]:  # below handle_request, in the app (or its body)
+            part = next(
+                (name for frame in reversed(inside) for name, marks in REQUEST_PARTS if any(m in frame for m in marks)),
+                "other app code",
+            )
+        elif any(frame.startswith("Logger.access (") for frame in frames):
+            part = "Gunicorn: access log line"
+        else:
+            part = "Gunicorn: accept, parse, write, worker loop"
+        counts[part] = counts.get(part, 0) + count
+    return counts
+
+
+def bench_request_parts(project: Path, size: Size) -> str:
+    """py-spy samples the threads of Gunicorn's master and workers that hold the GIL (roughly:
+    running Python), SAMPLE_HZ times a second, while the same closed-loop load as `overhead` runs;
+    each part's samples over the requests answered give its µs per request. A sample is 1/SAMPLE_HZ s
+    of one thread, so the total is Gunicorn's Python time per request, comparable between the two
+    apps of one run (and to `overhead`'s CPU column, which also counts time outside the GIL). The
+    apps take turns, in alternating order, so drift on the machine hits both alike.
+
+    A thread the kernel preempts while it holds the GIL (at a system call, say) still counts as
+    holding it: here prometheus_client's os.getpid() per value write showed as about half of the
+    metrics' samples, yet taking it out changed nothing in-process (60.0 µs per call either way).
+    Read the parts as where the GIL is held, not as exact CPU."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise RuntimeError(f"py-spy is missing: {sys.executable} -m pip install py-spy (make install does it)")
+    seconds = int(size.pick(5, 2))
+    rounds = int(size.pick(6, 1))
+    apps = [("bare Flask hello-world", "bench_app:bare"), ("generated app /healthz", "bench_app:app")]
+    samples: dict[str, list[tuple[list[str], int]]] = {label: [] for label, _ in apps}
+    answered: dict[str, float] = {label: 0.0 for label, _ in apps}  # requests answered while sampled
+    for round_number in range(rounds):
+        for label, app in apps if round_number % 2 == 0 else apps[::-1]:
+            sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+            raw = sock.parent / "spy.txt"
+            port = free_port()
+            serving = gunicorn(project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app)
+            with serving as server, nginx(project, port=port, socket_path=sock):
+                load(port, "/healthz", duration=size.pick(1, 0.5), concurrency=16)  # warm
+                recorder = subprocess.Popen(
+                    [str(spy), "record", "--pid", str(server.process.pid), "--subprocesses", "--gil", "--nonblocking",
+                     "--rate", str(SAMPLE_HZ), "--duration", str(seconds), "--format", "raw", "--output", str(raw)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                )  # fmt: skip
+                result = load(port, "/healthz", duration=seconds + 1, concurrency=16)
+                _, errors = recorder.communicate(timeout=seconds + 60)
+                if recorder.returncode != 0 or not raw.exists():
+                    raise RuntimeError(f"py-spy failed (it needs ptrace: root or CAP_SYS_PTRACE): {errors[-500:]}")
+            for line in raw.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if stack:
+                    samples[label].append((stack.split(";"), int(count)))
+            answered[label] += result.rps * seconds
+    per_request = {
+        label: {part: count / SAMPLE_HZ / answered[label] * 1e6 for part, count in _request_parts(found).items()}
+        for label, found in samples.items()
+    }
+    parts = [name for name, _ in REQUEST_PARTS] + ["other app code", "Gunicorn: access log line",
+                                                   "Gunicorn: accept, parse, write, worker loop"]  # fmt: skip
+    bare, generated = (per_request[label] for label, _ in apps)
+    rows = [[part, bare.get(part, 0.0), generated.get(part, 0.0), generated.get(part, 0.0) - bare.get(part, 0.0)]
+            for part in parts]  # fmt: skip
+    rows.append(["total", sum(bare.values()), sum(generated.values()), sum(generated.values()) - sum(bare.values())])
+    return table(
+        f"11. Where a request's time goes: Gunicorn's Python (GIL-held) µs per /healthz request by part (py-spy "
+        f"--gil at {SAMPLE_HZ} Hz, {rounds} interleaved {seconds} s rounds per app, {DEFAULT_WORKERS} gthread workers, "
+        "16 clients via Nginx)",
+        ["part", "bare Flask hello-world", "generated app", "difference"],
+        rows,
+    )
+
+
 def _timed(command: list[str], ok: tuple[int, ...] = (0,)) -> float:
     began = time.perf_counter()
     result = subprocess.run(command, capture_output=True, env=tool_env())
@@ -513,6 +611,7 @@ BENCHMARKS: dict[str, tuple[dict[str, str], Callable[[Path, Size], str]]] = {
     "overhead": ({"worker_class": "gthread"}, bench_overhead),
     "generation": ({}, bench_generation),
     "fleet": ({}, bench_fleet),
+    "request-parts": ({"worker_class": "gthread"}, bench_request_parts),
 }
 
 

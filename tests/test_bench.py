@@ -12,7 +12,7 @@ from flaskgen.testing import nginx_binary, tool_env
 from tests.helpers import REPO, redis_available, require
 
 TITLES = ["1. Slowloris", "2. Slow bodies", "3. Worker crash", "4. Logging", "5. A 0.5 s export",
-          "6. Sync worker count", "7. Overhead", "8. Generation", "9. Fleet status"]  # fmt: skip
+          "6. Sync worker count", "7. Overhead", "8. Generation", "9. Fleet status", "11. Where a request"]  # fmt: skip
 
 
 @pytest.mark.live
@@ -46,3 +46,44 @@ def test_overhead_serves_a_baseline_template_in_the_same_rounds() -> None:
         "| generated app /healthz, template at HEAD",
     ], result.stdout
     assert all(row.endswith(" | 0 |") for row in rows), rows  # no errors
+
+
+def test_request_parts_counts_each_sample_for_its_innermost_part() -> None:
+    """bench/run.py request-parts: py-spy's raw stacks (outermost frame first) sorted into parts."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from run import _request_parts
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+    handle = ["Thread.run (threading.py:1)", "ThreadWorker.handle (gunicorn/workers/gthread.py:1)",
+              "ThreadWorker.handle_request (gunicorn/workers/gthread.py:771)"]  # fmt: skip
+    timer = [*handle, "StartTimer.__call__ (bench_service/metrics.py:82)"]  # the outermost middleware
+    app = [*timer, "Flask.__call__ (flask/app.py:1)"]
+    samples = [
+        ([*app, "APIScaffold._jsonify (apiflask/scaffold.py:1)", "dumps (json/encoder.py:1)"], 3),
+        (
+            [
+                *app,
+                "Response.__call__ (werkzeug/wrappers/response.py:1)",
+                "with_request_id (bench_service/logging.py:1)",
+                "Response.start_response (gunicorn/http/wsgi.py:1)",
+            ],
+            2,
+        ),
+        ([*handle[:2], "MmapedValue.inc (prometheus_client/values.py:1)"], 99),  # not under handle_request
+        (timer, 5),
+        ([*timer, "helper (somewhere/else.py:1)"], 1),  # the middleware is the innermost part
+        ([*app, "helper (somewhere/else.py:1)"], 4),  # Flask is
+        ([*app, "Flask.full_dispatch_request (flask/app.py:2)"], 7),
+        ([*handle, "Logger.access (gunicorn/glogging.py:1)"], 11),
+        ([*handle, "Response.write (gunicorn/http/wsgi.py:1)"], 13),
+    ]
+    assert _request_parts(samples) == {
+        "APIFlask contract (output schema, marshmallow)": 3,
+        "Gunicorn, called by the app (start_response, headers)": 2,
+        "Gunicorn: accept, parse, write, worker loop": 99 + 13,
+        "Prometheus metrics (multiprocess writes, hook, timer)": 5 + 1,
+        "Flask + Werkzeug (routing, contexts, response)": 4 + 7,
+        "Gunicorn: access log line": 11,
+    }
