@@ -3,6 +3,7 @@
     python bench/run.py                 # every benchmark, full size (a few minutes)
     python bench/run.py slowloris logging --quick
     python bench/run.py --output bench/last-run.md
+    python bench/run.py overhead --set metrics=none   # the projects with a template answer changed
 
 Each benchmark starts real processes on 127.0.0.1 only, runs for a bounded time with bounded
 connection counts, stops everything it started, and prints one Markdown table. Results are
@@ -622,20 +623,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="also append the tables to this Markdown file")
     parser.add_argument("--baseline", metavar="REF", help="overhead: also serve the template at this git ref of "
                         "this repository (a commit, a tag, HEAD~1) in the same rounds, for a before/after")  # fmt: skip
+    parser.add_argument("--set", dest="answers", metavar="KEY=VALUE", action="append", default=[],
+                        help="a template answer for the projects (e.g. metrics=none); repeatable")  # fmt: skip
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r}; choose from: {', '.join(BENCHMARKS)}")
+    if any("=" not in answer for answer in args.answers):
+        parser.error("--set takes KEY=VALUE, e.g. --set metrics=none")
+    extra = dict(answer.split("=", 1) for answer in args.answers)
     size = Size(quick=args.quick)
     projects: dict[str, Path] = {}
     root = Path(tempfile.mkdtemp(prefix="fg-bench-projects-"))
     names = args.names or list(BENCHMARKS)
     try:
         if args.baseline and "overhead" in names:  # only the overhead benchmark serves it
-            answers = BENCHMARKS["overhead"][0]
+            answers = {**BENCHMARKS["overhead"][0], **extra}
             size.baseline = (args.baseline, make_project(root / "baseline", checkout=args.baseline, **answers))
         for name in names:
             answers, bench = BENCHMARKS[name]
+            answers = {**answers, **extra}
             key = repr(sorted(answers.items()))
             if key not in projects:
                 projects[key] = make_project(root / f"p{len(projects)}", **answers)

@@ -87,3 +87,12 @@ def test_request_parts_counts_each_sample_for_its_innermost_part() -> None:
         "Flask + Werkzeug (routing, contexts, response)": 4 + 7,
         "Gunicorn: access log line": 11,
     }
+
+
+def test_set_needs_key_and_value() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "overhead", "--set", "metrics"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--set takes KEY=VALUE, e.g. --set metrics=none" in result.stderr
