@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from harness import (
     PACKAGE,
     REPO,
     LoadResult,
+    Server,
     free_port,
     gunicorn,
     load,
@@ -341,6 +342,21 @@ def bench_worker_count(project: Path, size: Size) -> str:
 # --- 7: overhead -------------------------------------------------------------------------------
 
 
+def _served_in_turns(apps: list[tuple[str, Path, str]], rounds: int) -> Iterator[tuple[str, Server, int]]:
+    """(label, Gunicorn, Nginx port) for each (label, project, Gunicorn app) in turn, `rounds` times:
+    each app served by the project's Gunicorn (gthread) behind its Nginx while the caller measures,
+    stopped before the next starts. Interleaved, so drift on the machine hits every app alike, and in
+    alternating order: the last server of a round ran measurably slower on some rounds here,
+    whichever it was."""
+    for round_number in range(rounds):
+        for label, served, app in apps if round_number % 2 == 0 else apps[::-1]:
+            sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
+            port = free_port()
+            serving = gunicorn(served, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app)
+            with serving as server, nginx(served, port=port, socket_path=sock):
+                yield label, server, port
+
+
 def bench_overhead(project: Path, size: Size) -> str:
     duration = size.pick(4, 1)
     rounds = int(size.pick(12, 1))
@@ -351,18 +367,11 @@ def bench_overhead(project: Path, size: Size) -> str:
         apps.append((f"generated app /healthz, template at {ref}", baseline, "bench_app:app"))
     results: dict[str, list[LoadResult]] = {label: [] for label, _, _ in apps}
     cpu: dict[str, list[float]] = {label: [] for label, _, _ in apps}  # Gunicorn CPU µs per answered request
-    for round_number in range(rounds):
-        # Interleaved, so drift on the machine hits every app alike, and in alternating order: the
-        # last server of a round ran measurably slower on some rounds here, whichever it was.
-        for label, served, app in apps if round_number % 2 == 0 else apps[::-1]:
-            sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
-            port = free_port()
-            serving = gunicorn(served, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app)
-            with serving as server, nginx(served, port=port, socket_path=sock):
-                before = server.cpu_seconds()
-                result = load(port, "/healthz", duration=duration, concurrency=16)
-                cpu[label].append((server.cpu_seconds() - before) / max(len(result.ok), 1) * 1e6)
-                results[label].append(result)
+    for label, server, port in _served_in_turns(apps, rounds):
+        before = server.cpu_seconds()
+        result = load(port, "/healthz", duration=duration, concurrency=16)
+        cpu[label].append((server.cpu_seconds() - before) / max(len(result.ok), 1) * 1e6)
+        results[label].append(result)
     # Each round runs every app back to back, so the median of the per-round ratios cancels the
     # machine's drift between rounds (the means alone swing by 10% from run to run here). The
     # client shares the 2 cores with Nginx and Gunicorn, so req/s still varies by several percent
@@ -518,8 +527,8 @@ def _request_parts(samples: list[tuple[list[str], int]]) -> dict[str, int]:
     code") or Gunicorn's own work (the access log line, the rest)."""
     counts: dict[str, int] = {}
     for frames, count in samples:
-        calls = [i for i, frame in enumerate(frames) if frame.startswith("ThreadWorker.handle_request (")]
-        inside = frames[calls[0] + 1 :] if calls else []
+        call = next((i for i, frame in enumerate(frames) if frame.startswith("ThreadWorker.handle_request (")), None)
+        inside = frames[call + 1 :] if call is not None else []
         if inside and "gunicorn/" not in inside[0]:  # below handle_request, in the app (or its body)
             part = next(
                 (name for frame in reversed(inside) for name, marks in REQUEST_PARTS if any(m in frame for m in marks)),
@@ -550,38 +559,33 @@ def bench_request_parts(project: Path, size: Size) -> str:
         raise RuntimeError(f"py-spy is missing: {sys.executable} -m pip install py-spy (make install does it)")
     seconds = int(size.pick(5, 2))
     rounds = int(size.pick(6, 1))
-    apps = [("bare Flask hello-world", "bench_app:bare"), ("generated app /healthz", "bench_app:app")]
-    samples: dict[str, list[tuple[list[str], int]]] = {label: [] for label, _ in apps}
-    answered: dict[str, float] = {label: 0.0 for label, _ in apps}  # requests answered while sampled
-    for round_number in range(rounds):
-        for label, app in apps if round_number % 2 == 0 else apps[::-1]:
-            sock = Path(tempfile.mkdtemp(prefix="fg-b-")) / "g.sock"
-            raw = sock.parent / "spy.txt"
-            port = free_port()
-            serving = gunicorn(project, bind=f"unix:{sock}", workers=DEFAULT_WORKERS, worker_class="gthread", app=app)
-            with serving as server, nginx(project, port=port, socket_path=sock):
-                load(port, "/healthz", duration=size.pick(1, 0.5), concurrency=16)  # warm
-                recorder = subprocess.Popen(
-                    [str(spy), "record", "--pid", str(server.process.pid), "--subprocesses", "--gil", "--nonblocking",
-                     "--rate", str(SAMPLE_HZ), "--duration", str(seconds), "--format", "raw", "--output", str(raw)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                )  # fmt: skip
-                result = load(port, "/healthz", duration=seconds + 1, concurrency=16)
-                _, errors = recorder.communicate(timeout=seconds + 60)
-                if recorder.returncode != 0 or not raw.exists():
-                    raise RuntimeError(f"py-spy failed (it needs ptrace: root or CAP_SYS_PTRACE): {errors[-500:]}")
-            for line in raw.read_text().splitlines():
-                stack, _, count = line.rpartition(" ")
-                if stack:
-                    samples[label].append((stack.split(";"), int(count)))
-            answered[label] += result.rps * seconds
+    apps = [("bare Flask hello-world", project, "bench_app:bare"), ("generated app /healthz", project, "bench_app:app")]
+    samples: dict[str, list[tuple[list[str], int]]] = {label: [] for label, _, _ in apps}
+    answered: dict[str, float] = {label: 0.0 for label, _, _ in apps}  # requests answered while sampled
+    for label, server, port in _served_in_turns(apps, rounds):
+        raw = Path(tempfile.mkdtemp(prefix="fg-spy-")) / "spy.txt"
+        load(port, "/healthz", duration=size.pick(1, 0.5), concurrency=16)  # warm
+        recorder = subprocess.Popen(
+            [str(spy), "record", "--pid", str(server.process.pid), "--subprocesses", "--gil", "--nonblocking",
+             "--rate", str(SAMPLE_HZ), "--duration", str(seconds), "--format", "raw", "--output", str(raw)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        result = load(port, "/healthz", duration=seconds + 1, concurrency=16)
+        _, errors = recorder.communicate(timeout=seconds + 60)
+        if recorder.returncode != 0 or not raw.exists():
+            raise RuntimeError(f"py-spy failed (it needs ptrace: root or CAP_SYS_PTRACE): {errors[-500:]}")
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack:
+                samples[label].append((stack.split(";"), int(count)))
+        answered[label] += result.rps * seconds
     per_request = {
         label: {part: count / SAMPLE_HZ / answered[label] * 1e6 for part, count in _request_parts(found).items()}
         for label, found in samples.items()
     }
     parts = [name for name, _ in REQUEST_PARTS] + ["other app code", "Gunicorn: access log line",
                                                    "Gunicorn: accept, parse, write, worker loop"]  # fmt: skip
-    bare, generated = (per_request[label] for label, _ in apps)
+    bare, generated = (per_request[label] for label, _, _ in apps)
     rows = [[part, bare.get(part, 0.0), generated.get(part, 0.0), generated.get(part, 0.0) - bare.get(part, 0.0)]
             for part in parts]  # fmt: skip
     rows.append(["total", sum(bare.values()), sum(generated.values()), sum(generated.values()) - sum(bare.values())])
