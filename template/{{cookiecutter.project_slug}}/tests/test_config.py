@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import secrets
 import subprocess
 import sys
@@ -169,7 +170,9 @@ def import_wsgi(**environ: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_wsgi_without_secret_key_fails_with_one_line() -> None:
-    """Exit status 4 is Gunicorn's "app failed to load": the master stops instead of respawning."""
+    """Exit status 4 is Gunicorn's "app failed to load": the master stops instead of respawning.
+    A process of its own, as Gunicorn's worker: the status it exits with and everything it
+    writes to stderr up to its end (log handlers, threads at exit) are what is checked."""
     result = import_wsgi()
     assert result.returncode == 4
     assert result.stderr.strip().startswith("error: SECRET_KEY is missing or weak")
@@ -177,8 +180,17 @@ def test_wsgi_without_secret_key_fails_with_one_line() -> None:
 
 
 @pytest.mark.parametrize("tier", ["development", "testing"])
-def test_wsgi_serves_production_only(tier: str) -> None:
-    result = import_wsgi(APP_ENV=tier, FLASK_SECRET_KEY=STRONG_KEY)
-    assert result.returncode == 4
-    assert result.stderr.strip().startswith(f"error: APP_ENV='{tier}' under a WSGI server")
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_wsgi_serves_production_only(
+    tier: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same refusal path as the test above (ConfigError, one line, SystemExit(4)), reached
+    before any app is made; run in this process (runpy executes wsgi.py afresh) instead of a
+    new interpreter importing the package again, half a second per case."""
+    monkeypatch.setenv("APP_ENV", tier)
+    monkeypatch.setenv("FLASK_SECRET_KEY", STRONG_KEY)
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("{{ cookiecutter.package_name }}.wsgi")
+    assert exited.value.code == 4
+    stderr = capsys.readouterr().err
+    assert stderr.strip().startswith(f"error: APP_ENV='{tier}' under a WSGI server")
+    assert len(stderr.strip().splitlines()) == 1
