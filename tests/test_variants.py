@@ -178,7 +178,7 @@ def install_and_lint(project: Path, variant: dict[str, Any], step: Steps, venvs:
     for command in LINT_COMMANDS:
         argv = [str(project / ".venv/bin" / command[0]), *command[1:]]
         if command[0] == "mypy":
-            with step("mypy"), mypy_cache(variant) as cache:
+            with mypy_cache(variant, step) as cache, step("mypy"):
                 run_step(" ".join(command), argv, project, {**env, "MYPY_CACHE_DIR": str(cache)})
         else:
             with step("ruff"):
@@ -208,10 +208,11 @@ def openapi_problems(project: Path, env: dict[str, str]) -> list[str]:
 
 
 @contextmanager
-def mypy_cache(variant: dict[str, Any]) -> Iterator[Path]:
+def mypy_cache(variant: dict[str, Any], step: Steps) -> Iterator[Path]:
     """The mypy cache of the variants with the same interpreter, held for one mypy run: the two
-    xdist workers share it and take turns (an exclusive flock on a file beside it), because
-    mypy's cache is not written for two processes at once. Most of mypy's time is the
+    xdist workers share it and take turns (an exclusive flock on a file beside it), because two
+    mypy runs on one cache race (python/mypy#20205: one reads a data file the other is
+    rewriting). Most of mypy's time is the
     third-party packages, and the variants' locks, resolved in the same run, hold the same
     versions of those they share (Flask, SQLAlchemy, APIFlask, ...): measured here, a variant's
     mypy takes 0.2-0.5 s on an idle machine with another variant's cache and 5.8 s with none, and
@@ -224,7 +225,8 @@ def mypy_cache(variant: dict[str, Any]) -> Iterator[Path]:
     caches.mkdir(parents=True, exist_ok=True)
     name = f"py{variant['python_version']}"
     with (caches / f"{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with step("mypy cache turn"):  # the wait for the other worker's mypy run, timed apart
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         yield caches / name
 
 
