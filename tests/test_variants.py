@@ -210,17 +210,16 @@ def openapi_problems(project: Path, env: dict[str, str]) -> list[str]:
 @contextmanager
 def mypy_cache(variant: dict[str, Any], step: Steps) -> Iterator[Path]:
     """The mypy cache of the variants with the same interpreter, held for one mypy run: the two
-    xdist workers share it and take turns (an exclusive flock on a file beside it), because two
-    mypy runs on one cache race (python/mypy#20205: one reads a data file the other is
-    rewriting). Most of mypy's time is the
-    third-party packages, and the variants' locks, resolved in the same run, hold the same
-    versions of those they share (Flask, SQLAlchemy, APIFlask, ...): measured here, a variant's
-    mypy takes 0.2-0.5 s on an idle machine with another variant's cache and 5.8 s with none, and
-    a cache written through one worker's venv serves the other's (mypy re-hashes a file whose
-    path changed: 0.3 s). One cache per worker, as before, was cold six times a run (three
-    interpreters, two workers) and checked each package a variant brings twice. mypy checks
-    each cached module against its source hash and its options, so a shared cache cannot hide
-    an error."""
+    xdist workers (and any other run on this machine) share it and take turns (an exclusive
+    flock on a file beside it), because two mypy runs on one cache race (python/mypy#20205: one
+    reads a data file the other is rewriting). Most of mypy's time is the third-party packages,
+    and the variants' locks, resolved in the same run, hold the same versions of those they
+    share (Flask, SQLAlchemy, APIFlask, ...): measured here, a variant's mypy takes 0.2-0.5 s on
+    an idle machine with another variant's cache and 5.8 s with none, and a cache written
+    through one worker's venv serves the other's (mypy re-hashes a file whose path changed:
+    0.3 s). One cache per worker, as before, was cold six times a run (three interpreters, two
+    workers) and checked each package a variant brings twice. mypy checks each cached module
+    against its source hash and its options, so a shared cache cannot hide an error."""
     caches = Path(tempfile.gettempdir()) / "flaskgen-matrix-mypy"
     caches.mkdir(parents=True, exist_ok=True)
     name = f"py{variant['python_version']}"
