@@ -342,6 +342,12 @@ def bench_worker_count(project: Path, size: Size) -> str:
 # --- 7: overhead -------------------------------------------------------------------------------
 
 
+def bare_and_generated(project: Path) -> list[tuple[str, Path, str]]:
+    """(label, project, Gunicorn app) of the two apps `overhead` and `request-parts` compare, the
+    bare one first: every ratio and difference is against it."""
+    return [("bare Flask hello-world", project, "bench_app:bare"), ("generated app /healthz", project, "bench_app:app")]
+
+
 def _served_in_turns(apps: list[tuple[str, Path, str]], rounds: int) -> Iterator[tuple[str, Server, int]]:
     """(label, Gunicorn, Nginx port) for each (label, project, Gunicorn app) in turn, `rounds` times:
     each app served by the project's Gunicorn (gthread) behind its Nginx while the caller measures,
@@ -360,8 +366,7 @@ def _served_in_turns(apps: list[tuple[str, Path, str]], rounds: int) -> Iterator
 def bench_overhead(project: Path, size: Size) -> str:
     duration = size.pick(4, 1)
     rounds = int(size.pick(12, 1))
-    # (label, project, Gunicorn app); the bare app first: every ratio is against it.
-    apps = [("bare Flask hello-world", project, "bench_app:bare"), ("generated app /healthz", project, "bench_app:app")]
+    apps = bare_and_generated(project)
     if size.baseline:
         ref, baseline = size.baseline
         apps.append((f"generated app /healthz, template at {ref}", baseline, "bench_app:app"))
@@ -559,7 +564,7 @@ def bench_request_parts(project: Path, size: Size) -> str:
         raise RuntimeError(f"py-spy is missing: {sys.executable} -m pip install py-spy (make install does it)")
     seconds = int(size.pick(5, 2))
     rounds = int(size.pick(6, 1))
-    apps = [("bare Flask hello-world", project, "bench_app:bare"), ("generated app /healthz", project, "bench_app:app")]
+    apps = bare_and_generated(project)
     samples: dict[str, list[tuple[list[str], int]]] = {label: [] for label, _, _ in apps}
     answered: dict[str, float] = {label: 0.0 for label, _, _ in apps}  # requests answered while sampled
     for label, server, port in _served_in_turns(apps, rounds):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template"
 SLUG = "template/{{cookiecutter.project_slug}}"
 """The generated project's tree inside a template repository made by template_repository()."""
+UV = Path(sys.executable).parent / "uv"
+"""The uv that `make install` put in flaskgen's own venv (a dev dependency)."""
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

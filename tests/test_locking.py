@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,21 @@ from flaskgen.cli import app
 from flaskgen.project import update
 from flaskgen.template import load_hook
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import SLUG, TEMPLATE, commit_all, edit, find_python, git, project_from, require, template_repository
+from tests.helpers import (
+    SLUG,
+    TEMPLATE,
+    UV,
+    commit_all,
+    edit,
+    find_python,
+    git,
+    project_from,
+    require,
+    template_repository,
+)
 
 runner = CliRunner()
 post = load_hook(TEMPLATE, "post_gen_project")
-UV = str(Path(sys.executable).parent / "uv")
 
 
 def uv_lock_check(project: Path) -> subprocess.CompletedProcess[str]:

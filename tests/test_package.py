@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, require
+from tests.helpers import REPO, UV, require
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +70,13 @@ def test_uv_tool_install_with_the_system_python(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     require((Path(marker) / "EXTERNALLY-MANAGED").is_file(), f"{SYSTEM_PYTHON} is not externally managed (PEP 668)")
     tools, bin_dir = tmp_path / "tools", tmp_path / "bin"
-    uv = Path(sys.executable).parent / "uv"
     # What a user's shell has: uv's own directory and the tool bin directory, then the system's.
     env = {**tool_env(), "UV_TOOL_DIR": str(tools), "UV_TOOL_BIN_DIR": str(bin_dir),
-           "PATH": f"{bin_dir}:{uv.parent}:/usr/bin:/bin"}  # fmt: skip
+           "PATH": f"{bin_dir}:{UV.parent}:/usr/bin:/bin"}  # fmt: skip
     refused = subprocess.run([str(SYSTEM_PYTHON), "-m", "pip", "install", "--dry-run", str(REPO)], env=env,
                              capture_output=True, text=True)  # fmt: skip
     assert refused.returncode != 0 and "externally-managed-environment" in refused.stderr
-    run_step("uv tool install", [str(uv), "tool", "install", "--python", str(SYSTEM_PYTHON), str(REPO)], tmp_path, env)
+    run_step("uv tool install", [str(UV), "tool", "install", "--python", str(SYSTEM_PYTHON), str(REPO)], tmp_path, env)
     flaskgen = bin_dir / "flaskgen"
     installed = (tools / "flaskgen/bin/python").resolve()
     assert installed == SYSTEM_PYTHON.resolve(), installed

@@ -28,7 +28,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -44,7 +43,7 @@ from flaskgen.generate import render
 from flaskgen.project import check, pristine, recorded_answers, tree_files, update
 from flaskgen.template import open_template, template_at
 from flaskgen.testing import nginx_binary, run_step, tool_env
-from tests.helpers import REPO, TEMPLATE, commit_all, find_python, postgres_available, redis_available, require
+from tests.helpers import REPO, TEMPLATE, UV, commit_all, find_python, postgres_available, redis_available, require
 from tests.variants import (
     UNSUPPORTED,
     config_lint_steps,
@@ -161,7 +160,7 @@ def locked_packages(project: Path) -> set[str]:
 def installed_packages(venv: Path) -> set[str]:
     """Every distribution installed in the venv (`uv pip list`)."""
     listed = subprocess.run(
-        [str(Path(sys.executable).parent / "uv"), "pip", "list", "--format=json", "--python", str(venv / "bin/python")],
+        [str(UV), "pip", "list", "--format=json", "--python", str(venv / "bin/python")],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     return {_normalized(package["name"]) for package in json.loads(listed.stdout)}
