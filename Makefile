@@ -27,8 +27,8 @@ bench: install  ## every benchmark at full size (a few minutes); tables go to be
 	$(BIN)/python bench/run.py --output bench/last-run.md
 
 lint: install
-	$(BIN)/ruff check flaskgen tests bench template/hooks
-	$(BIN)/ruff format --check flaskgen tests bench template/hooks
+	$(BIN)/ruff check flaskgen tests bench hooks
+	$(BIN)/ruff format --check flaskgen tests bench hooks
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

@@ -44,7 +44,7 @@ def git_origin(root: Path, project_url: str | None) -> dict[str, Any] | None:
     return {
         "template": _git(root, "remote", "get-url", "origin") or project_url,
         "commit": _git(root, "rev-parse", "HEAD"),
-        "dirty": bool(_git(root, "status", "--porcelain", "--", "template", "cookiecutter.json")),
+        "dirty": bool(_git(root, "status", "--porcelain", "--", "template", "hooks", "cookiecutter.json")),
     }
 
 

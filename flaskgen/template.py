@@ -154,8 +154,9 @@ came from (absent in a source checkout, where git itself answers)."""
 def bundled_template_dir() -> Path:
     """The template shipped with flaskgen.
 
-    In a wheel it is package data (`flaskgen/_template`); in a source checkout or an editable
-    install it is the repository's `template/` directory.
+    In a wheel it is package data (`flaskgen/_template`, the hooks as real files); in a source
+    checkout or an editable install it is the repository's `template/` directory, whose `hooks`
+    is a link to the repository's top-level `hooks/`.
     """
     packaged = PACKAGE_DIR / "_template"
     if (packaged / "cookiecutter.json").is_file():

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from flaskgen.generate import generate_project
+from flaskgen.template import load_hook
 from flaskgen.testing import port_open
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "template"
+HOOKS = REPO / "hooks"
+"""The template's hooks; template/hooks is a relative link to this directory (README, "Where things live")."""
 SLUG = "template/{{cookiecutter.project_slug}}"
 """The generated project's tree inside a template repository made by template_repository()."""
 UV = Path(sys.executable).parent / "uv"
 """The uv that `make install` put in flaskgen's own venv (a dev dependency)."""
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def template_hook(name: str) -> ModuleType:
+    """The template's hook `name` (pre_gen_project, post_gen_project) as a module, imported from
+    the top-level hooks/ where its one copy lives."""
+    module = load_hook(HOOKS.parent, name)
+    assert module is not None, f"{HOOKS}/{name}.py is missing or not importable"
+    return module
+
+
+DEFAULT_PRUNED = ["src/orders_api/deadlines.py", "src/orders_api/queue_celery.py", ".gitlab-ci.yml"]
+"""Files the template has and the post-gen hook removes for the default answers."""
+
+
+def default_hooks_ran(project: Path) -> None:
+    """Project orders-api, of the default variant, as the post-gen hook leaves it: the files of the
+    options not chosen pruned (each is in the template), the answers file written."""
+    assert (project / "src/orders_api/__init__.py").is_file()
+    for relative in DEFAULT_PRUNED:
+        template_path = (
+            TEMPLATE / "{{cookiecutter.project_slug}}" / relative.replace("orders_api", "{{cookiecutter.package_name}}")
+        )
+        assert template_path.exists(), f"{template_path} is not in the template: the check proves nothing"
+        assert not (project / relative).exists(), f"{relative} was not pruned: the post-gen hook did not run"
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["package_name"] == "orders_api"
 
 
 def require(available: bool, reason: str) -> None:
@@ -92,10 +122,12 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def template_repository(root: Path, *, changelog: str | None = None, tag: str | None = None) -> Path:
-    """This checkout's template in a git repository of its own (root/template-repo), committed,
-    with CHANGELOG.md when given and a lightweight tag when given."""
+    """This checkout's template in a git repository of its own (root/template-repo), laid out as
+    this one (top-level hooks/, template/hooks a link to it), committed, with CHANGELOG.md when
+    given and a lightweight tag when given."""
     repo = root / "template-repo"
-    shutil.copytree(REPO / "template", repo / "template")
+    shutil.copytree(REPO / "template", repo / "template", symlinks=True)
+    shutil.copytree(REPO / "hooks", repo / "hooks")
     shutil.copy(REPO / "cookiecutter.json", repo / "cookiecutter.json")
     if changelog is not None:
         (repo / "CHANGELOG.md").write_text(changelog)

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from flaskgen.template import load_hook
-from tests.helpers import TEMPLATE
+from tests.helpers import TEMPLATE, template_hook
 
-pre = load_hook(TEMPLATE, "pre_gen_project")
-post = load_hook(TEMPLATE, "post_gen_project")
+pre = template_hook("pre_gen_project")
+post = template_hook("post_gen_project")
 OPTIONS = {k: v for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if not k.startswith("_")}
 
 GOOD = {

@@ -14,11 +14,9 @@ from typer.testing import CliRunner
 
 from flaskgen.cli import app
 from flaskgen.project import update
-from flaskgen.template import load_hook
 from flaskgen.testing import run_step, tool_env
 from tests.helpers import (
     SLUG,
-    TEMPLATE,
     UV,
     commit_all,
     edit,
@@ -26,11 +24,12 @@ from tests.helpers import (
     git,
     project_from,
     require,
+    template_hook,
     template_repository,
 )
 
 runner = CliRunner()
-post = load_hook(TEMPLATE, "post_gen_project")
+post = template_hook("post_gen_project")
 
 
 def uv_lock_check(project: Path) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from flaskgen.testing import run_step, tool_env
-from tests.helpers import REPO, UV, require
+from tests.helpers import HOOKS, REPO, TEMPLATE, UV, default_hooks_ran, require
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +23,31 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_ships_the_template(wheel: Path) -> None:
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "flaskgen/_template/cookiecutter.json" in names
-    assert "flaskgen/_template/hooks/pre_gen_project.py" in names
-    assert any(name.startswith("flaskgen/_template/{{cookiecutter.project_slug}}/src/") for name in names)
+def packaged_template(wheel: Path) -> dict[str, bytes]:
+    """The wheel's flaskgen/_template/ files: path inside the template -> content."""
+    with zipfile.ZipFile(wheel) as archive:
+        prefix = "flaskgen/_template/"
+        return {name[len(prefix) :]: archive.read(name) for name in archive.namelist() if name.startswith(prefix)}
+
+
+def test_wheel_ships_the_template(wheel: Path, tmp_path: Path) -> None:
+    """Every file of template/ as real files, the hooks behind the template/hooks link included;
+    the same from a wheel built out of the sdist (which stores the hooks once, under hooks/)."""
+    on_disk = {
+        path.relative_to(TEMPLATE).as_posix(): path.read_bytes()
+        for path in sorted(TEMPLATE.rglob("*"))  # rglob does not follow the link: add the hooks
+        if path.is_file() and "__pycache__" not in path.parts
+    } | {f"hooks/{path.name}": path.read_bytes() for path in sorted(HOOKS.glob("*.py"))}
+    assert {"cookiecutter.json", "hooks/pre_gen_project.py", "hooks/post_gen_project.py"} <= set(on_disk)
+    assert packaged_template(wheel) == on_disk
+
+    dist = tmp_path / "dist"
+    run_step("uv build (sdist, then its wheel)", ["uv", "build", "--out-dir", str(dist), str(REPO)], REPO, tool_env())
+    (sdist,) = dist.glob("flaskgen-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        assert not [member.name for member in archive.getmembers() if member.issym()], "a link in the sdist"
+    (from_sdist,) = dist.glob("flaskgen-*.whl")
+    assert packaged_template(from_sdist) == on_disk
 
 
 def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: Path) -> None:
@@ -49,6 +70,11 @@ def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: P
     assert result.returncode == 0, result.stderr
     project = work / "orders-api"
     assert not list(project.rglob("__pycache__")), "bytecode of the installed template leaked into the project"
+    default_hooks_ran(project)
+    bad = ["new", "Orders API", "--no-input", "--set", "package_name=json", "-o", "bad"]
+    refused = subprocess.run([str(venv / "bin/flaskgen"), *bad], cwd=work, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "shadows the standard library" in refused.stderr, refused.stderr
+    assert not (work / "bad").exists()
     # The template came from the installed package, not from this checkout.
     located = subprocess.run(
         [str(venv / "bin/python"), "-c", "from flaskgen.template import bundled_template_dir as b; print(b())"],

@@ -327,9 +327,9 @@ def snapshot(tmp_path: Path) -> Path:
     listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     repo = tmp_path / "flaskgen-src"
     for name in filter(None, listed.split("\0")):
-        if (REPO / name).is_file():
+        if (REPO / name).is_file() or (REPO / name).is_symlink():  # template/hooks: a link, kept as one
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, repo / name)
+            shutil.copy2(REPO / name, repo / name, follow_symlinks=False)
     git(repo, "init", "--quiet", "--initial-branch=main")
     commit_all(repo, "flaskgen as it is")
     return repo

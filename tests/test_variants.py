@@ -43,7 +43,17 @@ from flaskgen.generate import render
 from flaskgen.project import check, pristine, recorded_answers, tree_files, update
 from flaskgen.template import open_template, template_at
 from flaskgen.testing import nginx_binary, run_step, tool_env
-from tests.helpers import REPO, TEMPLATE, UV, commit_all, find_python, postgres_available, redis_available, require
+from tests.helpers import (
+    REPO,
+    TEMPLATE,
+    UV,
+    commit_all,
+    find_python,
+    postgres_available,
+    redis_available,
+    require,
+    template_hook,
+)
 from tests.variants import (
     UNSUPPORTED,
     config_lint_steps,
@@ -232,9 +242,7 @@ def test_unsupported_combinations_are_refused(cookies: Any) -> None:
     """UNSUPPORTED (here) and the hook's INCOMPATIBLE table agree, and each is refused."""
     from cookiecutter.exceptions import FailedHookException
 
-    from flaskgen.template import load_hook
-
-    hook = load_hook(TEMPLATE, "pre_gen_project")
+    hook = template_hook("pre_gen_project")
     assert [dict(combo) for combo, _ in hook.INCOMPATIBLE] == UNSUPPORTED
     for combination in UNSUPPORTED:
         result = cookies.bake(extra_context=combination, template=str(TEMPLATE))

@@ -20,8 +20,7 @@ from typing import Any
 import yaml
 
 from flaskgen.releases import list_releases
-from flaskgen.template import load_hook
-from tests.helpers import REPO, TEMPLATE
+from tests.helpers import REPO, template_hook
 
 BEHAVIOURAL: dict[str, list[Any]] = {
     "database": ["sqlite", "postgresql", "none"],
@@ -206,7 +205,7 @@ def runs_laptop_pass(variant: Mapping[str, Any], tier: list[dict[str, Any]]) -> 
 @cache
 def _post_gen_hook() -> Any:
     """The template's post-gen hook as a module, imported once per test process."""
-    return load_hook(TEMPLATE, "post_gen_project")
+    return template_hook("post_gen_project")
 
 
 def pruned_paths(variant: Mapping[str, Any], package: str, slug: str) -> list[str]:
