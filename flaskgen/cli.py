@@ -152,7 +152,8 @@ def _print_summary(project_dir: Path, files: tuple[str, ...]) -> None:
     console.print("\nNext steps:")
     console.print(f"  cd {shown}")
     console.print("  make test      # creates .venv, installs, runs the tests")
-    console.print("  make dev       # flask development server")
+    migrates = "applies the migrations, then " if "migrations/" in top else ""
+    console.print(f"  make dev       # {migrates}flask development server")
 
 
 @app.command()

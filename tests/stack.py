@@ -3,8 +3,14 @@ site on a loopback port, requests sent as a client's would be (shared by the liv
 
 from __future__ import annotations
 
+import grp
 import http.client
+import json
+import pwd
+import re
 import secrets
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +34,9 @@ from flaskgen.testing import (
     wait_until,
 )
 from tests.helpers import find_python, require
+
+SERVICE_USER = "nobody"
+"""The unprivileged user the deploy-as-documented check runs the service as."""
 
 
 def make_project(root: Path, **overrides: Any) -> Path:
@@ -158,3 +167,130 @@ def running_stack(project: Path, **env: str) -> Iterator[Stack]:
         stop(nginx_process, signal.SIGQUIT)
         stop(gunicorn)
         subprocess.run(["rm", "-rf", str(runtime)], check=False)
+
+
+def service_python(version: str) -> tuple[str, dict[str, str]]:
+    """An interpreter of version X.Y that SERVICE_USER can run (the project's venv links to it),
+    and the environment it needs: the system's when there is one; else this machine's pyenv build
+    (under root's home, mode 700 here), hard-linked (cp -al) once to a shared directory under
+    /tmp, with its lib/ on LD_LIBRARY_PATH (the build's RUNPATH names root's home)."""
+
+    def runs(executable: str, env: dict[str, str]) -> bool:
+        probe = ["runuser", "-u", SERVICE_USER, "--", "env", *(f"{k}={v}" for k, v in env.items()), executable,
+                 "-c", "import ssl, sqlite3"]  # fmt: skip
+        return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+    for system in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
+        if Path(system).exists() and runs(system, {}):
+            return system, {}
+    python = find_python(version)
+    require(python is not None, f"no Python {version} interpreter on this machine")
+    assert python is not None
+    probe = [python, "-c", "import sys; print(sys.executable, sys.base_prefix)"]
+    executable, prefix = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.split()
+    shared = Path(tempfile.gettempdir()) / "flaskgen-service-python" / Path(prefix).name
+    if not shared.exists():
+        shared.parent.mkdir(mode=0o755, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=shared.parent))
+        subprocess.run(["cp", "-al", f"{prefix}/.", str(partial)], check=True)
+        partial.chmod(0o755)
+        partial.rename(shared)  # atomic: a parallel run finds it whole or not at all
+    linked, env = str(shared / Path(executable).relative_to(prefix)), {"LD_LIBRARY_PATH": str(shared / "lib")}
+    assert runs(linked, env), f"{SERVICE_USER} cannot run {linked}"
+    return linked, env
+
+
+def install_block(readme: str) -> list[str]:
+    """The shell lines of the first ```sh block under "## Install" in deploy/README.md."""
+    section = readme.split("## Install", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def deploy_as_documented(project: Path, database_url: str | None = None) -> None:
+    """deploy/README.md's install steps, run as written on a copy of the project (`sudo`: root;
+    the service user: SERVICE_USER; /srv/<slug> and /etc/<slug>/env: a temporary directory),
+    then Gunicorn as the systemd unit starts it (its ExecStart, WorkingDirectory and Environment=
+    lines) as SERVICE_USER: POST /items is 201 and GET /items 200 on its socket. The install is
+    the README's non-editable `uv sync`, so the instance folder cannot fall inside the venv."""
+    slug, package = project.name, project.name.replace("-", "_")
+    user = pwd.getpwnam(SERVICE_USER)
+    group = grp.getgrgid(user.pw_gid).gr_name
+    root = Path(tempfile.mkdtemp(prefix="fg-deploy-"))
+    root.chmod(0o755)  # mkdtemp's 700 would keep the service user out
+    srv, etc, run = root / "srv" / slug, root / "etc" / slug, root / "run"
+    python_version = re.search(r'requires-python = ">=(\d+\.\d+)"', (project / "pyproject.toml").read_text())
+    assert python_version is not None
+    python, python_env = service_python(python_version.group(1))
+    env = tool_env(UV_PYTHON=python, **python_env)
+    env.pop("UV_PROJECT_ENVIRONMENT", None)  # the README's uv sync makes srv/.venv
+
+    def local(line: str) -> str:
+        """A README line for this machine."""
+        line = line.replace(f"sudo -u {slug} ", f"runuser -u {SERVICE_USER} -- ")
+        line = line.replace("-- --preserve-env=APP_ENV ", "-- ")  # older READMEs
+        line = line.replace("sudo ", "")
+        line = line.replace(f"-o {slug} ", f"-o {SERVICE_USER} ").replace(f"-g {slug} ", f"-g {group} ")
+        return line.replace(f"/srv/{slug}", str(srv)).replace(f"/etc/{slug}/env", str(etc / "env"))
+
+    try:
+        shutil.copytree(project, srv, ignore=shutil.ignore_patterns(".venv", "dist", "instance", "*_cache"))
+        readme = (srv / "deploy/README.md").read_text()
+        steps = [line for line in install_block(readme) if re.search(r"uv sync|install -d|install -D|db upgrade", line)]
+        assert any("db upgrade" in line for line in steps), "deploy/README.md has no migrate step"
+        for line in steps:
+            if "db upgrade" in line:  # the env file, edited as the README says ("then edit it")
+                settings = (etc / "env").read_text().replace("change-me-to-64-hex-characters", secrets.token_hex(32))
+                if database_url:
+                    settings = re.sub(r"(?m)^DATABASE_URL=.*$", f"DATABASE_URL={database_url}", settings)
+                (etc / "env").write_text(settings)
+            run_step(f"deploy/README.md: {line}", ["sh", "-ec", local(line)], srv, env)
+        assert not list((srv / ".venv").glob("**/*instance*")), "the instance folder is inside the venv"
+
+        unit = local((srv / f"deploy/systemd/{slug}.service").read_text())
+        service_env = {**dict(line.split("=", 1) for line in (etc / "env").read_text().splitlines()
+                              if "=" in line and not line.startswith("#"))}  # fmt: skip
+        for assignment in re.findall(r"(?m)^Environment=(.*)$", unit):
+            service_env.update(dict(item.split("=", 1) for item in shlex.split(assignment)))
+        run.mkdir()
+        shutil.chown(run, SERVICE_USER, group)
+        sock = run / "gunicorn.sock"
+        service_env.update(GUNICORN_BIND=f"unix:{sock}", RUNTIME_DIRECTORY=str(run), WEB_CONCURRENCY="2",
+                           PATH="/usr/bin:/bin", **python_env)  # fmt: skip
+        (workdir,) = re.findall(r"(?m)^WorkingDirectory=(.*)$", unit)
+        (exec_start,) = re.findall(r"(?m)^ExecStart=(.*)$", unit)
+        log = run / "gunicorn.log"
+        with log.open("wb") as out:
+            gunicorn = subprocess.Popen(
+                ["runuser", "-u", SERVICE_USER, "--", "env", "-i", *(f"{k}={v}" for k, v in service_env.items()),
+                 *shlex.split(exec_start)],
+                cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            wait_until(lambda: sock.exists() or gunicorn.poll() is not None, "the gunicorn socket")
+            assert gunicorn.poll() is None, log.read_text()
+            trusted = re.search(r'TRUSTED_HOSTS = \("([^"]+)"', (srv / f"src/{package}/config.py").read_text())
+            assert trusted is not None
+            host = {"Host": trusted.group(1)}
+            created = unix_request(sock, "POST", "/items", {**host, "Content-Type": "application/json"},
+                                   json.dumps({"name": "deployed"}).encode())  # fmt: skip
+            assert created[0] == 201, (created, log.read_text()[-3000:])
+            listed = unix_request(sock, "GET", "/items", host)
+            assert listed[0] == 200 and b"deployed" in listed[1], listed
+        finally:
+            stop(gunicorn)
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+def unix_request(
+    sock: Path, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, bytes]:
+    """One request to Gunicorn's unix socket: (status, body)."""
+    connection = UnixHTTPConnection(sock)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

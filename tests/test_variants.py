@@ -54,6 +54,7 @@ from tests.helpers import (
     require,
     template_hook,
 )
+from tests.stack import deploy_as_documented
 from tests.variants import (
     UNSUPPORTED,
     config_lint_steps,
@@ -313,11 +314,26 @@ def test_variant(
                 run_step(
                     "check-deploy (gunicorn --check-config, nginx -t, gixy)", ["make", "check-deploy"], project, env
                 )
+        if deploys_as_documented(variant, tier_variants(request.config)):
+            with step("deploy as documented"):
+                if variant["database"] != "postgresql":
+                    deploy_as_documented(project)
+                elif postgres_available():
+                    with postgres_database(variant) as url:
+                        deploy_as_documented(project, url)
         if missing:
             require(False, f"not checked for lack of: {', '.join(missing)}")
     finally:
         record_property("variant_seconds", time.monotonic() - started)
         record_property("steps", step.seconds)
+
+
+def deploys_as_documented(variant: dict[str, Any], tier: list[dict[str, Any]]) -> bool:
+    """Whether the variant runs deploy/README.md's install as written (tests/stack.py): the tier's
+    first variant (the default) and its first PostgreSQL variant without auth (POST /items needs
+    no token there)."""
+    postgresql = [v for v in tier if v["database"] == "postgresql" and v["auth"] == "none"]
+    return variant == tier[0] or variant == next(iter(postgresql), None)
 
 
 def template_committed() -> bool:

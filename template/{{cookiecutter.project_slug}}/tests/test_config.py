@@ -103,6 +103,26 @@ def test_prefixed_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None
     assert app.config["MAX_CONTENT_LENGTH"] == 1024
 
 
+def test_the_instance_folder_is_named_by_config(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """instance/ in the working directory, or FLASK_INSTANCE_PATH: never inside the virtualenv,
+    wherever the package is installed."""
+    monkeypatch.chdir(tmp_path)
+    assert create_app(env="testing").instance_path == str(tmp_path / "instance")
+    monkeypatch.setenv("FLASK_INSTANCE_PATH", str(tmp_path / "data"))
+    assert create_app(env="testing").instance_path == str(tmp_path / "data")
+{%- if cookiecutter.database == "sqlite" %}
+
+
+def test_wsgi_with_an_instance_folder_it_cannot_create_fails_with_one_line(tmp_path: Any) -> None:
+    """Status 4, as for a weak key: systemd (RestartPreventExitStatus=4) does not loop on it."""
+    (tmp_path / "a-file").write_text("")
+    result = import_wsgi(FLASK_SECRET_KEY=STRONG_KEY, FLASK_INSTANCE_PATH=str(tmp_path / "a-file" / "instance"))
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.strip().startswith("error: cannot create the instance folder")
+    assert len(result.stderr.strip().splitlines()) == 1
+{%- endif %}
+
+
 def seen_by_production(headers: dict[str, str]) -> dict[str, str]:
     """The client address and scheme a production app sees for a request from 127.0.0.1 (Nginx)."""
     app = production()

@@ -39,6 +39,15 @@ def test_readyz_when_database_is_down(tmp_path: Path, make_config: Callable[...,
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "down"
+
+
+def test_readyz_when_the_schema_is_missing(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> None:
+    """A database without the tables (before `flask db upgrade`) is not ready."""
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty), env="testing")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == "down"
 {%- endif %}
 {%- if tq %}
 

@@ -131,6 +131,18 @@ def test_a_full_log_queue_drops_and_counts(configure_logging: ConfigureLogging) 
     assert any(m.startswith("dropped ") and "log records" in m for m in messages), messages
 
 
+def test_development_logs_are_readable_text(
+    configure_logging: ConfigureLogging, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make dev`: the development server's coloured lines reach the terminal as they are, not
+    as JSON strings with escaped colour codes."""
+    configure_logging(**settings_for("development"))
+    logging.getLogger("werkzeug").info("\x1b[32mGET /healthz HTTP/1.1\x1b[0m 200")
+    app_logging.stop()  # flushes the queue
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "GET /healthz" in line]
+    assert "\x1b[32mGET /healthz HTTP/1.1\x1b[0m 200" in line and not line.startswith("{")
+
+
 def test_json_formatter_writes_one_object_per_line() -> None:
     record = logging.LogRecord("app", logging.INFO, __file__, 1, "hello %s", ("world",), None)
     record.request_id = "r1"

@@ -106,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
         title="{{ cookiecutter.project_name }}",
         version=project_version(),
         docs_path="/docs" if settings["API_DOCS"] else None,
-        instance_relative_config=True,
+        instance_path=os.path.abspath(settings["INSTANCE_PATH"]),
     )
     app.config.update(settings)
     if app.config["ENV_NAME"] == "production":

@@ -8,13 +8,17 @@ An entry point: logging is configured first, then the app is made for the APP_EN
 from __future__ import annotations
 
 import os
+import sys
 
 from flask import Flask
 
 from . import create_entry_app
-from .config import CONFIG_ENV_VAR
+from .config import CONFIG_ENV_VAR, ConfigError
 
 
 def create_app() -> Flask:
-    """The factory `flask` finds in this module."""
-    return create_entry_app(os.environ.get(CONFIG_ENV_VAR, "development"))
+    """The factory `flask` finds in this module; a refused configuration is one line, exit 1."""
+    try:
+        return create_entry_app(os.environ.get(CONFIG_ENV_VAR, "development"))
+    except ConfigError as err:
+        sys.exit(f"error: {err}")

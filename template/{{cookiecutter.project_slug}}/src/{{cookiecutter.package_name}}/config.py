@@ -60,9 +60,13 @@ class Config:
 {%- endif %}
     # The interactive API docs (/docs): development only. /openapi.json is served in every tier.
     API_DOCS = False
+    # The instance folder, for what the app writes at run time (a SQLite database): `instance/` in the
+    # working directory (the project in development), or FLASK_INSTANCE_PATH, which the systemd
+    # unit and the Docker image set. Never inside the virtualenv.
+    INSTANCE_PATH = "instance"
 {%- if cookiecutter.database != "none" %}
 {%- if cookiecutter.database == "sqlite" %}
-    # None: a file in the instance folder (extensions.init_app).
+    # None: INSTANCE_PATH/{{ cookiecutter.package_name }}.sqlite (extensions.init_app).
     SQLALCHEMY_DATABASE_URI: str | None = None
 {%- else %}
     SQLALCHEMY_DATABASE_URI: str | None = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
@@ -92,6 +96,7 @@ class DevelopmentConfig(Config):
     DEBUG = True
     SECRET_KEY = secrets.token_hex(32)
     LOG_LEVEL = "DEBUG"
+    LOG_FORMAT = "text"  # readable in a terminal, whatever the deployed format
     API_DOCS = True
 
 

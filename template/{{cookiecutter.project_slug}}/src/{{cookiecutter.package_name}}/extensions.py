@@ -7,12 +7,13 @@ import os
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import text
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
 from . import {% if cookiecutter.database == "postgresql" %}deadlines, {% endif %}errors, health
+from .config import ConfigError
 
 
 class Base(DeclarativeBase):
@@ -26,8 +27,14 @@ migrate = Migrate()
 def init_app(app: Flask) -> None:
     """Bind the database to app. A database that is down or too slow is a 503 (errors.py), and
     /readyz checks it."""
-    os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        try:
+            os.makedirs(app.instance_path, exist_ok=True)
+        except OSError as err:  # a start that cannot work: entry points exit with one line
+            raise ConfigError(
+                f"cannot create the instance folder {app.instance_path}: {err.strerror}; "
+                "create it writable by this user or set FLASK_INSTANCE_PATH"
+            ) from None
         db_path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
 {%- if cookiecutter.database == "postgresql" %}
@@ -44,8 +51,7 @@ def init_app(app: Flask) -> None:
 
 
 def check_database() -> None:
-    """Raise unless the database answers a trivial query."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    finally:
-        db.session.rollback()
+    """Raise unless the database answers and holds every table of the models (migrated)."""
+    missing = set(db.metadata.tables) - set(inspect(db.engine).get_table_names())
+    if missing:
+        raise LookupError(f"no table {', '.join(sorted(missing))}: run `flask db upgrade`")
