@@ -186,7 +186,7 @@ def service_python(version: str) -> tuple[str, dict[str, str]]:
     python = find_python(version)
     require(python is not None, f"no Python {version} interpreter on this machine")
     assert python is not None
-    probe = [python, "-c", "import sys; print(sys.executable, sys.base_prefix)"]
+    probe = [python, "-c", "import os, sys; print(os.path.realpath(sys.executable), sys.base_prefix)"]
     executable, prefix = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.split()
     shared = Path(tempfile.gettempdir()) / "flaskgen-service-python" / Path(prefix).name
     if not shared.exists():
