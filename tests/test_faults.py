@@ -195,3 +195,33 @@ def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_prop
             time.sleep(1.0)
             after = [stack.request(path="/items", source=f"127.0.4.{n}") for n in range(2, 14)]
             assert [r.status for r in after] == [200] * 12, [(r.status, r.body[:300]) for r in after]
+
+
+def probe_readiness(stack: Stack, probes: int = 200, parallel: int = 10) -> list[int]:
+    """The statuses of `probes` GET /readyz through Nginx, `parallel` at a time (one client
+    address each: under Nginx's per-address rate limit)."""
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(
+            pool.map(
+                lambda n: stack.request(path="/readyz", timeout=30, source=f"127.0.7.{n % parallel + 1}").status,
+                range(probes),
+            )
+        )
+
+
+@pytest.mark.live
+def test_overlapping_readiness_probes_see_healthy_dependencies(
+    tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
+    """Load balancers and Kubernetes probe concurrently: 200 probes, 10 at a time, with the
+    database up and migrated, are all 200 (a check still running for another probe once counted
+    as down: 196 of 200 were 503 in the generated suite's own version of this test)."""
+    project = make_project(tmp_path, database="sqlite")
+    install(project)
+    run_step("migrate", [str(project / ".venv/bin/flask"), "--app", "edge_api.cli", "db", "upgrade"], project,
+             tool_env(APP_ENV="development", FLASK_INSTANCE_PATH=str(project / "instance")))  # fmt: skip
+    with running_stack(project, FLASK_INSTANCE_PATH=str(project / "instance"), WEB_CONCURRENCY="2") as stack:
+        statuses = probe_readiness(stack)
+    record_property("overlapping_readyz", {"probes": len(statuses), "503": statuses.count(503)})
+    print(f"\noverlapping /readyz: {statuses.count(503)} of {len(statuses)} were 503")
+    assert statuses == [200] * 200, f"{statuses.count(503)} of 200 said 503"

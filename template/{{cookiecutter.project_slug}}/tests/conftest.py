@@ -141,8 +141,7 @@ def make_app(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> Iter
 
 
 def release(app: Flask) -> None:
-    """Release what the app holds: the /readyz threads{% if db %}, its tables and connections{% endif %}."""
-    app.extensions["readiness"].pool.shutdown(wait=False)
+    """Release what the app holds{% if db %}: its tables and connections{% endif %}."""
 {%- if db %}
     with app.app_context():
         db.session.remove()

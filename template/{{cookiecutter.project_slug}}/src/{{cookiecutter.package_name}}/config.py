@@ -27,8 +27,6 @@ DATABASE_STATEMENT_TIMEOUT = 5
 """Seconds a statement may run: PostgreSQL cancels it (statement_timeout), and the client gives
 up one second later even when the server does not answer at all (deadlines.Deadlines)."""
 {%- endif %}
-READINESS_TIMEOUT = 2.0
-"""Seconds /readyz waits for its dependency checks before it answers 503."""
 
 
 class ConfigError(RuntimeError):
@@ -47,7 +45,6 @@ class Config:
     PROXY_FIX_HOPS = 0
     # Host header values the app accepts (None: any). Production names the public domain.
     TRUSTED_HOSTS: tuple[str, ...] | None = None
-    READINESS_TIMEOUT = READINESS_TIMEOUT
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "{{ cookiecutter.log_format }}"
     # Records waiting for the log sink; past this they are dropped and counted, never queued
