@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flaskgen.audit import audit
-from flaskgen.audit.rules import RULES
+from flaskgen.audit.rules import BY_CODE, RULES
 from flaskgen.cli import app
 from flaskgen.generate import generate_project
 from tests.helpers import GIT_IDENTITY, REPO, commit_all, git, write_tree
@@ -91,9 +91,9 @@ BAD: dict[str, dict[str, str]] = {
     "FG402-worker": {"tasks.py": "import requests\ndef sync_accounts():\n    return requests.post('http://x', json={})\n"},
     "FG402-session": {"client.py": "import requests\ndef fetch(url):\n    s = requests.Session()\n    return s.get(url)\n"},
     "FG402-urlopen": {"client.py": "from urllib.request import urlopen\ndef fetch(url):\n    return urlopen(url).read()\n"},
-    "FG501": {"app/log.py": "import logging\nlogging.getLogger().addHandler(logging.FileHandler('app.log'))\n"},
-    "FG501-basic": {"app/log.py": "import logging\nlogging.basicConfig(filename='app.log', level='INFO')\n"},
-    "FG501-dict": {"app/log.py": "CONFIG = {'handlers': {'f': {'class': 'logging.handlers.RotatingFileHandler'}}}\n"},
+    "FG502": {"app/log.py": "import logging\nlogging.getLogger().addHandler(logging.FileHandler('app.log'))\n"},
+    "FG502-basic": {"app/log.py": "import logging\nlogging.basicConfig(filename='app.log', level='INFO')\n"},
+    "FG502-dict": {"app/log.py": "CONFIG = {'handlers': {'f': {'class': 'logging.handlers.RotatingFileHandler'}}}\n"},
     "FG501-smtp": {
         "app/__init__.py": "from logging.handlers import SMTPHandler\ndef create_app(app):\n"
         "    handler = SMTPHandler('mx', 'a@b', ['c@d'], 'error')\n    app.logger.addHandler(handler)\n"
@@ -108,7 +108,8 @@ BAD: dict[str, dict[str, str]] = {
     "FG602-dockerfile": {"Dockerfile": "FROM python:3.12\nENV FLASK_DEBUG=1\n"},
     "FG602-compose": {"compose.yaml": "services:\n  web:\n    environment:\n      - FLASK_DEBUG=true\n"},
     "FG602-systemd": {"deploy/app.service": "[Service]\nEnvironment=FLASK_DEBUG=1\nExecStart=/srv/venv/bin/gunicorn -b unix:/run/a.sock app:app\n"},
-    "FG603": {"app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n"},
+    "FG603": {"app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n", "app/views.py": "from app import app\n",
+              "app/models.py": ""},
     "FG604-systemd": {"deploy/app.service": "[Service]\nExecStart=/srv/venv/bin/flask --app app run --port 8000\n"},
     "FG604": {"Dockerfile": 'FROM python:3.12\nCMD ["flask", "--app", "app", "run", "--host=0.0.0.0"]\n'},
     "FG604-compose": {"compose.yaml": "services:\n  web:\n    command: flask run --host 0.0.0.0\n"},
@@ -123,6 +124,32 @@ BAD: dict[str, dict[str, str]] = {
     },
     "FG701": {"views.py": VIEW + "from flask import current_app\n@bp.get('/')\ndef index():\n    with current_app.app_context():\n        return ''\n"},
     "FG701-nested": {"app/cli.py": "def job(app):\n    with app.app_context():\n        with app.app_context():\n            pass\n"},
+    # Issue 33, general shapes (each failed before its rule change).
+    "FG604-start-script-of-the-image": {"start.sh": "#!/bin/sh\nexec flask run -h 0.0.0.0\n", "Dockerfile": "FROM python:3.12\nCMD ./start.sh\n"},
+    "FG602-debug-in-a-production-branch": {"app/config.py": "import os\nif os.environ.get('APP_ENV') == 'production':\n    DEBUG = True\n"},
+    "FG501-under-not-debug": {
+        "app/__init__.py": "from logging.handlers import SMTPHandler\ndef create_app(app):\n    if not app.debug:\n"
+        "        app.logger.addHandler(SMTPHandler('mx', 'a@b', ['c@d'], 'error'))\n"
+    },
+    "FG402-imported-client-with-a-main-guard": {
+        "app/client.py": "import requests\ndef fetch():\n    return requests.get('http://x')\nif __name__ == '__main__':\n    fetch()\n",
+        "app/views.py": VIEW + "from app.client import fetch\n",
+    },
+    "FG301-once-per-name": {
+        "views.py": VIEW + "HITS = {}\n@bp.get('/a')\ndef a():\n    HITS['a'] = 1\n    return ''\n@bp.get('/b')\ndef b():\n"
+        "    HITS.pop('a')\n    return ''\ndef count():\n    HITS.clear()\n@bp.get('/c')\ndef c():\n    count()\n    return ''\n"
+    },
+    "FG301-per-user-data-through-a-module-level-object": {
+        "app/state.py": "class Store:\n    def __init__(self):\n        self.carts = {}\n    def put(self, user, item):\n"
+        "        self.carts[user] = item\nstore = Store()\n",
+        "app/views.py": VIEW + "from flask import request\nfrom app.state import store\n@bp.post('/cart')\ndef add():\n"
+        "    store.put(request.remote_addr, request.json)\n    return ''\n",
+    },
+    "FG301-module-dict-through-a-method": {
+        "app/state.py": "CARTS = {}\nclass Carts:\n    def put(self, user, item):\n        CARTS[user] = item\ncarts = Carts()\n",
+        "app/views.py": VIEW + "from flask import request\nfrom app.state import carts\n@bp.post('/cart')\ndef add():\n"
+        "    carts.put(request.remote_addr, request.json)\n    return ''\n",
+    },
 }  # fmt: skip
 
 GOOD: dict[str, dict[str, str]] = {
@@ -244,16 +271,51 @@ GOOD: dict[str, dict[str, str]] = {
         "examples/hello.py": "from flask import Flask\napp = Flask(__name__)\n",
         "tests/fixtures/nginx/site.conf": NGINX_GOOD.replace("10s;", "300s;"),
     },
+    # Issue 33, general shapes (each reported before its rule change).
+    "dev-folder-entrypoint": {
+        "docker/dev/entrypoint.sh": "#!/bin/sh\nexport FLASK_DEBUG=1\nexec flask run --debug -h 0.0.0.0\n",
+        "compose.dev.yaml": "services:\n  web:\n    entrypoint: docker/dev/entrypoint.sh\n",
+        "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app.wsgi:app"]\n',
+    },
+    "start-script-only-a-dev-compose-file-runs": {
+        "start.sh": "#!/bin/sh\nexec flask --debug run -h 0.0.0.0\n",
+        "docker-compose.dev.yml": "services:\n  web:\n    command: ./start.sh\n",
+        "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app.wsgi:app"]\n',
+    },
+    "guarded-debug-switch": {
+        "app/__init__.py": "def create_app(app, settings_debug=False):\n    if settings_debug or app.debug:\n"
+        "        app.debug = True\n    return app\n"
+    },
+    "cli-client-outside-scripts": {
+        "sync_users.py": "import click\nimport requests\n@click.command()\ndef main():\n    requests.get('http://x')\n"
+        "if __name__ == '__main__':\n    main()\n",
+        "tool/report.py": "import requests\ndef fetch():\n    return requests.post('http://x')\nif __name__ == '__main__':\n    fetch()\n",
+        "app/commands.py": "import click, requests\n@click.command('pull')\ndef pull():\n    requests.get('http://x')\n",
+        "app/__init__.py": "from app import commands\n",
+    },
+    "thread-registry-and-lazy-setup": {
+        "views.py": VIEW + "import threading\nWORKERS = {}\n_client = None\ndef _start(name):\n"
+        "    t = threading.Thread(target=print)\n    WORKERS[name] = t\n    t.start()\n"
+        "def client():\n    global _client\n    if _client is None:\n        _client = object()\n    return _client\n"
+        "@bp.before_app_request\ndef ensure():\n    if 'poller' not in WORKERS:\n        _start('poller')\n    client()\n"
+        "@bp.get('/stop')\ndef stop():\n    WORKERS.pop('poller', None)\n    return ''\n"
+    },
+    "two-module-demo": {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",
+        "wsgi.py": "from app import app\n",
+    },
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_project_triggers_its_code(tmp_path: Path, case: str) -> None:
-    """Exactly one finding, of the case's code (one per problem, never one per line it touches)."""
-    findings = audit(write_tree(tmp_path, BAD[case]))
+    """Exactly one finding, of the case's code (one per problem, never one per line it touches);
+    the default gate reports it unless the rule is opt-in."""
+    findings = audit(write_tree(tmp_path, BAD[case]), select=["ALL"])
     code = case.split("-")[0]
     assert [f.code for f in findings] == [code], findings
     assert findings[0].line >= 1 and findings[0].fix
+    assert [f.code for f in audit(tmp_path)] == ([] if BY_CODE[code].opt_in else [code])
 
 
 def test_every_rule_has_a_bad_case() -> None:
@@ -262,7 +324,7 @@ def test_every_rule_has_a_bad_case() -> None:
 
 @pytest.mark.parametrize("case", sorted(GOOD))
 def test_good_project_has_no_findings(tmp_path: Path, case: str) -> None:
-    assert audit(write_tree(tmp_path, GOOD[case])) == []
+    assert audit(write_tree(tmp_path, GOOD[case]), select=["ALL"]) == []
 
 
 @pytest.mark.parametrize("overrides", [{}, {"database": "postgresql", "task_queue": "celery", "tls": "certbot"},

@@ -54,18 +54,19 @@ class Finding:
 
 
 def select_codes(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> set[str]:
-    """Codes to report: those matching a --select prefix (all when none), minus --ignore ones."""
+    """Codes to report: those matching a --select prefix (`ALL` for every rule), else the default
+    set (every rule but the opt-in ones), minus --ignore ones."""
 
     def expand(prefixes: Iterable[str], option: str) -> set[str]:
         codes: set[str] = set()
         for prefix in (p.strip().upper() for p in prefixes if p.strip()):
-            matched = {code for code in BY_CODE if code.startswith(prefix)}
+            matched = set(BY_CODE) if prefix == "ALL" else {code for code in BY_CODE if code.startswith(prefix)}
             if not matched:
-                raise AuditError(f"{option} {prefix!r} matches no rule; valid codes: {', '.join(BY_CODE)}")
+                raise AuditError(f"{option} {prefix!r} matches no rule; valid: ALL, {', '.join(BY_CODE)}")
             codes |= matched
         return codes
 
-    chosen = expand(select, "--select") or set(BY_CODE)
+    chosen = expand(select, "--select") or {rule.code for rule in RULES if not rule.opt_in}
     return chosen - expand(ignore, "--ignore")
 
 
@@ -106,13 +107,17 @@ ENTRYPOINT_STEMS = {"entrypoint", "docker-entrypoint", "boot", "start", "run", "
 
 def production_commands(facts: ProjectFacts) -> list[CommandFile]:
     """Production command files; a shell script only when it is an entrypoint (named like one, or
-    named by another production command file)."""
+    named by another production command file), and not when only development files run it (a
+    `start.sh` that just `compose.dev.yaml` names)."""
     chosen = [c for c in facts.commands if c.production and c.kind != "script"]
     named = " ".join(c.text for c in chosen)
+    named_by_dev = " ".join(c.text for c in facts.commands if not c.production and c.kind != "script")
     return chosen + [
         c
         for c in facts.commands
-        if c.production and c.kind == "script" and (c.path.stem.lower() in ENTRYPOINT_STEMS or c.path.name in named)
+        if c.production
+        and c.kind == "script"
+        and (c.path.name in named or (c.path.stem.lower() in ENTRYPOINT_STEMS and c.path.name not in named_by_dev))
     ]
 
 

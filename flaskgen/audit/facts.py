@@ -184,6 +184,9 @@ def is_production(relative: PurePosixPath, kind: str, siblings: set[str], text: 
     variant of it sits next to it."""
     if kind == "makefile" or relative.parts[0] in CI_PATHS or NOT_SERVICE_DIRS & set(relative.parts[:-1]):
         return False
+    # A folder named for development (`dev/`, `docker/local/`, `.devcontainer/`) holds development setups.
+    if any(words(part) & NON_PRODUCTION_WORDS for part in relative.parts[:-1]):
+        return False
     if kind == "compose" and SOURCE_MOUNT.search(text):
         return False
     if words(relative.name) & NON_PRODUCTION_WORDS:

@@ -164,6 +164,33 @@ def _subscript_key(node: ast.AST) -> str | None:
     return None
 
 
+PRODUCTION_WORDS = {"prod", "production", "live"}
+
+
+def dev_guard(test: ast.expr) -> bool | None:
+    """True when a condition holds in development (`app.debug`, `ENV == "development"`), False when
+    it holds in production (`not app.debug`, `ENV == "production"`), None when it says neither."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = dev_guard(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        sides = {dev_guard(value) for value in test.values} - {None}
+        return sides.pop() if len(sides) == 1 else None
+    if isinstance(test, ast.Compare):
+        said = dev_guard(ast.BoolOp(ast.Or(), [test.left, *test.comparators]))
+        negated = all(isinstance(op, ast.NotEq | ast.IsNot | ast.NotIn) for op in test.ops)
+        return None if said is None else said is not negated
+    if isinstance(test, ast.Call | ast.Attribute | ast.Name | ast.Constant | ast.Subscript):
+        text = " ".join(
+            str(n.value) if isinstance(n, ast.Constant) else getattr(n, "id", getattr(n, "attr", ""))
+            for n in ast.walk(test)
+        )
+        found = words(text)
+        dev, prod = bool(found & DEV_WORDS - {"ci"}), bool(found & PRODUCTION_WORDS)
+        return dev if dev != prod else None
+    return None
+
+
 def _is_main_guard(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
 
@@ -202,6 +229,10 @@ class ModuleInfo:
     @cached_property
     def parents(self) -> dict[int, ast.AST]:
         return {id(child): node for node in self.nodes for child in ast.iter_child_nodes(node)}
+
+    @cached_property
+    def registries(self) -> set[str]:
+        return registries(self)
 
     @cached_property
     def sessions(self) -> set[str]:
@@ -251,14 +282,24 @@ class ModuleInfo:
         )
 
     def in_dev_scope(self, node: ast.AST) -> bool:
-        """Inside a development/testing config class, a CLI command, or an `if __name__ == "__main__"` block."""
+        """Inside a development/testing config class, a CLI command, an `if __name__ == "__main__"`
+        block, or the branch of an `if` that a development switch selects (`if app.debug:`,
+        `if settings_debug or ENV == "development":`, the `else` of `if not app.debug:`)."""
+        inner: ast.AST = node
         for outer in self.enclosing(node):
             if isinstance(outer, ast.ClassDef) and words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
                 return True
             if _is_main_guard(outer):
                 return True
-            if isinstance(outer, Function) and any(_decorator_name(d) == "command" for d in outer.decorator_list):
+            if isinstance(outer, Function) and any(
+                _decorator_name(d) in ("command", "group") for d in outer.decorator_list
+            ):
                 return True
+            if isinstance(outer, ast.If | ast.IfExp) and inner is not outer.test:
+                in_body = inner in (outer.body if isinstance(outer.body, list) else [outer.body])
+                if dev_guard(outer.test) is in_body:
+                    return True
+            inner = outer
         return False
 
 
@@ -363,6 +404,18 @@ class ProjectIndex:
             if isinstance(target, ast.Name)
         }  # fmt: skip
         self.view_classes = self._view_classes()
+        self.instances: dict[str, tuple[ModuleInfo, str]] = {}
+        """`module.obj` -> (module of its class, class name) for module-level `obj = ProjectClass(...)`."""
+        for info in self.modules.values():
+            for node in info.tree.body:
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                    target = self._class_target(info, node.value.func)
+                    if target is not None:
+                        self.instances.update(
+                            {f"{info.module.name}.{t.id}": target for t in node.targets if isinstance(t, ast.Name)}
+                        )
+        self.instance_of: dict[int, str] = {}
+        """id(method) -> `module.obj` when request code reached it as a method of a module-level object."""
         self._request_functions: dict[str, list[tuple[str, Function]]] = {}
         self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
 
@@ -395,6 +448,31 @@ class ProjectIndex:
                             found.add((info.module.name, name))
                             changed = True
                             break
+        return found
+
+    @cached_property
+    def standalone(self) -> set[str]:
+        """Modules that are programs of their own (a command-line client, a one-off script): run by
+        a `__main__` guard or click commands, never imported by the project, with no request code
+        and no Flask app. What hangs there holds no worker."""
+        found: set[str] = set()
+        for name, info in self.modules.items():
+            if name in self.imported or self.request_functions(info):
+                continue
+            entry = any(
+                _is_main_guard(node)
+                or (
+                    isinstance(node, Function)
+                    and any(_decorator_name(d) in ("command", "group") for d in node.decorator_list)
+                )
+                for node in info.tree.body
+            )
+            creates_app = any(
+                isinstance(node, ast.Call) and dotted(node.func, info.imports) in ("flask.Flask", "Flask")
+                for node in info.nodes
+            )
+            if entry and not creates_app:
+                found.add(name)
         return found
 
     def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:
@@ -434,11 +512,28 @@ class ProjectIndex:
             key = f"{cls}.{func.attr}"
             return (info, key, info.functions[key]) if cls and key in info.functions else None
         parts = dotted(func, info.imports).split(".")
+        owner = ".".join(parts[:-1])
+        for instance in (owner, f"{info.module.name}.{owner}"):
+            if isinstance(func, ast.Attribute) and instance in self.instances:
+                module, cls = self.instances[instance]
+                key = f"{cls}.{parts[-1]}"
+                return (module, key, module.functions[key]) if key in module.functions else None
         for split in (len(parts) - 1, len(parts) - 2):
             module, key = ".".join(parts[:split]), ".".join(parts[split:])
             target = self.modules.get(module) if split > 0 else None
             if target is not None and key in target.functions:
                 return target, key, target.functions[key]
+        return None
+
+    def _instance_called(self, info: ModuleInfo, func: ast.expr, caller: Function) -> str | None:
+        """`module.obj` when func is a method of a module-level object (`store.put`, or `self.x`
+        inside a method already reached through that object)."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            return self.instance_of.get(id(caller))
+        owner = dotted(func, info.imports).rpartition(".")[0]
+        for instance in (owner, f"{info.module.name}.{owner}"):
+            if instance in self.instances:
+                return instance
         return None
 
     @cached_property
@@ -465,6 +560,9 @@ class ProjectIndex:
                     target = self.callee(info, node, cls)
                     if target is None or id(target[2]) in seen or not target[0].is_service_code:
                         continue
+                    instance = self._instance_called(info, node.func, function)
+                    if instance is not None:
+                        self.instance_of[id(target[2])] = instance
                     step = Reach(reach.view, (*reach.via, target[1]))
                     seen[id(target[2])] = (target[0], step, target[2])
                     following.append((target[0], target[1], target[2], step))
@@ -483,6 +581,7 @@ class SlowCall:
     """"slow" (sleep, SMTP, a process: work for a task queue) or "http" (a network call)."""
     bounded: bool
     """For HTTP: a timeout is given (or cannot be ruled out: `**kwargs`)."""
+    node: ast.Call | None = field(default=None, compare=False)
 
 
 def _sessions(nodes: Iterable[ast.AST], imports: dict[str, str]) -> set[str]:
@@ -536,15 +635,15 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
         name = dotted(node.func, info.imports)
         head, _, last = name.rpartition(".")
         if name in SLOW_CALLS or (head == "subprocess" and last in SUBPROCESS):
-            yield SlowCall(node.lineno, name, "slow", False)
+            yield SlowCall(node.lineno, name, "slow", False, node)
         elif head == "requests" and last in HTTP_VERBS:
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node))
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
         elif name in UNBOUNDED_HTTP:
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]))
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]), node)
         elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node))
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
         elif last in ("send", "send_message") and _mail_instance(head, info, index):
-            yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False)
+            yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False, node)
 
 
 def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
@@ -570,10 +669,10 @@ def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
         where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
         yield path, Hit("FG401", line, f"{call.name}() blocks the worker {where}")
     for info in index.modules.values():
-        if not info.is_service_code or info.is_script:
+        if not info.is_service_code or info.is_script or info.module.name in index.standalone:
             continue
         for call in slow_calls(info.tree, info, index):
-            if call.kind == "http" and not call.bounded:
+            if call.kind == "http" and not call.bounded and not (call.node and info.in_dev_scope(call.node)):
                 reach = in_request.get((info.path, call.line))
                 where = f" in request code ({reach})" if reach is not None else ""
                 yield (
@@ -607,17 +706,79 @@ def _base_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def global_mutations(where: str, function: Function, info: ModuleInfo) -> Iterator[Hit]:
-    """FG301 in one function; `where` is how request code reaches it (`index() -> add_request()`)."""
-    declared_global, local = _local_names(function)
-    shared = {name for name in info.mutable_globals if name not in local}
-    seen: set[str] = set()  # one finding per name and function
+# What a process-local registry holds: its own threads, processes, locks, queues, pools and
+# connections. Keeping them in a module-level dict is per-process bookkeeping, not per-user data.
+HANDLE_FACTORIES = {
+    "Thread", "Timer", "Process", "Lock", "RLock", "Event", "Condition", "Semaphore", "BoundedSemaphore",
+    "Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "ThreadPoolExecutor", "ProcessPoolExecutor", "Pool",
+    "socket", "create_connection", "connect", "Session", "Client", "StrictRedis", "Redis", "ConnectionPool",
+    "create_engine", "spawn", "Greenlet", "BackgroundScheduler", "Observer",
+}  # fmt: skip
 
-    def hit(node: ast.AST, name: str, how: str) -> Iterator[Hit]:
+
+def _handle_value(value: ast.AST | None, handles: set[str]) -> bool:
+    """A thread/lock/connection object (`Thread(...)`, or a local name bound to one)."""
+    if isinstance(value, ast.Call):
+        return _decorator_name(value) in HANDLE_FACTORIES
+    return isinstance(value, ast.Name) and value.id in handles
+
+
+def registries(info: ModuleInfo) -> set[str]:
+    """Module-level containers that some function of the module fills with threads, locks or
+    connections (`WORKERS[name] = Thread(...)`): the process's own registries."""
+    found: set[str] = set()
+    for function in info.functions.values():
+        nodes = list(own_nodes(function))
+        handles = {
+            t.id
+            for n in nodes
+            if isinstance(n, ast.Assign) and _handle_value(n.value, set())
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        for node in nodes:
+            if isinstance(node, ast.Assign) and _handle_value(node.value, handles):
+                found.update(_base_name(t) or "" for t in node.targets if isinstance(t, ast.Subscript))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATING_METHODS
+                and any(_handle_value(arg, handles) for arg in node.args)
+            ):
+                found.add(_base_name(node.func.value) or "")
+    return found & set(info.mutable_globals)
+
+
+def _lazy_guard(node: ast.AST, name: str, info: ModuleInfo) -> bool:
+    """`if _client is None: _client = make()`: a set-once lazy setup under a test of the name itself."""
+    return any(
+        isinstance(outer, ast.If) and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(outer.test))
+        for outer in info.enclosing(node)
+    )
+
+
+def global_mutations(
+    where: str, function: Function, info: ModuleInfo, instance: str | None = None
+) -> Iterator[tuple[str, Hit]]:
+    """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
+    add_request()`); `instance`: the module-level object whose method this is (`self` is shared)."""
+    declared_global, local = _local_names(function)
+    kept = info.registries
+    shared = {name for name in info.mutable_globals if name not in local and name not in kept}
+    if instance is not None:
+        shared.add("self")
+    seen: set[str] = set()
+
+    def hit(node: ast.AST, name: str, how: str) -> Iterator[tuple[str, Hit]]:
         if name not in seen:
             seen.add(name)
-            line = info.mutable_globals.get(name, "?")
-            yield Hit("FG301", getattr(node, "lineno", 0), f"module-level {name!r} (line {line}) is {how} in {where}")
+            if name == "self" and instance:
+                shown, key = instance.rpartition(".")[2], instance
+                at = ""
+            else:
+                shown, key = name, f"{info.module.name}.{name}"
+                at = f" (line {info.mutable_globals.get(name, '?')})"
+            yield key, Hit("FG301", getattr(node, "lineno", 0), f"module-level {shown!r}{at} is {how} in {where}")
 
     for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
@@ -625,15 +786,38 @@ def global_mutations(where: str, function: Function, info: ModuleInfo) -> Iterat
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in declared_global and target.id not in seen:
                     seen.add(target.id)
-                    yield Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {where}")
+                    if target.id not in kept and not _lazy_guard(node, target.id, info):
+                        yield (
+                            f"{info.module.name}.{target.id}",
+                            Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {where}"),
+                        )
                 elif isinstance(target, ast.Subscript | ast.Attribute):
                     name = _base_name(target)
-                    if name in shared or (name in declared_global):
+                    # Through a method, `self.value = x` overwrites a cached copy; a container of
+                    # self that grows (`self.carts[user] = x`) or a counter (`+=`) is shared data.
+                    overwrite = name == "self" and isinstance(node, ast.Assign) and isinstance(target.value, ast.Name)
+                    if (name in shared and not overwrite) or (name in declared_global and name not in kept):
                         yield from hit(node, name or "?", "modified")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
             name = _base_name(node.func.value)
             if name in shared and isinstance(node.func.value, ast.Name | ast.Attribute | ast.Subscript):
                 yield from hit(node, name, f"changed with .{node.func.attr}()")
+
+
+def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+    """FG301 once per shared name: one design choice is one finding, at the place request code
+    reaches most directly, with the count of the other places that change it."""
+    places: dict[str, list[tuple[int, Path, Hit]]] = {}
+    for info, reach, function in index.reached.values():
+        instance = index.instance_of.get(id(function))
+        for key, hit in global_mutations(str(reach), function, info, instance):
+            places.setdefault(key, []).append((len(reach.via), info.path, hit))
+    for found in places.values():
+        found.sort(key=lambda place: (place[0], str(place[1]), place[2].line))
+        _depth, path, hit = found[0]
+        others = len(found) - 1
+        more = f" (and {others} other place{'s' if others > 1 else ''})" if others else ""
+        yield path, Hit(hit.code, hit.line, hit.detail + more)
 
 
 def context_pushes(label: str, function: Function) -> Iterator[Hit]:
@@ -698,8 +882,8 @@ def _target_name(target: ast.expr) -> str | None:
 
 
 def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
-    """FG601 a literal (or literal fallback) SECRET_KEY, FG602 DEBUG on, FG603 the app at import;
-    development/testing config classes and modules are exempt from FG601/FG602."""
+    """FG601 a literal (or literal fallback) SECRET_KEY, FG602 DEBUG on; development/testing config
+    classes and modules, and branches a development switch selects, are exempt."""
     dev_module = info.is_dev_config
     for node in info.nodes:
         if isinstance(node, ast.Assign):
@@ -733,9 +917,20 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                 and not info.in_dev_scope(node)
             ):
                 yield Hit("FG601", node.lineno, f"{lookup[0]} falls back to the literal {fallback[:8]!r}...")
+
+
+DEMO_MODULES = 2
+"""A project whose service code is this many modules or fewer is a demo: a factory buys it nothing."""
+
+
+def app_at_import(info: ModuleInfo, index: ProjectIndex) -> Iterator[Hit]:
+    """FG603: the app is created at import, in a project larger than a one- or two-file demo."""
+    service = [m for m in index.modules.values() if m.is_service_code and not m.is_script]
+    if info.is_dev_config or len(service) - len(index.standalone) <= DEMO_MODULES:
+        return
     for node in info.tree.body:
         created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
-        if created and not dev_module and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
+        if created and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
             yield Hit("FG603", node.lineno, "Flask(...) is created at import time")
 
 
@@ -795,8 +990,13 @@ def _why(handler: str) -> str:
     return "each record waits on the network in the worker"
 
 
+def _logging_code(handler: str) -> str:
+    """FG501 for network handlers (a stalled sink stalls requests), FG502 (opt-in) for files."""
+    return "FG502" if handler in FILE_HANDLERS else "FG501"
+
+
 def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
-    """FG501: network or file handlers attached without a QueueHandler, in code the web workers run
+    """FG501 network (FG502 file) handlers attached without a QueueHandler, in code the web workers run
     (not commands, workers, scripts, dev/test configs). Stream handlers to stdout/stderr are fine
     under a supervisor and are not reported."""
     if "QueueHandler" in info.module.source or not info.in_web_process or info.is_dev_config:
@@ -813,16 +1013,18 @@ def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
             arg = node.args[0] if node.args else None
             handler = _handler_class(arg, info) or (handler_vars.get(arg.id) if isinstance(arg, ast.Name) else None)
             if handler:
-                hit = Hit("FG501", node.lineno, f"a {handler} is attached directly: {_why(handler)}")
+                hit = Hit(_logging_code(handler), node.lineno, f"a {handler} is attached directly: {_why(handler)}")
         elif isinstance(node, ast.Call) and dotted(node.func, info.imports) == "logging.basicConfig":
             if any(kw.arg == "filename" for kw in node.keywords):
-                hit = Hit("FG501", node.lineno, f"logging.basicConfig(filename=...): {_why('FileHandler')}")
+                hit = Hit("FG502", node.lineno, f"logging.basicConfig(filename=...): {_why('FileHandler')}")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and key.value == "class" and isinstance(value, ast.Constant):
                     handler = str(value.value).split(".")[-1]
                     if handler in NETWORK_HANDLERS or handler in FILE_HANDLERS:
-                        hit = Hit("FG501", node.lineno, f"dictConfig handler {value.value}: {_why(handler)}")
+                        hit = Hit(
+                            _logging_code(handler), node.lineno, f"dictConfig handler {value.value}: {_why(handler)}"
+                        )
         if hit is not None and not info.in_dev_scope(node):
             yield hit
 
@@ -830,9 +1032,8 @@ def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
 def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:
     """The code rules on one project's modules (tests, fixtures, docs and examples are exempt).
     `started`: project-relative paths of Python files production command files run directly."""
-    for info, reach, function in index.reached.values():
-        # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
-        yield from ((info.path, hit) for hit in global_mutations(str(reach), function, info))
+    # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
+    yield from shared_state_hits(index)
     for info in index.modules.values():
         if not info.is_service_code:
             continue
@@ -840,6 +1041,7 @@ def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path
             yield from ((info.path, hit) for hit in context_pushes(label, function))
         yield from ((info.path, hit) for hit in nested_context_pushes(info.nodes))
         yield from ((info.path, hit) for hit in unsafe_config(info))
+        yield from ((info.path, hit) for hit in app_at_import(info, index))
         yield from ((info.path, hit) for hit in blocking_logging(info))
         yield from ((info.path, hit) for hit in dev_server_hits(info, index, started))
     yield from blocking_hits(index)

@@ -11,6 +11,9 @@ class Rule:
     name: str
     summary: str
     fix: str
+    opt_in: bool = False
+    """Reported only when selected (`--select ALL`, its code or a prefix of it): true to its letter,
+    but often a deliberate choice a reviewer would leave (like ruff's rules outside its default set)."""
 
 
 RULES: tuple[Rule, ...] = (
@@ -36,8 +39,12 @@ RULES: tuple[Rule, ...] = (
     Rule("FG402", "http-without-timeout", "an HTTP call (requests, urlopen, http.client) with no timeout",
          "pass timeout=(connect, read), e.g. timeout=(3.05, 10), so a hung upstream cannot hold the worker"),
     Rule("FG501", "blocking-logging",
-         "a network (SMTP/HTTP/TCP) or file log handler attached in the web process without a QueueHandler",
+         "a network (SMTP/HTTP/TCP) log handler attached in the web process without a QueueHandler",
          "log through logging.handlers.QueueHandler with a QueueListener writing to the sink, or log to stderr"),
+    Rule("FG502", "file-logging",
+         "a file log handler attached in the web process without a QueueHandler (opt-in: a local disk write "
+         "is fast, and many hosts want the file)",
+         "log to stderr for the supervisor to ship, or put a QueueHandler in front of the file", opt_in=True),
     Rule("FG601", "hardcoded-secret-key",
          "SECRET_KEY is a literal, or falls back to one, outside development/testing",
          "read it from the environment with no default (FLASK_SECRET_KEY with app.config.from_prefixed_env())"),
