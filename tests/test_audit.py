@@ -145,6 +145,46 @@ BAD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from flask import request\nfrom app.state import store\n@bp.post('/cart')\ndef add():\n"
         "    store.put(request.remote_addr, request.json)\n    return ''\n",
     },
+    "FG402-session-on-an-attribute": {
+        "client.py": "import requests\nclass Api:\n    def __init__(self):\n        self.session = requests.Session()\n"
+        "    def push(self, data):\n        return self.session.post('http://x', json=data)\n"
+    },
+    "FG402-session-in-a-class-body": {
+        "client.py": "import requests\nclass Api:\n    http = requests.Session()\n    def pull(self):\n        return self.http.get('http://x')\n"
+    },
+    "FG401-mail-through-current-app": {
+        "app/__init__.py": MAIL_APP,
+        "app/views.py": VIEW + "from flask import current_app\n@bp.post('/')\ndef contact():\n    current_app.mail.send('m')\n    return ''\n",
+    },
+    "FG401-mail-through-extensions": {
+        "app/__init__.py": MAIL_APP,
+        "app/views.py": VIEW + "from flask import current_app\n@bp.post('/')\ndef contact():\n"
+        "    mail = current_app.extensions['mail']\n    mail.send('m')\n    return ''\n",
+    },
+    "FG601-dockerfile-env-continuation": {"Dockerfile": "FROM python:3.12\nENV APP_NAME=x \\\n    SECRET_KEY=s3cr3t-value \\\n    PORT=8000\n"},
+    "FG602-dockerfile-env-legacy-debug": {"Dockerfile": "FROM python:3.12\nENV DEBUG True\n"},
+    "FG602-dockerfile-selects-a-development-config": {"Dockerfile": "FROM python:3.12\nENV PORT=80 APP_SETTINGS=project.config.DevelopmentConfig\n"},
+    "FG601-stack-file": {
+        "deploy/stack.yml": "version: '3.8'\nservices:\n  web:\n    image: acme/web\n    environment:\n      SECRET_KEY: s3cr3t-value\n"
+    },
+    "FG604-started-script-through-main": {
+        "Dockerfile": 'FROM python:3.12\nCMD ["python", "run.py"]\n',
+        "run.py": "from app import create_app, socketio\ndef main():\n    app = create_app()\n"
+        "    socketio.run(app, host='0.0.0.0', allow_unsafe_werkzeug=True)\nif __name__ == '__main__':\n    main()\n",
+    },
+    "FG604-python-m-through-a-wrapper": {
+        "Dockerfile": "FROM python:3.12\nCMD python -m app.serve\n",
+        "app/serve.py": "from app.server import main\nmain()\n",
+        "app/server.py": "from app import app, socketio\ndef main():\n    socketio.run(app, port=5000)\n",
+    },
+    "FG101-published-next-to-the-proxy": {
+        "compose.yaml": "services:\n  nginx:\n    image: nginx:1.27\n    ports: ['80:80']\n  web:\n    build: .\n"
+        "    command: gunicorn -b 0.0.0.0:5000 app:app\n    ports:\n      - '5000:5000'\n"
+    },
+    "FG203-inherited-from-the-main-config": {
+        "nginx/nginx.conf": "events {}\nhttp {\n    client_max_body_size 0;\n    include /etc/nginx/conf.d/*.conf;\n}\n",
+        "nginx/conf.d/app.conf": NGINX_GOOD.replace("    client_max_body_size 10m;\n", ""),
+    },
     "FG301-module-dict-through-a-method": {
         "app/state.py": "CARTS = {}\nclass Carts:\n    def put(self, user, item):\n        CARTS[user] = item\ncarts = Carts()\n",
         "app/views.py": VIEW + "from flask import request\nfrom app.state import carts\n@bp.post('/cart')\ndef add():\n"
@@ -299,6 +339,21 @@ GOOD: dict[str, dict[str, str]] = {
         "def client():\n    global _client\n    if _client is None:\n        _client = object()\n    return _client\n"
         "@bp.before_app_request\ndef ensure():\n    if 'poller' not in WORKERS:\n        _start('poller')\n    client()\n"
         "@bp.get('/stop')\ndef stop():\n    WORKERS.pop('poller', None)\n    return ''\n"
+    },
+    "dockerfile-env-production-values": {
+        "Dockerfile": "FROM python:3.12\nENV DEBUG=False \\\n    APP_SETTINGS=project.config.ProductionConfig \\\n    SECRET_KEY_FILE=/run/secrets/key\n"
+    },
+    "session-with-timeouts-on-attributes": {
+        "client.py": "import requests\nclass Api:\n    http = requests.Session()\n    def __init__(self):\n        self.session = requests.Session()\n"
+        "    def push(self):\n        self.http.get('http://x', timeout=5)\n        return self.session.post('http://x', timeout=(3, 10))\n"
+    },
+    "published-on-loopback-next-to-the-proxy": {
+        "compose.yaml": "services:\n  nginx:\n    image: nginx:1.27\n    ports: ['80:80']\n  web:\n    build: .\n"
+        "    command: gunicorn -b 0.0.0.0:5000 app:app\n    ports:\n      - 127.0.0.1:5000:5000\n    expose: ['5000']\n"
+    },
+    "main-config-limit-overridden-by-the-site": {
+        "nginx/nginx.conf": "events {}\nhttp {\n    client_max_body_size 0;\n    include /etc/nginx/conf.d/*.conf;\n}\n",
+        "nginx/conf.d/app.conf": NGINX_GOOD,
     },
     "two-module-demo": {
         "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",

@@ -96,6 +96,22 @@ def gunicorn_hits(config: GunicornConfig, facts: ProjectFacts, target_cpus: int)
         yield Hit("FG103", config.timeout[1], f"{setting} with sync workers")
 
 
+def published_past_the_proxy(facts: ProjectFacts) -> Iterator[tuple[Path, Hit]]:
+    """FG101: a compose file runs the proxy and also publishes, on the host, the port the proxy
+    reaches Gunicorn on (`5000:5000` next to Nginx's `proxy_pass http://web:5000`)."""
+    gunicorn_ports = {split_bind(bind)[1] for config in facts.gunicorn for bind, _line in config.binds}
+    upstreams = {split_bind(address) for address in facts.upstreams}
+    for path, compose in facts.compose:
+        if not compose.proxies:
+            continue
+        for port in compose.published:
+            if port.host_ip in LOOPBACK_HOSTS or not port.target.isdigit():
+                continue
+            if (port.service, port.target) in upstreams or port.target in gunicorn_ports:
+                message = f"{port.service}'s port {port.target} (Gunicorn) is published next to the proxy"
+                yield path, Hit("FG101", port.line, f"{message} ({compose.proxies[0]}): it is open past the proxy")
+
+
 def too_many_workers(workers: tuple[int, int] | None, target_cpus: int) -> Iterator[Hit]:
     limit = 2 * target_cpus + 1
     if workers is not None and workers[0] > limit:
@@ -138,10 +154,14 @@ def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit
     yield from check_project(ProjectIndex(facts.python), started_modules(facts, commands))
     for config in facts.gunicorn:
         yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
+    yield from published_past_the_proxy(facts)
     for count in facts.worker_counts:
         yield from ((count.path, hit) for hit in too_many_workers((count.count, count.line), target_cpus))
     for site in facts.nginx:
-        yield from ((site.path, hit) for hit in check_nginx(site.parsed, sync_workers=facts.sync_workers))
+        main = next((m for m in facts.nginx_main if m.includes_file(site.path)), None)
+        outer = (main.http, main.path) if main is not None else ({}, None)
+        hits = check_nginx(site.parsed, sync_workers=facts.sync_workers, outer=outer[0], outer_path=outer[1])
+        yield from ((hit.path or site.path, hit) for hit in hits)
     for command in commands:
         yield from ((command.path, hit) for hit in dev_server_lines(command.text, command.kind))
 

@@ -247,21 +247,109 @@ def web_concurrency(text: str) -> Iterator[tuple[int, int]]:
             yield int(match.group(1)), number
 
 
+# --- Compose files -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """A port a compose service publishes on the host."""
+
+    service: str
+    target: str
+    """The container's port."""
+    host_ip: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ComposeServices:
+    proxies: tuple[str, ...]
+    """Services that run a reverse proxy (an nginx/traefik/caddy/haproxy/envoy image, or built
+    from a folder named for one)."""
+    published: tuple[Published, ...]
+
+
+def _yaml_nodes(text: str) -> list[Any]:
+    """The documents of a YAML text as position-carrying nodes ([] when it does not parse)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return [node for node in yaml.compose_all(text, Loader=loader) if node is not None]
+    except yaml.YAMLError:
+        return []
+
+
+def mapping(node: Any) -> dict[str, Any]:
+    """A YAML mapping node as {key: value node} (scalar keys only)."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _port(entry: Any) -> tuple[str, str] | None:
+    """(container port, host address) of one `ports:` entry, short (`"127.0.0.1:80:8000"`) or long syntax."""
+    import yaml
+
+    if isinstance(entry, yaml.ScalarNode):
+        parts = str(entry.value).split("/")[0].rsplit(":", 2)
+        return parts[-1], parts[0] if len(parts) == 3 else ""
+    long = mapping(entry)
+    if "target" in long:
+        return str(long["target"].value), str(long["host_ip"].value) if "host_ip" in long else ""
+    return None
+
+
+def compose_services(text: str) -> ComposeServices:
+    """Proxy services and published ports of a compose file."""
+    proxies_: list[str] = []
+    published: list[Published] = []
+    for document in _yaml_nodes(text):
+        for name, service in mapping(mapping(document).get("services")).items():
+            settings = mapping(service)
+            image = getattr(settings.get("image"), "value", "") or ""
+            build = settings.get("build")
+            context = str(getattr(mapping(build).get("context", build), "value", "") or "")
+            if PROXY_NAMES.search(str(image)) or PROXY_NAMES.search(context):
+                proxies_.append(name)
+                continue
+            for entry in getattr(settings.get("ports"), "value", None) or []:
+                port = _port(entry)
+                if port is not None:
+                    published.append(Published(name, port[0], port[1], entry.start_mark.line + 1))
+    return ComposeServices(tuple(proxies_), tuple(published))
+
+
+PROXY_NAMES = re.compile(r"(^|[/.-])(nginx|traefik|caddy|haproxy|envoy(proxy)?)\b", re.IGNORECASE)
+
+
 # --- What command files start ---------------------------------------------------------------
 
 DEV_SERVER = re.compile(
     r"(^|\s|/)(flask(\s+--?[\w-]+(=\S+|\s+\S+)?)*\s+run\b|python3?\s+(-m\s+flask\s+run|\S*manage\.py\s+(run|runserver)\b))"
 )
-DEBUG_ENV = re.compile(r"\b(FLASK_DEBUG\s*[=:]\s*['\"]?(1|true|True|on)\b|FLASK_ENV\s*[=:]\s*['\"]?development\b)")
+DEBUG_ENV = re.compile(
+    r"(?<![\w$])(((?:\w+_)?DEBUG)['\"]?\s*[=:]\s*['\"]?(1|true|True|TRUE|on|yes)\b|FLASK_ENV\s*[=:]\s*['\"]?development\b)"
+)
 SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)['\"]?\s*[=:]\s*['\"]?([^'\"\s$]\S*)")
 
 
 def started_scripts(text: str, kind: str) -> Iterator[tuple[int, str]]:
-    """(line, path) of each Python file a command runs directly: `python app.py`, `CMD python wsgi.py`."""
+    """(line, path) of each Python file a command runs directly: `python app.py`, `CMD python wsgi.py`,
+    `python -m app.run` (as `app/run.py` and `app/run/__main__.py`)."""
     for number, argv in commands(text, kind):
         for i, word in enumerate(argv[:-1]):
-            if re.fullmatch(r"(\S*/)?python[\d.]*", word) and argv[i + 1].endswith(".py"):
+            if not re.fullmatch(r"(\S*/)?python[\d.]*", word):
+                continue
+            if argv[i + 1].endswith(".py"):
                 yield number, argv[i + 1]
+            elif argv[i + 1] == "-m" and i + 2 < len(argv) and re.fullmatch(r"[\w.]+", argv[i + 2]):
+                module = argv[i + 2].replace(".", "/")
+                if argv[i + 2] not in ("flask", "gunicorn", "pip", "uvicorn", "celery", "rq", "alembic", "pytest"):
+                    yield number, f"{module}.py"
+                    yield number, f"{module}/__main__.py"
 
 
 def production_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -283,11 +371,53 @@ def production_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+DEV_VALUE_WORDS = {"dev", "develop", "development", "debug"}
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+def dockerfile_env(line: str) -> list[tuple[str, str]]:
+    """(name, value) pairs of one `ENV` instruction: `ENV A=1 B="x y"` (continuations already
+    joined) or the legacy `ENV NAME value`."""
+    match = re.match(r"^\s*ENV\s+(.*)$", line, re.IGNORECASE)
+    if not match:
+        return []
+    body = match.group(1).strip()
+    words_ = _split(body)
+    if words_ and "=" not in words_[0]:
+        return [(words_[0], " ".join(words_[1:]))]
+    return [tuple(w.split("=", 1)) for w in words_ if "=" in w]  # type: ignore[misc]
+
+
+def env_problem(name: str, value: str, kind: str) -> tuple[str, str] | None:
+    """(code, message) for one environment setting a production file makes: a literal SECRET_KEY
+    (FG601), debug switched on or a development config selected (FG602)."""
+    if "$" in value or not value:
+        return None
+    bare = value.strip("'\"")
+    upper = name.upper()
+    if re.search(r"(^|_)SECRET_KEY$", upper):
+        return "FG601", f"{name} is the literal {bare[:8]!r}... in {kind} settings"
+    if (upper == "DEBUG" or upper.endswith("_DEBUG")) and bare.lower() in TRUTHY:
+        return "FG602", f"{name}={bare} switches on debug mode"
+    camel = re.sub(r"([a-z])([A-Z])", r"\1_\2", bare)
+    if re.search(r"(^|_)(ENV|ENVIRONMENT|CONFIG|SETTINGS|CONFIGURATION)$", upper) and words(camel) & DEV_VALUE_WORDS:
+        return "FG602", f"{name}={bare} selects a development configuration"
+    return None
+
+
 def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
     """FG604 `flask run` / `manage.py run`; FG602 FLASK_DEBUG=1; FG601 a literal secret: in a production
     Dockerfile, compose file, Procfile, systemd unit or entrypoint script."""
     for number, line in production_lines(text):
         stripped = line.strip()
+        if kind == "dockerfile" and stripped.upper().startswith("ENV"):
+            found = {}
+            for name, value in dockerfile_env(stripped):
+                problem = env_problem(name, value, kind)
+                if problem is not None:
+                    found.setdefault(problem[0], problem[1])
+            yield from (Hit(code, number, message) for code, message in sorted(found.items()))
+            continue
         if kind != "compose" or re.match(r"\s*(command|entrypoint)\s*:", line) or "-c" in line:
             match = DEV_SERVER.search(re.sub(r"\s+", " ", re.sub(r"[\[\]\"',]", " ", stripped)))
             if match and not re.search(r"\b(flask\s+run)\b.*--help", stripped):
@@ -358,14 +488,32 @@ def _is_streaming(location: dict[str, Any]) -> bool:
     return bool(STREAMING_PATH.search(" ".join(location["args"]))) or "Upgrade" in settings
 
 
-def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> Iterator[Hit]:
-    """FG202 (client timeouts above Nginx's 60 s default) and FG203 (the body limit switched off)
-    once per setting; FG201 (buffering off in front of sync workers, outside streaming
-    locations). http-level settings in the same file count for its servers."""
-    inherited: dict[str, dict[str, Any]] = {}
+def http_settings(parsed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The directives of a file's `http {}` block by name (what its servers inherit)."""
+    found: dict[str, dict[str, Any]] = {}
     for directive in parsed:
         if directive["directive"] == "http":
-            inherited = {d["directive"]: d for d in directive.get("block", [])}
+            found = {d["directive"]: d for d in directive.get("block", [])}
+    return found
+
+
+def includes(parsed: list[dict[str, Any]]) -> list[str]:
+    """The `include` patterns of a file's `http {}` block (`/etc/nginx/conf.d/*.conf`)."""
+    return [arg for d in http_settings(parsed).values() if d["directive"] == "include" for arg in d["args"]]
+
+
+def check_nginx(
+    parsed: list[dict[str, Any]],
+    *,
+    sync_workers: bool | None,
+    outer: dict[str, dict[str, Any]] | None = None,
+    outer_path: Path | None = None,
+) -> Iterator[Hit]:
+    """FG202 (client timeouts above Nginx's 60 s default) and FG203 (the body limit switched off)
+    once per setting; FG201 (buffering off in front of sync workers, outside streaming
+    locations). http-level settings count for the servers of the same file, and `outer`'s (the
+    `http {}` of the main config that includes this file, in outer_path) for all of them."""
+    inherited = {**{name: {**d, "file": outer_path} for name, d in (outer or {}).items()}, **http_settings(parsed)}
     reported: set[int] = set()
     for server in (d for d in walk_directives(parsed) if d["directive"] == "server" and "block" in d):
         if not proxies(server["block"]):
@@ -377,20 +525,30 @@ def check_nginx(parsed: list[dict[str, Any]], *, sync_workers: bool | None) -> I
             if name in own and own[name]["args"]
             and (_seconds(own[name]["args"][0]) or 0) > SLOW_CLIENT_LIMIT_SECONDS
         ]  # fmt: skip
-        line = min((own[s.split()[0]]["line"] for s in slow), default=0)
-        if slow and line not in reported:
-            reported.add(line)
-            yield Hit("FG202", line, f"{' and '.join(slow)}: a slow client holds a connection that long")
+        first = min((own[s.split()[0]] for s in slow), key=lambda d: d["line"], default=None)
+        if first is not None and first["line"] not in reported:
+            reported.add(first["line"])
+            yield Hit(
+                "FG202", first["line"], f"{' and '.join(slow)}: a slow client holds a connection that long",
+                first.get("file"),
+            )  # fmt: skip
         body = own.get("client_max_body_size")
         size = _bytes(body["args"][0]) if body and body["args"] else None
         # A large explicit limit (4G for uploads) is a decision; 0 switches the check off.
         if body and size == 0 and body["line"] not in reported:
             reported.add(body["line"])
             yield Hit(
-                "FG203", body["line"], "client_max_body_size 0: request bodies of any size are accepted and buffered"
-            )
+                "FG203", body["line"], "client_max_body_size 0: request bodies of any size are accepted and buffered",
+                body.get("file"),
+            )  # fmt: skip
         if sync_workers:
             yield from _buffering_off(server, reported)
+            for name in ("proxy_buffering", "proxy_request_buffering"):
+                setting = inherited.get(name)
+                overridden = any(d["directive"] == name for d in server["block"])
+                if setting and setting["args"] == ["off"] and not overridden and setting["line"] not in reported:
+                    reported.add(setting["line"])
+                    yield Hit("FG201", setting["line"], f"{name} off in front of sync workers", setting.get("file"))
 
 
 def _buffering_off(server: dict[str, Any], reported: set[int]) -> Iterator[Hit]:

@@ -9,6 +9,7 @@ command files); the rules (flaskgen.audit.rule_hits) never read a file.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import os
 import re
 from collections.abc import Iterator
@@ -17,10 +18,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flaskgen.audit.deploy_checks import (
+    ComposeServices,
     GunicornConfig,
+    compose_services,
     embedded_gunicorn,
     gunicorn_commands,
     gunicorn_config_file,
+    http_settings,
+    includes,
     parse_nginx,
     proxies,
     upstream_addresses,
@@ -40,6 +45,8 @@ PROJECT_MARKERS = (
 ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker", "geventwebsocket", "meinheld"}
 SYNC_WORKERS = {"sync", "gthread"}
 PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
+COMPOSE_FORMAT = re.compile(r"^services:[ \t]*$", re.MULTILINE)
+SERVICE_KEYS = re.compile(r"^[ \t]+(image|build):", re.MULTILINE)
 CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
 
 
@@ -82,6 +89,24 @@ class NginxSite:
 
 
 @dataclass(frozen=True)
+class NginxMain:
+    """A main Nginx config: its `http {}` settings, inherited by the files its `include`s read."""
+
+    path: Path
+    http: dict[str, dict[str, Any]]
+    includes: list[str]
+
+    def includes_file(self, site: Path) -> bool:
+        """An include pattern names the site's file (`conf.d/*.conf`), and the site ships in the main
+        config's folder tree (where it is copied from into Nginx's)."""
+        return (
+            site != self.path
+            and site.is_relative_to(self.path.parent)
+            and any(fnmatch.fnmatch(site.name, pattern.rsplit("/", 1)[-1]) for pattern in self.includes)
+        )
+
+
+@dataclass(frozen=True)
 class CommandFile:
     """A file that starts processes: Dockerfile, compose file, Procfile, systemd unit, shell script."""
 
@@ -103,6 +128,9 @@ class ProjectFacts:
     worker_counts: list[WorkerCount] = field(default_factory=list)
     nginx: list[NginxSite] = field(default_factory=list)
     """Nginx configs that proxy to an upstream (pure static sites are left out)."""
+    nginx_main: list[NginxMain] = field(default_factory=list)
+    compose: list[tuple[Path, ComposeServices]] = field(default_factory=list)
+    """Production compose files that publish ports, with their proxy services."""
     commands: list[CommandFile] = field(default_factory=list)
     proxy_in_front: bool = False
     """A reverse proxy is part of the project (an Nginx site that proxies, a proxy image in a
@@ -227,9 +255,13 @@ class _Reader:
 
     def nginx(self, path: Path) -> None:
         parsed = parse_nginx(path)
-        if parsed is not None and proxies(parsed):
+        if parsed is None:
+            return
+        if proxies(parsed):
             self.facts.proxy_in_front = True
             self.facts.nginx.append(NginxSite(path, parsed))
+        if includes(parsed):
+            self.facts.nginx_main.append(NginxMain(path, http_settings(parsed), includes(parsed)))
 
     def command(self, path: Path, relative: PurePosixPath, text: str, kind: str) -> None:
         siblings = {p.name.lower() for p in path.parent.iterdir()}
@@ -239,6 +271,8 @@ class _Reader:
             self.facts.containerised = True
         if kind == "compose" and PROXY_IMAGES.search(text):
             self.facts.proxy_in_front = True
+        if production and kind == "compose" and "ports" in text:
+            self.facts.compose.append((path, compose_services(text)))
         if production:
             self.facts.gunicorn += gunicorn_commands(path, text, kind)
             self.facts.worker_counts += [WorkerCount(path, line, count) for count, line in web_concurrency(text)]
@@ -262,6 +296,9 @@ def _read(reader: _Reader, path: Path, relative: PurePosixPath) -> None:
     kind = command_kind(path)
     if kind is None and path.suffix == ".conf" and "[program:" in text:
         kind = "supervisor"
+    stack = path.suffix in (".yml", ".yaml") and relative.parts[0] not in CI_PATHS and not in_fixtures
+    if kind is None and stack and COMPOSE_FORMAT.search(text) and SERVICE_KEYS.search(text):
+        kind = "compose"  # a stack file, a platform's stack: the compose format under another name
     if kind is not None:
         reader.command(path, relative, text, kind)
     if path.name.lower().startswith("caddyfile") and not in_fixtures:

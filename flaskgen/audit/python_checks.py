@@ -86,6 +86,9 @@ class Hit:
     code: str
     line: int
     detail: str
+    path: Path | None = None
+    """The file, when it is not the one the rule was looking at (an Nginx setting inherited from
+    the main config an `include` reads the site into)."""
 
 
 def dotted(node: ast.AST, imports: dict[str, str]) -> str:
@@ -281,11 +284,21 @@ class ModuleInfo:
             or any(words(part) & DEV_WORDS for part in self.relative.parts[:-1])
         )
 
+    def in_dev_branch(self, node: ast.AST) -> bool:
+        """In the branch of an `if` that a development switch selects (`if app.debug:`)."""
+        inner: ast.AST = node
+        for outer in self.enclosing(node):
+            if isinstance(outer, ast.If | ast.IfExp) and inner is not outer.test:
+                in_body = inner in (outer.body if isinstance(outer.body, list) else [outer.body])
+                if dev_guard(outer.test) is in_body:
+                    return True
+            inner = outer
+        return False
+
     def in_dev_scope(self, node: ast.AST) -> bool:
         """Inside a development/testing config class, a CLI command, an `if __name__ == "__main__"`
         block, or the branch of an `if` that a development switch selects (`if app.debug:`,
         `if settings_debug or ENV == "development":`, the `else` of `if not app.debug:`)."""
-        inner: ast.AST = node
         for outer in self.enclosing(node):
             if isinstance(outer, ast.ClassDef) and words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
                 return True
@@ -295,12 +308,7 @@ class ModuleInfo:
                 _decorator_name(d) in ("command", "group") for d in outer.decorator_list
             ):
                 return True
-            if isinstance(outer, ast.If | ast.IfExp) and inner is not outer.test:
-                in_body = inner in (outer.body if isinstance(outer.body, list) else [outer.body])
-                if dev_guard(outer.test) is in_body:
-                    return True
-            inner = outer
-        return False
+        return self.in_dev_branch(node)
 
 
 def _resolve_relative(module: PythonModule, level: int, target: str | None) -> str:
@@ -404,6 +412,11 @@ class ProjectIndex:
             if isinstance(target, ast.Name)
         }  # fmt: skip
         self.view_classes = self._view_classes()
+        self.uses_mail = any(
+            target.split(".")[0] in ("flask_mail", "flask_mailman")
+            for info in self.modules.values()
+            for target in info.imports.values()
+        )
         self.instances: dict[str, tuple[ModuleInfo, str]] = {}
         """`module.obj` -> (module of its class, class name) for module-level `obj = ProjectClass(...)`."""
         for info in self.modules.values():
@@ -585,11 +598,20 @@ class SlowCall:
 
 
 def _sessions(nodes: Iterable[ast.AST], imports: dict[str, str]) -> set[str]:
+    """Names a requests.Session is reached by: `s`, `self.session` (set in a method), and
+    `self.http`/`cls.http`/`Client.http` for a session made in a class body."""
     names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if dotted(node.value.func, imports) in SESSION_FACTORIES:
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+                names.update(ast.unparse(t) for t in node.targets if isinstance(t, ast.Attribute))
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                made = isinstance(item, ast.Assign) and isinstance(item.value, ast.Call)
+                if made and dotted(item.value.func, imports) in SESSION_FACTORIES:  # type: ignore[union-attr]
+                    held = [t.id for t in item.targets if isinstance(t, ast.Name)]  # type: ignore[union-attr]
+                    names.update(f"{owner}.{name}" for name in held for owner in ("self", "cls", node.name))
         elif (
             isinstance(node, ast.withitem)
             and isinstance(node.context_expr, ast.Call)
@@ -629,6 +651,14 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
     """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
     nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
     sessions = info.sessions if isinstance(scope, ast.Module) else _sessions(nodes, info.imports) | info.sessions
+    # `mail = current_app.extensions["mail"]` then `mail.send(msg)`.
+    mailers = {
+        t.id
+        for n in nodes
+        if index.uses_mail and isinstance(n, ast.Assign) and _mail_extension(n.value)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     for node in nodes:
         if not isinstance(node, ast.Call):
             continue
@@ -644,6 +674,26 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
         elif last in ("send", "send_message") and _mail_instance(head, info, index):
             yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False, node)
+        elif (
+            index.uses_mail
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("send", "send_message")
+            and (_mail_extension(node.func.value) or _name_of(node.func.value) in mailers)
+        ):
+            yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
+
+
+MAIL_EXTENSION = re.compile(r"(^|\.)(mail|mailer|mailman)$|extensions\[['\"](mail|mailman)['\"]\]$")
+
+
+def _mail_extension(node: ast.AST) -> bool:
+    """A Flask-Mail/Flask-Mailman instance reached by attribute: `current_app.mail`,
+    `app.extensions["mail"]`."""
+    return not isinstance(node, ast.Name) and bool(MAIL_EXTENSION.search(ast.unparse(node)))
+
+
+def _name_of(node: ast.AST) -> str:
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
@@ -934,17 +984,19 @@ def app_at_import(info: ModuleInfo, index: ProjectIndex) -> Iterator[Hit]:
             yield Hit("FG603", node.lineno, "Flask(...) is created at import time")
 
 
+def _is_dev_server(node: ast.Call, info: ModuleInfo) -> bool:
+    """`app.run(...)`, `socketio.run(app)`, werkzeug's `run_simple(...)`."""
+    name = dotted(node.func, info.imports)
+    return name.endswith("run_simple") or bool(
+        name.endswith(".run") and re.search(r"(^|\.|_)(app|application|socketio)(\(\))?$", name[: -len(".run")])
+    )
+
+
 def dev_server_calls(info: ModuleInfo) -> Iterator[tuple[ast.Call, bool]]:
-    """(call, under a main guard) for each `app.run(...)`, `socketio.run(app)` or werkzeug
-    `run_simple(...)` outside a function (a function is a command someone chose to run)."""
+    """(call, under a main guard) for each development-server call outside a function (a function
+    is a command someone chose to run)."""
     for node in info.nodes:
-        if not isinstance(node, ast.Call):
-            continue
-        name = dotted(node.func, info.imports)
-        is_run = name.endswith("run_simple") or (
-            name.endswith(".run") and re.search(r"(^|\.|_)(app|application|socketio)(\(\))?$", name[: -len(".run")])
-        )
-        if not is_run:
+        if not isinstance(node, ast.Call) or not _is_dev_server(node, info):
             continue
         around = list(info.enclosing(node))
         if any(isinstance(outer, Function) for outer in around):
@@ -952,19 +1004,63 @@ def dev_server_calls(info: ModuleInfo) -> Iterator[tuple[ast.Call, bool]]:
         yield node, any(_is_main_guard(outer) for outer in around)
 
 
-def dev_server_hits(info: ModuleInfo, index: ProjectIndex, started: set[str]) -> Iterator[Hit]:
+def _describe(call: ast.Call) -> str:
+    debug = any(kw.arg in ("debug", "use_debugger") and _true(kw.value) for kw in call.keywords)
+    unsafe = any(kw.arg == "allow_unsafe_werkzeug" and _true(kw.value) for kw in call.keywords)
+    extra = " with the debugger on" if debug else " with allow_unsafe_werkzeug=True" if unsafe else ""
+    return f"{ast.unparse(call.func)}(){extra}"
+
+
+def dev_server_hits(info: ModuleInfo, index: ProjectIndex) -> Iterator[Hit]:
     """FG604: the development server runs when the module is imported (and the module is imported
-    by the project), or the module is started as a program by a production command file."""
-    imported = info.module.name in index.imported
+    by the project)."""
+    if info.module.name not in index.imported:
+        return
     for call, guarded in dev_server_calls(info):
-        debug = any(kw.arg in ("debug", "use_debugger") and _true(kw.value) for kw in call.keywords)
-        what = f"{ast.unparse(call.func)}(){' with the debugger on' if debug else ''}"
-        if not guarded and imported:
-            yield Hit("FG604", call.lineno, f"{what} runs the development server when this module is imported")
-        elif info.relative.as_posix() in started:
+        if not guarded:
             yield Hit(
-                "FG604", call.lineno, f"{what} is the development server, and a production command starts this file"
+                "FG604", call.lineno, f"{_describe(call)} runs the development server when this module is imported"
             )
+
+
+def _top_level(tree: ast.Module) -> Iterator[ast.AST]:
+    """The nodes a module runs when started: its body, `if __name__ == "__main__":` included, not
+    the bodies of its functions and classes."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, Function | ast.ClassDef | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def started_dev_server(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:
+    """FG604: a file a production command starts (`CMD python run.py`) runs the development server,
+    itself or through the project functions it calls (`main()` -> `socketio.run(app)`), two levels
+    deep; branches a development switch selects are left alone."""
+    for info in index.modules.values():
+        if info.relative.as_posix() not in started:
+            continue
+        scopes: list[tuple[ModuleInfo, str, list[ast.AST]]] = [(info, "", list(_top_level(info.tree)))]
+        seen: set[int] = set()
+        for _level in range(REACH_DEPTH + 1):
+            following: list[tuple[ModuleInfo, str, list[ast.AST]]] = []
+            for owner, via, nodes in scopes:
+                for node in nodes:
+                    if not isinstance(node, ast.Call):
+                        continue
+                    if _is_dev_server(node, owner) and not owner.in_dev_branch(node):
+                        through = f" through {via}()" if via else ""
+                        yield owner.path, Hit(
+                            "FG604", node.lineno, f"{_describe(node)} is the development server, and a production "
+                            f"command starts {info.relative.as_posix()}{through}",
+                        )  # fmt: skip
+                        continue
+                    target = index.callee(owner, node, None)
+                    if target is not None and id(target[2]) not in seen:
+                        seen.add(id(target[2]))
+                        following.append((target[0], target[1], list(own_nodes(target[2]))))
+            scopes = following
 
 
 # --- Logging that blocks a request ------------------------------------------------------------
@@ -1043,5 +1139,6 @@ def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path
         yield from ((info.path, hit) for hit in unsafe_config(info))
         yield from ((info.path, hit) for hit in app_at_import(info, index))
         yield from ((info.path, hit) for hit in blocking_logging(info))
-        yield from ((info.path, hit) for hit in dev_server_hits(info, index, started))
+        yield from ((info.path, hit) for hit in dev_server_hits(info, index))
+    yield from started_dev_server(index, started)
     yield from blocking_hits(index)
