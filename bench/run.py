@@ -521,8 +521,8 @@ REQUEST_PARTS = [
     ("Gunicorn, called by the app (start_response, headers)", ("gunicorn/",)),
     ("Prometheus metrics (multiprocess writes, hook, timer)", ("prometheus_client/", f"{PACKAGE}/metrics.py")),
     ("APIFlask contract (output schema, marshmallow)", ("apiflask/", "marshmallow/")),
-    ("request id, proxy headers (template middleware)", (f"{PACKAGE}/logging.py", f"{PACKAGE}/proxy.py")),
-    ("ServiceApp, CookieSessions (template __init__.py)", (f"{PACKAGE}/__init__.py",)),
+    ("proxy headers (template proxy.py, werkzeug ProxyFix)", (f"{PACKAGE}/proxy.py", "werkzeug/middleware/proxy_fix")),
+    ("request id hooks, log records (template)", (f"{PACKAGE}/__init__.py", f"{PACKAGE}/logging.py")),
     ("Flask + Werkzeug (routing, contexts, response)", ("flask/", "werkzeug/", "blinker/", "itsdangerous/")),
 ]
 

@@ -58,7 +58,7 @@ def test_request_parts_counts_each_sample_for_its_innermost_part() -> None:
 
     handle = ["Thread.run (threading.py:1)", "ThreadWorker.handle (gunicorn/workers/gthread.py:1)",
               "ThreadWorker.handle_request (gunicorn/workers/gthread.py:771)"]  # fmt: skip
-    timer = [*handle, "StartTimer.__call__ (bench_service/metrics.py:82)"]  # the outermost middleware
+    timer = [*handle, "FromProxy.__call__ (bench_service/proxy.py:44)"]  # the outermost middleware
     app = [*timer, "Flask.__call__ (flask/app.py:1)"]
     samples = [
         ([*app, "APIScaffold._jsonify (apiflask/scaffold.py:1)", "dumps (json/encoder.py:1)"], 3),
@@ -66,7 +66,7 @@ def test_request_parts_counts_each_sample_for_its_innermost_part() -> None:
             [
                 *app,
                 "Response.__call__ (werkzeug/wrappers/response.py:1)",
-                "with_request_id (bench_service/logging.py:1)",
+                "send_request_id (bench_service/__init__.py:1)",
                 "Response.start_response (gunicorn/http/wsgi.py:1)",
             ],
             2,
@@ -83,7 +83,7 @@ def test_request_parts_counts_each_sample_for_its_innermost_part() -> None:
         "APIFlask contract (output schema, marshmallow)": 3,
         "Gunicorn, called by the app (start_response, headers)": 2,
         "Gunicorn: accept, parse, write, worker loop": 99 + 13,
-        "Prometheus metrics (multiprocess writes, hook, timer)": 5 + 1,
+        "proxy headers (template proxy.py, werkzeug ProxyFix)": 5 + 1,
         "Flask + Werkzeug (routing, contexts, response)": 4 + 7,
         "Gunicorn: access log line": 11,
     }

@@ -24,7 +24,7 @@ import crossplane
 import pytest
 
 from flaskgen.testing import free_port, port_open, run_step, stop, tool_env, wait_until
-from tests.stack import Stack, install, local_nginx, make_project, running_stack
+from tests.stack import Stack, install, local_nginx, make_project, production_env, running_stack
 
 WORKER_CLASSES = ["gthread", "sync", "gevent"]
 SECURITY_HEADERS = ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"]
@@ -92,6 +92,8 @@ def test_nginx_site_holds_the_promised_settings(tmp_path: Path, worker_class: st
     assert args_of(root["block"], "proxy_request_buffering") == [["on"]]
     forwarded = {a[0] for a in args_of(root["block"], "proxy_set_header")}
     assert {"Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-ID"} <= forwarded
+    # The first hop: the address Nginx saw replaces whatever X-Forwarded-For the client sent.
+    assert ["X-Forwarded-For", "$remote_addr"] in args_of(root["block"], "proxy_set_header")
     if tls == "certbot":
         assert any("ssl" in listen for listen in args_of(block, "listen"))
         assert args_of(block, "ssl_protocols") == [["TLSv1.2", "TLSv1.3"]]
@@ -229,11 +231,49 @@ def test_live_stack_refuses_hostile_headers(items_stack: Stack) -> None:
     assert huge.status == 400
     assert_json_error(400, huge.getheader("Content-Type"), huge.body)
 
+    # A JSON body Python's parser cannot take (nested past the recursion limit, an integer past
+    # its 4,300 digits) is a 400 in the app's format, as any other body that is not JSON.
+    for body in (b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b'{"name": ' + b"7" * 5_000 + b"}"):
+        hostile = stack.request("POST", "/items", {"Content-Type": "application/json"}, body=body, source=source)
+        assert hostile.status == 400, (body[:20], hostile.status, hostile.body[:200])
+        assert_json_error(400, hostile.getheader("Content-Type"), hostile.body)
+
     # With Gunicorn gone, Nginx says 502, as JSON too.
     stop(stack.gunicorn)
     down = stack.request(source=source)
     assert down.status == 502
     assert_json_error(502, down.getheader("Content-Type"), down.body)
+
+
+@pytest.mark.live
+def test_live_forwarded_headers_count_from_the_proxy_only(items_stack: Stack, tmp_path: Path) -> None:
+    """X-Forwarded-For/-Proto name the client's address and scheme only when the proxy sends them:
+    through Nginx they are Nginx's own, whatever the client sent; with Gunicorn on a network
+    address (several app hosts, deploy/README.md), a request straight from another host keeps
+    its own scheme. (The address itself is checked by the project's tests/test_proxy.py.)"""
+    stack, spoofed = items_stack, {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+    through_nginx = stack.request(path="/items//1", headers=spoofed, source="127.0.0.4")
+    assert through_nginx.getheader("Location") == f"http://{stack.host}/items/1"
+
+    port = free_port()
+    env = production_env(stack.socket, GUNICORN_BIND=f"127.0.0.1:{port}", RUNTIME_DIRECTORY=str(tmp_path))
+    package = stack.project.name.replace("-", "_")
+    with (tmp_path / "gunicorn.log").open("wb") as log:
+        gunicorn = subprocess.Popen(
+            [str(stack.project / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", f"{package}.wsgi:app"],
+            cwd=stack.project, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: port_open(port) or gunicorn.poll() is not None, "gunicorn on a TCP port")
+        # 127.0.0.1 is the proxy (FORWARDED_ALLOW_IPS' default); 127.0.0.9 is anyone else.
+        for source, scheme in (("127.0.0.1", "https"), ("127.0.0.9", "http")):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+            connection.request("GET", "/items//1", headers={"Host": stack.host, **spoofed})
+            direct = connection.getresponse()
+            connection.close()
+            assert direct.getheader("Location") == f"{scheme}://{stack.host}/items/1", source
+    finally:
+        stop(gunicorn)
 
 
 def requests_counted(exposition: bytes, endpoint: str) -> float:

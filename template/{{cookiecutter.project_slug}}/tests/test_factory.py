@@ -6,11 +6,13 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 
-import pytest
+from apiflask import APIFlask
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 
 import {{ cookiecutter.package_name }}
-from {{ cookiecutter.package_name }} import ServiceApp, create_app
+from {{ cookiecutter.package_name }} import create_app
 
 
 def test_factory_honours_config_mapping() -> None:
@@ -67,26 +69,11 @@ def test_two_apps_do_not_share_state(make_app: Callable[..., Flask]) -> None:
         assert b.headers["X-Request-ID"] != "request-a"
 
 
-def test_ensure_sync_remembers_plain_functions_only(make_app: Callable[..., Flask]) -> None:
-    """ServiceApp skips Flask's coroutine check for a function it has seen to be plain, never for
-    an async one, and remembers a bounded number of functions."""
-    app = make_app()
-    assert isinstance(app, ServiceApp)
-    app.sync_functions.clear()  # those of its hooks, seen while it was set up
-    app.MAX_SYNC_FUNCTIONS = 2
-
-    def plain() -> None: ...
-
-    def other() -> None: ...
-
-    async def coroutine() -> None: ...
-
-    for _ in range(2):
-        assert app.ensure_sync(plain) is plain
-        with pytest.raises(RuntimeError, match="async"):  # Flask's answer without its async extra
-            app.ensure_sync(coroutine)
-    assert app.ensure_sync(other) is other and app.ensure_sync(print) is print
-    assert app.sync_functions == {plain, other}
+def test_the_app_is_flask_as_shipped(app: Flask) -> None:
+    """No subclass of the app, its sessions or its JSON: Flask's own behaviour, as documented."""
+    assert type(app) is APIFlask
+    assert type(app.session_interface) is SecureCookieSessionInterface
+    assert type(app.json) is DefaultJSONProvider
 
 
 def test_package_exposes_only_the_factory() -> None:

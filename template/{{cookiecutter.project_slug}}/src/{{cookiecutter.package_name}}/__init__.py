@@ -1,93 +1,39 @@
-"""{{ cookiecutter.project_name }}: the application factory.
+"""The application factory.
 
 There is no module-level app: `create_app()` builds a fresh one each call (tests make one per
-test); the entry points (`wsgi.py` for Gunicorn, `cli.py` for the `flask` command{% if cookiecutter.task_queue != "none" %}, `worker.py`{% endif %})
-configure logging and then make the one they serve. Each module wires itself into the app with
-its own `init_app(app)`, as in the Flask tutorial.
+test); the entry points (wsgi.py for Gunicorn, cli.py for the `flask` command, and the task
+worker when there is one) configure logging and then make the one they serve. Each module wires
+itself into the app with its own `init_app(app)`, as in the Flask tutorial.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import re
+import secrets
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, Request, Response
-from flask.json.provider import DefaultJSONProvider
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask import Response, g, request
 
 from .config import CONFIG_ENV_VAR, check_production_config, settings_for
-from .proxy import ProxyHeaders
+from .proxy import FromProxy
 
-
-class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, with too-deep nesting reported as invalid JSON (ValueError, so
-    `request.get_json` answers 400) instead of a RecursionError that escapes as a 500."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
-
-
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, but a request that carries no session cookie (every API
-    call) gets an empty session without Flask first building the itsdangerous signer it would not
-    use: the largest per-request cost of an app that never touches the session. A request with no
-    Cookie header at all is answered without parsing one (werkzeug builds the cookie dict first)."""
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and (
-            "HTTP_COOKIE" not in request.environ or not request.cookies.get(self.get_cookie_name(app))
-        ):
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if not session and not session.modified and not session.accessed:
-            return  # nothing to set, delete or vary on: Flask would read seven cookie settings first
-        super().save_session(app, session, response)
-
-
-class ServiceApp(APIFlask):
-    """APIFlask that remembers which functions are plain `def`s. Flask passes the view and every
-    hook through ensure_sync on each request (four times for a plain GET here), which asks
-    inspect.iscoroutinefunction each time; the answer for a function never changes. An `async def`
-    view is still wrapped (or refused without Flask's async extra) on every call, as by Flask."""
-
-    # A class-based view hands ensure_sync a new bound method per request: remembered by its
-    # function (__func__), and never more than this many, so the set cannot grow with traffic.
-    MAX_SYNC_FUNCTIONS = 1024
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sync_functions: set[Callable[..., Any]] = set()
-        super().__init__(*args, **kwargs)
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        key = getattr(func, "__func__", func)
-        try:
-            if key in self.sync_functions:
-                return func
-        except TypeError:  # an unhashable callable: ask every time
-            return super().ensure_sync(func)
-        checked = super().ensure_sync(func)
-        if checked is func and len(self.sync_functions) < self.MAX_SYNC_FUNCTIONS:
-            self.sync_functions.add(key)
-        return checked
+# A request id from the client (Nginx sets one) is echoed into logs and headers: plain short tokens only.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def project_version() -> str:
-    """The installed distribution's version (openapi.json's info.version{% if cookiecutter.error_tracking == "sentry" %}, Sentry's release{% endif %})."""
+    """The installed distribution's version (openapi.json's info.version, the release in error reports)."""
     try:
         return version("{{ cookiecutter.project_slug }}")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "0+unknown"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> ServiceApp:
+def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = None) -> APIFlask:
     """Build the application.
 
     env picks the config tier (development, testing or production); without it the APP_ENV
@@ -101,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
         settings.from_mapping(config)
     # APIFlask is Flask plus the API contract: /openapi.json made from the routes' declared
     # schemas, request validation (422), and the docs UI at /docs where API_DOCS is on.
-    app = ServiceApp(
+    app = APIFlask(
         __name__,
         title="{{ cookiecutter.project_name }}",
         version=project_version(),
@@ -112,19 +58,29 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     if app.config["ENV_NAME"] == "production":
         # Refuse to start with a weak key, debug on or insecure cookies.
         check_production_config(app.config)
+    # The client's address and scheme from the proxy's X-Forwarded-For/-Proto, when the request
+    # comes from the proxy (FORWARDED_ALLOW_IPS); Flask checks the Host against TRUSTED_HOSTS.
+    app.wsgi_app = FromProxy(app.wsgi_app, app.config["FORWARDED_ALLOW_IPS"])  # type: ignore[method-assign]
 
-    # Exactly one trusted proxy hop (Nginx) in production: X-Forwarded-For/Proto from it only,
-    # never X-Forwarded-Host (proxy.py).
-    hops = int(app.config["PROXY_FIX_HOPS"])
-    if hops:
-        app.wsgi_app = ProxyHeaders(app.wsgi_app, hops)  # type: ignore[method-assign]
-    # JSON nested past the recursion limit is a 400, like any other malformed body.
-    app.json = BoundedJSONProvider(app)
-    app.session_interface = CookieSessions()
+    @app.before_request
+    def take_request_id() -> None:
+        """The id on this request's log lines: the client's (Nginx's) when it is a plain token."""
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
 
-    from . import contract, errors, health, logging
+    @app.after_request
+    def send_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        return response
+{%- if cookiecutter.metrics == "prometheus" %}
 
-    logging.init_app(app)
+    from . import metrics
+
+    metrics.init_app(app)  # first: it times and counts every request, errors included
+{%- endif %}
+
+    from . import contract, errors, health
+
     contract.init_app(app)
     errors.init_app(app)
 {%- if cookiecutter.tracing == "opentelemetry" %}
@@ -132,12 +88,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     from . import tracing
 
     tracing.init_app(app)
-{%- endif %}
-{%- if cookiecutter.metrics == "prometheus" %}
-
-    from . import metrics
-
-    metrics.init_app(app)  # it times and counts every request, errors included
 {%- endif %}
     health.init_app(app)
 {%- if cookiecutter.auth == "oidc" %}
@@ -164,11 +114,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, env: str | None = Non
     return app
 
 
-def create_entry_app(env: str) -> ServiceApp:
-    """The app an entry point (wsgi.py, cli.py, worker.py) serves in this process: logging
-    configured first{% if cookiecutter.tracing == "opentelemetry" %}, tracing started before the app (so its database engine is traced){% endif %}, then
-    the app for the tier env{% if cookiecutter.error_tracking == "sentry" %}, then Sentry (after the app: a refused configuration stops with its one line,
-    before any other){% endif %}. Never called by create_app, which tests call once per test."""
+def create_entry_app(env: str) -> APIFlask:
+    """The app an entry point (wsgi.py, cli.py, the task worker) serves in this process: logging
+    configured first, then what the process needs before the app (tracing, so the database engine
+    is traced), the app for the tier env, and what starts after it (error tracking, so a refused
+    configuration stops with its one line first). Never called by create_app, which tests call
+    once per test."""
     from . import logging{% if cookiecutter.error_tracking == "sentry" %}, sentry{% endif %}{% if cookiecutter.tracing == "opentelemetry" %}, tracing{% endif %}
 
     settings = settings_for(env)

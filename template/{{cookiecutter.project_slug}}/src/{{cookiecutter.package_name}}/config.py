@@ -42,7 +42,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    PROXY_FIX_HOPS = 0
+    # The proxy's addresses (proxy.py): none, so no request's X-Forwarded-* headers are believed.
+    FORWARDED_ALLOW_IPS = ""
     # Host header values the app accepts (None: any). Production names the public domain.
     TRUSTED_HOSTS: tuple[str, ...] | None = None
     LOG_LEVEL = "INFO"
@@ -116,7 +117,8 @@ class ProductionConfig(Config):
     TESTING = False
     SESSION_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
-    PROXY_FIX_HOPS = 1
+    # Nginx on this host; the FORWARDED_ALLOW_IPS environment variable (Gunicorn's too) overrides it.
+    FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
     # Requests naming another host get 400. More names (an internal address a load balancer
     # probes): FLASK_TRUSTED_HOSTS='["{{ cookiecutter.domain_name }}", "10.0.0.11"]'.
     TRUSTED_HOSTS = ("{{ cookiecutter.domain_name }}",)
@@ -147,6 +149,8 @@ def settings_for(env: str) -> flask.Config:
     settings = flask.Config(os.getcwd())
     settings.from_object(config_for(env))
     settings.from_prefixed_env()
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        settings["FORWARDED_ALLOW_IPS"] = os.environ["FORWARDED_ALLOW_IPS"]
 {%- if cookiecutter.database != "none" %}
     if os.environ.get("DATABASE_URL"):
         settings["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]

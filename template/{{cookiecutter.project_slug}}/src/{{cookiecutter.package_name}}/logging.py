@@ -3,8 +3,7 @@
 Every record goes to a QueueHandler (a cheap in-memory put) and a QueueListener thread writes it
 to stderr, where Gunicorn/systemd/Docker collect it. Logging is process-wide, so the entry
 points (wsgi.py, cli.py, worker.py) call `configure` once, before they make the app; an app
-never configures it. `init_app` puts a request id (from the X-Request-ID header, which Nginx
-sets, or generated here) on every record and echoes it in the response.
+never configures it. Every record made in a request carries its id (create_app's hooks).
 """
 
 from __future__ import annotations
@@ -14,29 +13,18 @@ import json
 import logging
 import logging.config
 import queue
-import re
-import secrets
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import g, has_request_context
 {%- if cookiecutter.tracing == "opentelemetry" %}
 
 from .tracing import current_trace_id
 {%- endif %}
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-REQUEST_ID_HEADER = "X-Request-ID"
-REQUEST_ID_HEADER_LOWER = REQUEST_ID_HEADER.lower()
-REQUEST_ID_ENVIRON_HEADER = "HTTP_X_REQUEST_ID"
-REQUEST_ID_KEY = "{{ cookiecutter.package_name }}.request_id"  # where RequestIds keeps it in the environ
-# Incoming ids are echoed into logs and headers: accept only short, plain tokens.
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s{% if cookiecutter.tracing == "opentelemetry" %} %(trace_id)s{% endif %}] %(name)s: %(message)s"
 
 
@@ -182,36 +170,6 @@ def configure(settings: Mapping[str, Any]) -> None:
     atexit.register(stop)
 
 
-class RequestIds:
-    """WSGI middleware: takes X-Request-ID from the request (Nginx sets it) when it is a plain
-    token, else makes one (128 random bits as 32 hex digits), keeps it in the environ for the log
-    records and echoes it in the response, errors included.
-
-    Middleware rather than a before_request and an after_request hook: Flask runs every hook
-    through ensure_sync and the context-local proxies, which cost more than the work itself on
-    every request (bench/README.md, overhead)."""
-
-    def __init__(self, wsgi_app: WSGIApplication) -> None:
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        incoming = environ.get(REQUEST_ID_ENVIRON_HEADER, "")
-        request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(16)
-        environ[REQUEST_ID_KEY] = request_id
-
-        def with_request_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            headers = [(name, value) for name, value in headers if name.lower() != REQUEST_ID_HEADER_LOWER]
-            headers.append((REQUEST_ID_HEADER, request_id))
-            return start_response(status, headers, exc_info)
-
-        return self.wsgi_app(environ, with_request_id)
-
-
 def request_id() -> str | None:
-    """The current request's id (None outside a request)."""
-    return request.environ.get(REQUEST_ID_KEY) if has_request_context() else None
-
-
-def init_app(app: Flask) -> None:
-    """Give every request an id (RequestIds), on its log records and in its response."""
-    app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
+    """The current request's id (None outside a request; create_app's hooks set it)."""
+    return g.get("request_id") if has_request_context() else None

@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from flask import Flask, Request, Response
+from flask import Flask, Response
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -31,12 +31,13 @@ from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import get_host
 
 from . import project_version
 from .errors import error_body
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 # Never traced: the probes and the scraper, which would otherwise be most of the spans.
 EXCLUDED_URLS = "healthz,readyz,metrics"
@@ -74,33 +75,24 @@ def start(processor: SpanProcessor | None = None) -> TracerProvider | None:
     return provider
 
 
-class TrustedHostsFirst:
-    """WSGI middleware: a request for a Host outside TRUSTED_HOSTS is answered 400 here, before
-    the instrumentation sees it. OpenTelemetry's Flask instrumentation reads request.url once the
-    response has started, and for such a Host that raises werkzeug's SecurityError past every
-    error handler: a 500 for a client's bad header."""
-
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        trusted = self.app.config.get("TRUSTED_HOSTS")
-        if trusted:
-            request = Request(environ)
-            request.trusted_hosts = list(trusted)
-            try:
-                request.host  # noqa: B018 (raises when not trusted)
-            except SecurityError as error:
-                body = json.dumps(error_body(400, "Bad Request", error.description or "untrusted Host"))
-                return Response(body, 400, mimetype="application/json")(environ, start_response)
-        return self.wsgi_app(environ, start_response)
-
-
 def init_app(app: Flask) -> None:
-    """A span per request of this app, on the process's provider (a no-op one until start())."""
+    """A span per request of this app, on the process's provider (a no-op one until start()).
+
+    A request naming a Host outside TRUSTED_HOSTS is answered 400 before the instrumentation
+    sees it: its hooks read request.url, which raises again for such a Host after Flask's own
+    400, past every error handler (a 500)."""
     FlaskInstrumentor().instrument_app(app, excluded_urls=EXCLUDED_URLS)  # type: ignore[no-untyped-call]
-    app.wsgi_app = TrustedHostsFirst(app, app.wsgi_app)  # type: ignore[method-assign]
+    traced = app.wsgi_app
+
+    def trusted_hosts_first(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            get_host(environ, app.config["TRUSTED_HOSTS"])
+        except SecurityError as error:
+            body = json.dumps(error_body(400, "Bad Request", error.description or "untrusted Host"))
+            return Response(body, 400, mimetype="application/json")(environ, start_response)
+        return traced(environ, start_response)
+
+    app.wsgi_app = trusted_hosts_first  # type: ignore[method-assign]
 
 
 def current_trace_id() -> str:
