@@ -25,7 +25,7 @@ DATABASE_CONNECT_TIMEOUT = 3
 """Seconds to open a database connection (libpq connect_timeout)."""
 DATABASE_STATEMENT_TIMEOUT = 5
 """Seconds a statement may run: PostgreSQL cancels it (statement_timeout), and the client gives
-up one second later even when the server does not answer at all (deadlines.Deadlines)."""
+up one second later even when the server does not answer at all (deadlines.py)."""
 {%- endif %}
 
 

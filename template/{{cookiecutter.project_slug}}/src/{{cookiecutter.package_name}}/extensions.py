@@ -38,13 +38,10 @@ def init_app(app: Flask) -> None:
         db_path = os.path.join(app.instance_path, "{{ cookiecutter.package_name }}.sqlite")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
 {%- if cookiecutter.database == "postgresql" %}
-    deadlines.configure(app)
+    deadlines.init_app(app)
 {%- endif %}
     db.init_app(app)
     migrate.init_app(app, db)
-{%- if cookiecutter.database == "postgresql" %}
-    deadlines.init_app(app)
-{%- endif %}
     for error in (OperationalError, PoolTimeoutError):
         app.register_error_handler(error, errors.handle_unavailable)
     health.add_check(app, "database", check_database)
