@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from flaskgen import __version__
+from flaskgen.backstage import Publisher
 from flaskgen.errors import AuditError, FlaskgenError, InvalidAnswer
 
 app = typer.Typer(
@@ -184,6 +185,32 @@ def options(
 def _show(value: Any) -> str:
     """Booleans as the yes/no a user types in --set."""
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+@app.command()
+def backstage(
+    ctx: typer.Context,
+    preset: PresetOpt = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where template.yaml goes.")] = Path("."),
+    publish: Annotated[
+        Publisher | None,
+        typer.Option(
+            "--publish", help="Where Backstage creates the repository (default: the preset's ci, else github)."
+        ),
+    ] = None,
+    template: TemplateOpt = None,
+    checkout: CheckoutOpt = None,
+) -> None:
+    """Write a Backstage software template (template.yaml) that offers this template in the portal."""
+    from flaskgen.backstage import software_template, write_software_template
+    from flaskgen.presets import load_preset
+
+    with _errors_reported(ctx):
+        document = software_template(
+            template=template, checkout=checkout, preset=load_preset(preset), publisher=publish
+        )
+        path = write_software_template(document, output_dir)
+    typer.echo(f"wrote {path}; register it in Backstage as a catalog location")
 
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project directory.")]

@@ -213,6 +213,43 @@ def write_answers_file(root: Path, answers: Mapping[str, Any]) -> Path:
     return path
 
 
+CATALOG_FILE = "catalog-info.yaml"
+RELEASE_TAGS = "v[0-9]*.[0-9]*.[0-9]*"
+"""The template's releases (flaskgen.releases reads the same tags)."""
+
+
+def template_version(origin: Mapping[str, Any], answers: Mapping[str, Any]) -> str:
+    """The release the template commit is, in git's own words (`git describe` in the template's
+    repository): "v1.2.0" on a release, "v1.2.0-3-g<commit>" after one, the commit without any
+    release or outside that repository, "unknown" when the template was in no git repository."""
+    commit = origin["commit"]
+    if not commit:
+        return "unknown"
+    repository = str(answers.get("_repo_dir") or "")
+    described = _git_output(repository, "describe", "--tags", "--match", RELEASE_TAGS, "--abbrev=12", commit)
+    return described or commit
+
+
+def write_catalog_annotations(root: Path, answers: Mapping[str, Any]) -> None:
+    """Fill catalog-info.yaml's flaskgen/template and flaskgen/template-version annotations with
+    the template source and release recorded in the answers file (JSON strings are YAML)."""
+    path = root / CATALOG_FILE
+    if not path.is_file():
+        return
+    origin = template_origin(answers)
+    values = {
+        "flaskgen/template": origin["template"] or "",
+        "flaskgen/template-version": template_version(origin, answers),
+    }
+    text = path.read_text(encoding="utf-8")
+    for key, value in values.items():
+        line = f": {json.dumps(value)}"
+        text = re.sub(
+            rf"^(\s+{re.escape(key)}): .*$", lambda match, line=line: match[1] + line, text, count=1, flags=re.M
+        )
+    path.write_text(text, encoding="utf-8")
+
+
 LOCK_TIMEOUT = 180
 """Seconds `uv lock` may take (a cold cache resolves ~30 packages over the network)."""
 
@@ -286,6 +323,7 @@ def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
     remove_paths(root, files_to_prune(answers))
     remove_bytecode(root)
     write_answers_file(root, answers)
+    write_catalog_annotations(root, answers)
     if as_bool(answers.get("_uv_lock", False)):
         problem = lock_dependencies(root)
         if problem is not None:

@@ -22,6 +22,12 @@ PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # PEP 440 public versions, the common subset: 1.2.3, 1.0a1, 2.0.post1, 0.1.dev3.
 VERSION_RE = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
+# A Backstage entity reference, [kind:][namespace/]name, by the rules of Backstage's own validators
+# (@backstage/catalog-model): kind letters and digits, namespace a DNS label, name [A-Za-z0-9] runs
+# joined by single - _ or . (its length, at most 63, is checked apart).
+OWNER_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*:)?(?:[a-z0-9]+(?:-[a-z0-9]+)*/)?([A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*)$")
+CATALOG_NAME_LENGTH = 63
+"""Backstage's limit for an entity name: project_slug names the service in catalog-info.yaml."""
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 # Import names the generated project depends on or its tooling uses: a package with one of
@@ -80,6 +86,8 @@ def check_project_slug(value: Any) -> str | None:
     problem = check_no_path("project_slug", value)
     if problem:
         return problem
+    if len(value) > CATALOG_NAME_LENGTH:
+        return f"project_slug is {len(value)} characters long; use at most {CATALOG_NAME_LENGTH} (a Backstage name)"
     if not SLUG_RE.match(value):
         return (
             f"project_slug {value!r} is not kebab-case; use lowercase letters, digits "
@@ -136,6 +144,16 @@ def check_domain_name(value: Any) -> str | None:
     return None
 
 
+def check_owner(value: Any) -> str | None:
+    problem = check_free_text("owner", value)
+    if problem:
+        return problem
+    match = OWNER_RE.match(value)
+    if match is None or len(match[1]) > CATALOG_NAME_LENGTH:
+        return f"owner {value!r} is not a Backstage entity reference; use e.g. 'group:default/payments' or 'payments'"
+    return None
+
+
 FIELD_CHECKS: dict[str, Check] = {
     "project_name": check_project_name,
     "project_slug": check_project_slug,
@@ -145,6 +163,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "author_email": check_author_email,
     "version": check_version,
     "domain_name": check_domain_name,
+    "owner": check_owner,
 }
 
 

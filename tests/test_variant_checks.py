@@ -72,12 +72,15 @@ def test_config_linters_find_the_problems(tmp_path: Path) -> None:
             ' "grupName": "x"}], "scheduel": ["weekly"], "lockFileMaintenance": {"enabled": "yes"}}\n',
             "deploy/systemd/svc.service": "[Service]\nExecStart=/srv/svc/.venv/bin/gunicorn app\nBogusKey=1\n"
             "ProtectHome=yess\n",
+            "catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: svc}\n"
+            "spec: {type: openapi, lifecycle: production, definition: {$text: https://svc/openapi.json}}\n",  # no owner
         },
     )
     steps = config_lint_steps(root, {"ci": "github"}) + config_lint_steps(root, {"ci": "gitlab"})
     assert {name for name, _ in steps} == {
         "actionlint", "zizmor --offline", "hadolint", "check-jsonschema (dependabot.yml)",
         "check-jsonschema (.gitlab-ci.yml)", "check-jsonschema (renovate.json)", "check-jsonschema (compose.yaml)",
+        "backstage validators",
     }  # fmt: skip
     for name, command in dict(steps).items():
         result = subprocess.run(command, capture_output=True, text=True)

@@ -313,7 +313,8 @@ PINNED_ACTION = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}(?: #
 def config_lint_steps(project: Path, variant: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """The generated CI, bot and container files, each checked by the tool that knows its rules
     (all offline): GitHub workflows by actionlint and zizmor; `.gitlab-ci.yml`, Dependabot,
-    Renovate and compose files by check-jsonschema's vendored schemas; the Dockerfile by hadolint.
+    Renovate and compose files by check-jsonschema's vendored schemas; the Dockerfile by hadolint;
+    catalog-info.yaml by Backstage's validators.
     actionlint runs shellcheck on `run:` scripts only where shellcheck is installed."""
     tools = Path(sys.executable).parent
 
@@ -341,7 +342,22 @@ def config_lint_steps(project: Path, variant: Mapping[str, Any]) -> list[tuple[s
         steps.append(schema("vendor.compose-spec", project / "compose.yaml"))
     if (project / "Dockerfile").is_file():
         steps.append(("hadolint", [str(tools / "hadolint"), str(project / "Dockerfile")]))
+    if (project / "catalog-info.yaml").is_file():
+        steps.append(backstage_catalog_step(project))
     return steps
+
+
+def backstage_catalog_step(project: Path) -> tuple[str, list[str]]:
+    """catalog-info.yaml through Backstage's own validators, in one node process (its API's
+    `$text` definition, the service's /openapi.json, read as a stand-in: the validators need a
+    string there, and the contract step checks the real document)."""
+    from tests import backstage_node
+
+    catalog = project / "catalog-info.yaml"
+    api = next(doc for doc in yaml.safe_load_all(catalog.read_text()) if doc["kind"] == "API")
+    url = api["spec"]["definition"]["$text"]
+    text = ["--text", f"{url}={backstage_node.OPENAPI_STAND_IN}"]
+    return "backstage validators", backstage_node.command(backstage_node.VALIDATE, *text, str(catalog))
 
 
 def unknown_renovate_keys(path: Path) -> list[str]:

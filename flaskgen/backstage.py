@@ -1,0 +1,320 @@
+"""`flaskgen backstage`: the template offered in Backstage, as a software template
+(`scaffolder.backstage.io/v1beta3`).
+
+The form asks one parameter per template option (the `flaskgen options` list: `__prompts__`
+titles, choices as enums, the template's defaults with the preset's over them); the preset's
+locked answers are fixed values, never asked. The steps:
+
+1. `fetch:cookiecutter` renders the template's directory at its release (a tag, else the commit).
+   Backstage's action runs no template hooks: it puts the fetched tree one directory below the
+   one it hands to Cookiecutter (`{{cookiecutter and 'contents'}}`), and Cookiecutter looks for
+   `hooks/` beside the cookiecutter.json it is given. So the project arrives unpruned at
+   `./<project_slug>`, beside rendered copies of the template's own files.
+2. `fs:delete` steps prune it: one per answer that removes files, with an `if:` on that answer,
+   computed here from the post-gen hook's own `files_to_prune(answers)` (its single source).
+   The pre-gen hook's other rules are not run in Backstage; the form's enums hold the choices.
+3. `publish:github` or `publish:gitlab` (the `publisher` argument) publishes `./<project_slug>`.
+4. `catalog:register` registers its catalog-info.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from flaskgen.errors import OutputDirError, TemplateError
+from flaskgen.presets import Preset
+from flaskgen.releases import list_releases
+from flaskgen.template import Option, Template, open_template, repository_root
+
+__all__ = ["TEMPLATE_FILE", "Publisher", "prune_steps", "software_template", "to_yaml", "write_software_template"]
+
+TEMPLATE_FILE = "template.yaml"
+
+
+class Publisher(StrEnum):
+    """Where Backstage creates the new repository: the scaffolder's `publish:<name>` action."""
+
+    github = "github"
+    gitlab = "gitlab"
+
+
+_PROJECT = "${{ parameters.project_slug }}"
+
+
+def _web_tree_url(source: str, ref: str, directory: str | None, publisher: Publisher) -> str:
+    """The browser URL of the template's directory at ref, the form Backstage's URL readers fetch
+    (GitHub `.../tree/REF/DIR`, GitLab `.../-/tree/REF/DIR`)."""
+    match = re.fullmatch(r"(?:https?://|ssh://git@|git@)([^/:]+)[/:](.+?)(?:\.git)?/?", source)
+    if match is None:
+        raise TemplateError(
+            f"template source {source!r} is not a repository URL Backstage can fetch; "
+            'set template = "https://<host>/<org>/<repo>" in the preset, or give --template that URL'
+        )
+    host, path = match.groups()
+    gitlab = "gitlab" in host or (publisher is Publisher.gitlab and "github" not in host)
+    tree = "-/tree" if gitlab else "tree"
+    return f"https://{host}/{path}/{tree}/{ref}" + (f"/{directory}" if directory else "")
+
+
+def _release_ref(tpl: Template) -> str:
+    """The release tag at the template's commit, else the commit itself."""
+    if not tpl.commit:
+        raise TemplateError(
+            f"template {tpl.source} is not in a git repository, so it has no release to point Backstage at; "
+            "use a template repository (--template URL, or template = in the preset)"
+        )
+    root = repository_root(tpl)
+    releases = list_releases(root) if root is not None else []
+    return next((release.tag for release in releases if release.commit == tpl.commit), tpl.commit)
+
+
+def _origin_values(tpl: Template, ref: str) -> dict[str, str]:
+    """The template's private origin variables, which its catalog-info.yaml names (the post-gen
+    hook, which Backstage does not run, would otherwise fill them): source, commit, directory,
+    and the version as the hook's own `template_version` words it."""
+    describe = getattr(tpl.post_gen_hook, "template_version", None)
+    origin = {"template": tpl.source, "commit": tpl.commit}
+    version = describe(origin, {"_repo_dir": str(tpl.path)}) if callable(describe) else ref
+    wanted = {**tpl.origin_context(), "_answers_version": version}
+    return {key: value for key, value in wanted.items() if value}
+
+
+def _parameter(option: Option, default: Any) -> dict[str, Any]:
+    """One option as a JSON Schema property of the form."""
+    prop: dict[str, Any] = {"title": option.prompt or option.name}
+    if option.kind == "boolean":
+        prop["type"] = "boolean"
+    else:
+        prop["type"] = "string"
+    if option.kind == "choice":
+        assert option.choices is not None
+        prop["enum"] = [str(choice) for choice in option.choices]
+    if option.kind == "derived" and default == option.default:
+        prop["description"] = f"Cookiecutter's default is {option.default}; Backstage forms cannot compute it."
+    else:
+        prop["default"] = str(default) if option.kind == "choice" else default
+    if option.name == "owner":
+        prop["ui:field"] = "OwnerPicker"
+        prop["ui:options"] = {"catalogFilter": {"kind": ["Group", "User"]}}
+    return prop
+
+
+def _asked(options: Mapping[str, Option], locked: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's pages: the options not locked, then the new repository's location."""
+    properties = {
+        name: _parameter(option, defaults.get(name, option.default))
+        for name, option in options.items()
+        if name not in locked
+    }
+    required = [name for name, prop in properties.items() if "default" not in prop and prop["type"] == "string"]
+    return {"title": "The service", "required": required, "properties": properties}
+
+
+def _value(name: str, options: Mapping[str, Option], locked: Mapping[str, Any]) -> Any:
+    if name in locked:
+        return locked[name]
+    return f"${{{{ parameters.{name} }}}}"
+
+
+def _condition(name: str, values: list[Any]) -> str:
+    """A Backstage `if:` that holds when the answer `name` is one of values."""
+    if all(isinstance(value, bool) for value in values) and len(values) == 1:
+        return f"${{{{ parameters.{name} }}}}" if values[0] else f"${{{{ not parameters.{name} }}}}"
+    tests = " or ".join(f"parameters.{name} == {json.dumps(str(value))}" for value in values)
+    return f"${{{{ {tests} }}}}"
+
+
+def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`fs:delete` steps doing what the post-gen hook's `files_to_prune(answers)` does.
+
+    Each path the hook may prune is attributed to the one answer whose value decides it (found
+    by varying one answer at a time from base); a path decided by two answers together cannot be
+    written as one `if:` and is an error, as is a template whose hook has no `files_to_prune`.
+    Paths name the package and project through the form's answers."""
+    files_to_prune = getattr(tpl.post_gen_hook, "files_to_prune", None)
+    if not callable(files_to_prune):
+        raise TemplateError(
+            f"template {tpl.source} has no post-gen files_to_prune(answers) to translate; fix the template"
+        )
+    markers = {"project_slug": "\0slug\0", "package_name": "\0package\0"}
+    names = {**base, **{key: markers[key] for key in markers if key not in locked}}
+
+    def pruned(answers: Mapping[str, Any]) -> set[str]:
+        return set(files_to_prune(answers))
+
+    variable = [n for n, o in tpl.options.items() if o.kind in ("choice", "boolean") and n not in locked]
+    outcomes = {(n, v): pruned({**names, n: v}) for n in variable for v in tpl.options[n].choices or ()}
+    always = pruned(names)
+    groups: dict[tuple[str, tuple[Any, ...]], list[str]] = defaultdict(list)
+    for path in sorted(set().union(always, *outcomes.values())):
+        deciding = {n for n in variable if len({path in outcomes[n, v] for v in tpl.options[n].choices or ()}) > 1}
+        if len(deciding) > 1:
+            raise TemplateError(
+                f"the template prunes {path} by {', '.join(sorted(deciding))} together; fix the template"
+            )
+        if not deciding:
+            groups["", ()].append(path)
+            continue
+        (name,) = deciding
+        groups[name, tuple(v for v in tpl.options[name].choices or () if path in outcomes[name, v])].append(path)
+    steps = []
+    for (name, values), paths in groups.items():
+        shown = [
+            p.replace(markers["project_slug"], _PROJECT).replace(
+                markers["package_name"], "${{ parameters.package_name }}"
+            )
+            for p in paths
+        ]
+        step: dict[str, Any] = {
+            "id": "prune" + (f"-{name}-" + "-".join(str(v).lower() for v in values) if name else ""),
+            "name": f"Remove the files {name}={'/'.join(map(str, values))} leaves out"
+            if name
+            else "Remove unused files",
+        }
+        if name:
+            step["if"] = _condition(name, list(values))
+        step["action"] = "fs:delete"
+        step["input"] = {"files": [f"./{_project_dir(locked)}/{path}" for path in shown]}
+        steps.append(step)
+    return steps
+
+
+def _project_dir(locked: Mapping[str, Any]) -> str:
+    return str(locked["project_slug"]) if "project_slug" in locked else _PROJECT
+
+
+def software_template(
+    *,
+    template: str | None = None,
+    checkout: str | None = None,
+    preset: Preset | None = None,
+    publisher: Publisher | None = None,
+) -> dict[str, Any]:
+    """The Backstage software template (a v1beta3 Template entity) for a template and preset.
+
+    template/checkout: as for `flaskgen new` (None: the preset's template, else the bundled one);
+    its recorded source must be a GitHub or GitLab repository URL, which Backstage fetches at the
+    release tag of the template's commit (the commit when it is no release). publisher: None
+    for the preset's `ci` answer (locked, else default) when it is github or gitlab, else github."""
+    if template is None and preset is not None and preset.template:
+        template, checkout = preset.template, checkout or preset.checkout
+    with open_template(template, checkout) as tpl:
+        checked = preset.checked(tpl.options) if preset is not None else None
+        locked = dict(checked.locked) if checked else {}
+        defaults = dict(checked.defaults) if checked else {}
+        if publisher is None:
+            ci = str(locked.get("ci", defaults.get("ci", "")))
+            publisher = Publisher(ci) if ci in Publisher.__members__ else Publisher.github
+        ref = _release_ref(tpl)
+        url = _web_tree_url(tpl.source, ref, tpl.directory, publisher)
+        base = {name: locked.get(name, defaults.get(name, option.default)) for name, option in tpl.options.items()}
+        prunes = prune_steps(tpl, locked, base)
+        values = {name: _value(name, tpl.options, locked) for name in tpl.options}
+        values.update(_origin_values(tpl, ref))
+        name = re.sub(r"[^a-z0-9]+", "-", Path(str(checked.path)).stem.lower()).strip("-") if checked else ""
+        page = _asked(tpl.options, locked, defaults)
+    project = _project_dir(locked)
+    repository = {
+        "title": "Repository",
+        "required": ["repoUrl"],
+        "properties": {
+            "repoUrl": {
+                "title": "Where Backstage creates the service's repository",
+                "type": "string",
+                "ui:field": "RepoUrlPicker",
+                "ui:options": {"allowedHosts": [f"{publisher.value}.com"]},
+            }
+        },
+    }
+    publish_input: dict[str, Any] = {
+        "repoUrl": "${{ parameters.repoUrl }}",
+        "defaultBranch": "main",
+        "sourcePath": f"./{project}",
+    }
+    if publisher is Publisher.github:
+        publish_input["description"] = values.get("description", "")
+    steps = [
+        {
+            "id": "render",
+            "name": "Render the flaskgen template",
+            "action": "fetch:cookiecutter",
+            "input": {"url": url, "values": values},
+        },
+        *prunes,
+        {
+            "id": "publish",
+            "name": f"Publish to {publisher.value}",
+            "action": f"publish:{publisher.value}",
+            "input": publish_input,
+        },
+        {
+            "id": "register",
+            "name": "Register in the catalog",
+            "action": "catalog:register",
+            "input": {
+                "repoContentsUrl": "${{ steps.publish.output.repoContentsUrl }}",
+                "catalogInfoPath": "/catalog-info.yaml",
+            },
+        },
+    ]
+    suffix = f"-{name}" if name else ""
+    return {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {
+            "name": f"flaskgen-service{suffix}"[:63].strip("-"),
+            "title": "Flask service (flaskgen)" + (f", preset {checked.path.name}" if checked else ""),
+            "description": f"A production Flask service behind Gunicorn and Nginx, from the flaskgen template ({url}).",
+            "tags": ["python", "flask", "flaskgen"],
+        },
+        "spec": {
+            "owner": str(locked.get("owner", defaults.get("owner", "guests"))),
+            "type": "service",
+            "parameters": [page, repository],
+            "steps": steps,
+            "output": {
+                "links": [
+                    {"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"},
+                    {
+                        "title": "Open in catalog",
+                        "icon": "catalog",
+                        "entityRef": "${{ steps.register.output.entityRef }}",
+                    },
+                ]
+            },
+        },
+    }
+
+
+def to_yaml(document: Mapping[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=120)
+
+
+def write_software_template(document: Mapping[str, Any], output_dir: str | os.PathLike[str]) -> Path:
+    """Write template.yaml into output_dir (created if needed) in one step: a temporary file
+    beside it renamed into place, so a failure leaves no partial file."""
+    directory = Path(output_dir)
+    created = [p for p in (directory, *directory.parents) if not p.exists()]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".template.", suffix=".yaml", dir=directory)
+    except OSError as err:
+        for path in created:
+            if path.is_dir():
+                path.rmdir()
+        raise OutputDirError(f"cannot write in {directory}: {err.strerror}; choose a writable -o DIR") from err
+    target = directory / TEMPLATE_FILE
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(to_yaml(document))
+    os.replace(temporary, target)
+    return target
