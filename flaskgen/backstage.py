@@ -108,7 +108,7 @@ def _parameter(option: Option, default: Any) -> dict[str, Any]:
 
 
 def _asked(options: Mapping[str, Option], locked: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's pages: the options not locked, then the new repository's location."""
+    """The form's first page: every option not locked (derived ones without a default are required)."""
     properties = {
         name: _parameter(option, defaults.get(name, option.default))
         for name, option in options.items()
@@ -118,7 +118,8 @@ def _asked(options: Mapping[str, Option], locked: Mapping[str, Any], defaults: M
     return {"title": "The service", "required": required, "properties": properties}
 
 
-def _value(name: str, options: Mapping[str, Option], locked: Mapping[str, Any]) -> Any:
+def _value(name: str, locked: Mapping[str, Any]) -> Any:
+    """What fetch:cookiecutter passes for an option: the locked answer, else the form's."""
     if name in locked:
         return locked[name]
     return f"${{{{ parameters.{name} }}}}"
@@ -165,8 +166,11 @@ def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any
             continue
         (name,) = deciding
         groups[name, tuple(v for v in tpl.options[name].choices or () if path in outcomes[name, v])].append(path)
+    order = list(tpl.options)
     steps = []
-    for (name, values), paths in groups.items():
+    for (name, values), paths in sorted(
+        groups.items(), key=lambda group: order.index(group[0][0]) if group[0][0] else -1
+    ):
         shown = [
             p.replace(markers["project_slug"], _PROJECT).replace(
                 markers["package_name"], "${{ parameters.package_name }}"
@@ -174,8 +178,8 @@ def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any
             for p in paths
         ]
         step: dict[str, Any] = {
-            "id": "prune" + (f"-{name}-" + "-".join(str(v).lower() for v in values) if name else ""),
-            "name": f"Remove the files {name}={'/'.join(map(str, values))} leaves out"
+            "id": "prune" + (f"-{name}-" + "-".join(_shown(v).lower() for v in values) if name else ""),
+            "name": f"Remove the files {name}={'/'.join(map(_shown, values))} leaves out"
             if name
             else "Remove unused files",
         }
@@ -185,6 +189,11 @@ def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any
         step["input"] = {"files": [f"./{_project_dir(locked)}/{path}" for path in shown]}
         steps.append(step)
     return steps
+
+
+def _shown(value: Any) -> str:
+    """An answer as `flaskgen new --set` takes it (booleans as yes/no)."""
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 def _project_dir(locked: Mapping[str, Any]) -> str:
@@ -217,7 +226,7 @@ def software_template(
         url = _web_tree_url(tpl.source, ref, tpl.directory, publisher)
         base = {name: locked.get(name, defaults.get(name, option.default)) for name, option in tpl.options.items()}
         prunes = prune_steps(tpl, locked, base)
-        values = {name: _value(name, tpl.options, locked) for name in tpl.options}
+        values = {name: _value(name, locked) for name in tpl.options}
         values.update(_origin_values(tpl, ref))
         name = re.sub(r"[^a-z0-9]+", "-", Path(str(checked.path)).stem.lower()).strip("-") if checked else ""
         page = _asked(tpl.options, locked, defaults)

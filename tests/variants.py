@@ -267,7 +267,7 @@ def yaml_problems(root: Path) -> list[str]:
     problems = []
     for path in [*root.glob("*.y*ml"), *root.glob(".*.y*ml"), *root.glob(".github/workflows/*.y*ml")]:
         try:
-            yaml.safe_load(path.read_text())
+            list(yaml.safe_load_all(path.read_text()))  # a file may hold several documents (catalog-info.yaml)
         except yaml.YAMLError as err:
             problems.append(f"{path.name}: {err}")
     return problems
