@@ -18,6 +18,7 @@ from tests.variants import (
     FULL_PRODUCT,
     OPTIONS,
     PAIR_REASONS,
+    PROJECT_NAMES,
     config_lint_steps,
     empty_files,
     full_variants,
@@ -25,6 +26,7 @@ from tests.variants import (
     pair_reason,
     pairwise_variants,
     partition,
+    project_names,
     prunable_paths,
     pruned_paths,
     runs_laptop_pass,
@@ -35,6 +37,7 @@ from tests.variants import (
     unpinned_actions,
     uses_services,
     variant_id,
+    with_project_names,
     yaml_problems,
 )
 
@@ -194,3 +197,28 @@ def test_repository_workflow_runs_the_full_tier_in_shards() -> None:
     shards = job["strategy"]["matrix"]["shard"]
     (run,) = [step["run"] for step in job["steps"] if "--shard" in step.get("run", "")]
     assert f"--shard=${{{{ matrix.shard }}}}/{len(shards)}" in run and shards == list(range(1, len(shards) + 1))
+
+
+@pytest.mark.parametrize("tier", [pairwise_variants, full_variants])
+def test_each_tier_bakes_under_every_project_name(tier: Any) -> None:
+    """Import order depends on the package name (ruff sorted `tests` among the first-party
+    packages): packages on both sides of `tests`, auth=oidc variants (whose tests import
+    tests.oidc) among those after it, and every name used."""
+    named = with_project_names(tier())
+    assert {variant["project_name"] for variant in named} == set(PROJECT_NAMES)
+    assert [{k: v for k, v in variant.items() if k != "project_name"} for variant in named] == tier()
+    packages = {project_names(variant)[0] for variant in named}
+    assert min(packages) < "tests" < max(packages), packages
+    assert any(project_names(variant)[0] > "tests" for variant in named if variant["auth"] == "oidc")
+    assert any(char.isdigit() for name in PROJECT_NAMES for char in name)
+    assert any(" " not in name for name in PROJECT_NAMES)
+
+
+def test_project_names_are_the_templates_own(tmp_path: Path) -> None:
+    from flaskgen.generate import generate_project
+
+    for name in PROJECT_NAMES:
+        package, slug = project_names({"project_name": name})
+        made = generate_project(name=name, no_input=True, output_dir=tmp_path, git=False, lock=False)
+        assert made.project_dir.name == slug
+        assert (made.project_dir / "src" / package / "__init__.py").is_file()

@@ -56,6 +56,7 @@ from tests.helpers import (
 )
 from tests.stack import deploy_as_documented
 from tests.variants import (
+    PROJECT_NAMES,
     UNSUPPORTED,
     config_lint_steps,
     empty_files,
@@ -63,6 +64,7 @@ from tests.variants import (
     leftover_jinja,
     pairwise_variants,
     postgres_database,
+    project_names,
     prunable_paths,
     pruned_paths,
     runs_laptop_pass,
@@ -73,13 +75,15 @@ from tests.variants import (
     upgrade_base,
     uses_services,
     variant_id,
+    with_project_names,
     yaml_problems,
 )
 
 
 def tier_variants(config: pytest.Config) -> list[dict[str, Any]]:
     """The variants of the tier --variants names, in order."""
-    return full_variants() if config.getoption("--variants") == "full" else pairwise_variants()
+    variants = full_variants() if config.getoption("--variants") == "full" else pairwise_variants()
+    return with_project_names(variants)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -89,7 +93,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def bake(cookies: Any, variant: dict[str, Any]) -> Path:
-    result = cookies.bake(extra_context={"project_name": "Matrix Service", **variant}, template=str(TEMPLATE))
+    result = cookies.bake(extra_context=variant, template=str(TEMPLATE))
     assert result.exit_code == 0, f"bake failed: {result.exception!r}"
     assert result.exception is None
     assert result.project_path is not None
@@ -99,12 +103,14 @@ def bake(cookies: Any, variant: dict[str, Any]) -> Path:
 def check_files(project: Path, variant: dict[str, Any]) -> None:
     assert leftover_jinja(project) == []
     assert empty_files(project) == []
-    pruned = pruned_paths(variant, "matrix_service", "matrix-service")
+    package, slug = project_names(variant)
+    assert project.name == slug and (project / "src" / package / "__init__.py").is_file()
+    pruned = pruned_paths(variant, package, slug)
     for relative in pruned:
         assert not (project / relative).exists(), f"{relative} should have been pruned"
-    for relative in prunable_paths("matrix_service", "matrix-service") - set(pruned):
+    for relative in prunable_paths(package, slug) - set(pruned):
         assert (project / relative).exists(), f"{relative} is missing (this variant keeps it)"
-    for relative in ("pyproject.toml", "Makefile", "deploy/gunicorn.conf.py", "deploy/nginx/matrix-service.conf"):
+    for relative in ("pyproject.toml", "Makefile", "deploy/gunicorn.conf.py", f"deploy/nginx/{slug}.conf"):
         assert (project / relative).is_file(), relative
     assert yaml_problems(project) == []
     assert secrets_found(project) == []
@@ -202,7 +208,7 @@ def openapi_problems(project: Path, env: dict[str, str]) -> list[str]:
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-    script = "import json, matrix_service as m; print(json.dumps(m.create_app(env='testing').spec))"
+    script = f"import json, {project.name.replace('-', '_')} as m; print(json.dumps(m.create_app(env='testing').spec))"
     made = subprocess.run(
         [str(project / ".venv/bin/python"), "-c", script], cwd=project, env=env, capture_output=True, text=True,
         timeout=120,
@@ -363,7 +369,7 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any, 
     record_property("variant", variant_id(variant))
     record_property("kind", "upgrade")
     try:
-        given = {"project_name": "Matrix Service", **variant}
+        given = {"project_name": PROJECT_NAMES[0], **variant}
         with step("upgrade"):
             with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
                 old_options = set(old.options)

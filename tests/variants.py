@@ -113,6 +113,23 @@ generated files, adds and removes some."""
 JINJA_LEFTOVERS = ("{{ cookiecutter", "{{cookiecutter", "{%", "{#", "%}", "#}")
 
 
+PROJECT_NAMES = ("Matrix Service", "Warehouse API", "v1 svc", "Users")
+"""The names the matrix bakes under, in turn over a tier's variants (with_project_names): import
+sorting and every file name follow from them. Packages that sort before `tests` (matrix_service)
+and after it (warehouse_api, v1_svc, users), one with a digit, a one-word name."""
+
+
+def with_project_names(variants: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The variants, each with the next of PROJECT_NAMES as its project_name (the default first)."""
+    return [{**variant, "project_name": PROJECT_NAMES[i % len(PROJECT_NAMES)]} for i, variant in enumerate(variants)]
+
+
+def project_names(variant: Mapping[str, Any]) -> tuple[str, str]:
+    """The (package_name, project_slug) the template derives from the variant's project_name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(variant.get("project_name", PROJECT_NAMES[0])).lower()).strip("-")
+    return slug.replace("-", "_"), slug
+
+
 def variant_id(variant: Mapping[str, Any]) -> str:
     def show(value: Any) -> str:
         return {True: "yes", False: "no"}.get(value, str(value)) if isinstance(value, bool) else str(value)

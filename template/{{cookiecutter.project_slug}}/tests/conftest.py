@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.extensions import db
 {%- endif %}
 {%- if cookiecutter.auth == "oidc" %}
+
 from tests.oidc import AUDIENCE, LocalIssuer
 {%- endif %}
 {%- if db %}

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import auth, create_app
 from {{ cookiecutter.package_name }}.auth import require_auth
 from {{ cookiecutter.package_name }}.config import ConfigError
+
 from tests.oidc import AUDIENCE, LocalIssuer, new_kid
 
 
