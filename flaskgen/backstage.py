@@ -14,7 +14,10 @@ locked answers are fixed values, never asked. The steps:
    computed here from the post-gen hook's own `files_to_prune(answers)` (its single source).
    The pre-gen hook's other rules are not run in Backstage; the form's enums hold the choices.
 3. `publish:github` or `publish:gitlab` (the `publisher` argument) publishes `./<project_slug>`.
-4. `catalog:register` registers its catalog-info.yaml.
+4. `fetch:template:file` writes the answers file (`.cruft.json`) the post-gen hook would have
+   written, from the hook's own `answers_record` with the form's answers in it, so `flaskgen
+   check`/`update` (and cruft) work on a project the portal made.
+5. `catalog:register` registers its catalog-info.yaml.
 """
 
 from __future__ import annotations
@@ -34,9 +37,20 @@ from flaskgen.presets import Preset
 from flaskgen.releases import list_releases
 from flaskgen.template import Option, Template, open_template, repository_root
 
-__all__ = ["TEMPLATE_FILE", "Publisher", "prune_steps", "software_template", "to_yaml", "write_software_template"]
+__all__ = [
+    "ANSWERS_TEMPLATE",
+    "TEMPLATE_FILE",
+    "Publisher",
+    "prune_steps",
+    "software_template",
+    "to_yaml",
+    "write_software_template",
+]
 
 TEMPLATE_FILE = "template.yaml"
+ANSWERS_TEMPLATE = "cruft.json.njk"
+"""Beside template.yaml: the answers file as a Backstage template file (fetch:template:file)."""
+ANSWERS_TEMPLATE_TEXT = "${{ values.record | dump(2) }}\n"
 
 
 class Publisher(StrEnum):
@@ -85,6 +99,26 @@ def _origin_values(tpl: Template, ref: str) -> dict[str, str]:
     version = describe(origin, {"_repo_dir": str(tpl.path)}) if callable(describe) else ref
     wanted = {**tpl.origin_context(), "_answers_version": version}
     return {key: value for key, value in wanted.items() if value}
+
+
+def _answers_step(tpl: Template, values: Mapping[str, Any], locked: Mapping[str, Any]) -> dict[str, Any]:
+    """The step that writes the answers file: the post-gen hook's `answers_record` of the values
+    fetch:cookiecutter gets (form answers as `${{ parameters.* }}`, which the scaffolder fills in
+    with their types), rendered as JSON by ANSWERS_TEMPLATE."""
+    record = getattr(tpl.post_gen_hook, "answers_record", None)
+    name = getattr(tpl.post_gen_hook, "ANSWERS_FILE", None)
+    if not callable(record) or not isinstance(name, str):
+        raise TemplateError(f"template {tpl.source} has no post-gen answers_record and ANSWERS_FILE; fix the template")
+    return {
+        "id": "answers",
+        "name": f"Record the template and answers in {name} (for flaskgen check and update)",
+        "action": "fetch:template:file",
+        "input": {
+            "url": f"./{ANSWERS_TEMPLATE}",
+            "targetPath": f"./{_project_dir(locked)}/{name}",
+            "values": {"record": record(values)},
+        },
+    }
 
 
 def _parameter(option: Option, default: Any) -> dict[str, Any]:
@@ -228,6 +262,7 @@ def software_template(
         prunes = prune_steps(tpl, locked, base)
         values = {name: _value(name, locked) for name in tpl.options}
         values.update(_origin_values(tpl, ref))
+        record_step = _answers_step(tpl, values, locked)
         name = re.sub(r"[^a-z0-9]+", "-", Path(str(checked.path)).stem.lower()).strip("-") if checked else ""
         page = _asked(tpl.options, locked, defaults)
     project = _project_dir(locked)
@@ -258,6 +293,7 @@ def software_template(
             "input": {"url": url, "values": values},
         },
         *prunes,
+        record_step,
         {
             "id": "publish",
             "name": f"Publish to {publisher.value}",
@@ -310,20 +346,27 @@ def to_yaml(document: Mapping[str, Any]) -> str:
 
 
 def write_software_template(document: Mapping[str, Any], output_dir: str | os.PathLike[str]) -> Path:
-    """Write template.yaml into output_dir (created if needed) in one step: a temporary file
-    beside it renamed into place, so a failure leaves no partial file."""
+    """Write template.yaml and ANSWERS_TEMPLATE into output_dir (created if needed); each is
+    written to a temporary file beside it and renamed into place, so a failure leaves no partial
+    file (and no directory this call created). Returns template.yaml's path."""
     directory = Path(output_dir)
     created = [p for p in (directory, *directory.parents) if not p.exists()]
+    contents = {ANSWERS_TEMPLATE: ANSWERS_TEMPLATE_TEXT, TEMPLATE_FILE: to_yaml(document)}
+    staged: list[tuple[str, str]] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".template.", suffix=".yaml", dir=directory)
+        for name, text in contents.items():
+            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+            staged.append((temporary, name))
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
     except OSError as err:
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
         for path in created:
             if path.is_dir():
                 path.rmdir()
         raise OutputDirError(f"cannot write in {directory}: {err.strerror}; choose a writable -o DIR") from err
-    target = directory / TEMPLATE_FILE
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(to_yaml(document))
-    os.replace(temporary, target)
-    return target
+    for temporary, name in staged:
+        os.replace(temporary, directory / name)
+    return directory / TEMPLATE_FILE

@@ -202,7 +202,7 @@ def backstage(
     checkout: CheckoutOpt = None,
 ) -> None:
     """Write a Backstage software template (template.yaml) that offers this template in the portal."""
-    from flaskgen.backstage import software_template, write_software_template
+    from flaskgen.backstage import ANSWERS_TEMPLATE, software_template, write_software_template
     from flaskgen.presets import load_preset
 
     with _errors_reported(ctx):
@@ -210,7 +210,9 @@ def backstage(
             template=template, checkout=checkout, preset=load_preset(preset), publisher=publish
         )
         path = write_software_template(document, output_dir)
-    typer.echo(f"wrote {path}; register it in Backstage as a catalog location")
+    typer.echo(
+        f"wrote {path} and {ANSWERS_TEMPLATE} beside it; register {path.name} in Backstage as a catalog location"
+    )
 
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project directory.")]

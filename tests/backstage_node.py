@@ -95,10 +95,12 @@ def validate(*files: Path, texts: Mapping[str, Path] | None = None) -> list[str]
     return made.stdout.splitlines()
 
 
-def scaffold(template: Mapping[str, Any], answer_sets: list[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+def scaffold(
+    template: Mapping[str, Any], answer_sets: list[Mapping[str, Any]], *, base: Path
+) -> list[list[dict[str, Any]]]:
     """For each set of form answers, the steps the scaffolder runs, rendered (scaffold.cjs, one
-    node process)."""
-    payload = json.dumps({"template": template, "answers": answer_sets})
+    node process); base is the directory of template.yaml (its relative URLs start there)."""
+    payload = json.dumps({"template": template, "base": str(base), "answers": answer_sets})
     made = subprocess.run(command(SCAFFOLD), input=payload, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
     runs: list[list[dict[str, Any]]] = json.loads(made.stdout)

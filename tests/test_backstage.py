@@ -178,7 +178,9 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
     """The template's steps, rendered by the scaffolder's engine for a form's answers and run the
     way Backstage's actions run (real cookiecutter), leave in ./<slug> (what publish pushes) the
     project `flaskgen new` makes from the same answers, except .cruft.json, which only the post-gen
-    hook writes (fetch:cookiecutter runs no hooks; see flaskgen/backstage.py)."""
+    hook writes in the other front doors and a step of the template writes here from the same
+    record: the same JSON, its non-ASCII characters not escaped (fetch:cookiecutter runs no hooks;
+    see flaskgen/backstage.py)."""
     document = export(template_repo, tmp_path / "out", "--preset", str(preset))
     form = document["spec"]["parameters"][0]["properties"]
     answers = {name: prop["default"] for name, prop in form.items() if "default" in prop}
@@ -190,7 +192,7 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
         "metrics": "none",
         "tracing": "opentelemetry",
     }
-    [steps] = backstage_node.scaffold(document, [answers])
+    [steps] = backstage_node.scaffold(document, [answers], base=tmp_path / "out")
     workspace = tmp_path / "workspace"
     for step in steps:
         if step["action"] == "fetch:cookiecutter":
@@ -198,6 +200,10 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
             fetch_cookiecutter(template_repo / "template", step["input"]["values"], workspace, tmp_path / "fetch")
         elif step["action"] == "fs:delete":
             fs_delete(workspace, step["input"]["files"])
+        elif step["action"] == "fetch:template:file":  # written only where nothing is (no `replace`)
+            target = workspace / step["input"]["targetPath"]
+            assert not target.exists()
+            target.write_text(step["rendered"])
     publish = steps[-2]["input"]
     assert publish["sourcePath"] == "./orders-api"
 
@@ -206,9 +212,11 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
         output_dir=tmp_path / "new", lock=False, use_user_config=False,
     )  # fmt: skip
     ours, theirs = tree(made.project_dir), tree(workspace / "orders-api")
-    assert sorted(set(ours) - set(theirs)) == [".cruft.json"]
-    assert sorted(set(theirs) - set(ours)) == []
-    assert [path for path in theirs if theirs[path] != ours[path]] == []
+    assert sorted(set(ours) ^ set(theirs)) == []
+    assert [path for path in theirs if theirs[path] != ours[path] and path != ".cruft.json"] == []
+    assert json.loads(theirs[".cruft.json"]) == json.loads(ours[".cruft.json"])
+    check = runner.invoke(app, ["check", str(workspace / "orders-api"), "--template", str(template_repo)])
+    assert check.exit_code == 0 and "at 1.0.0" in check.output, check.output
     assert b'flaskgen/template-version: "v1.0.0"' in theirs["catalog-info.yaml"]
 
 
@@ -222,7 +230,7 @@ def test_prune_steps_match_the_hook_for_pairwise_answers(template_repo: Path, tm
         text = {n: o.default for n, o in tpl.options.items() if o.kind == "text"}
     rows = [dict(zip(choices, row, strict=True)) for row in AllPairs(list(choices.values()))]
     answer_sets = [{**text, **NAMES, **row} for row in rows]
-    for answers, steps in zip(answer_sets, backstage_node.scaffold(document, answer_sets), strict=True):
+    for answers, steps in zip(answer_sets, backstage_node.scaffold(document, answer_sets, base=tmp_path), strict=True):
         deleted = sorted(f for s in steps if s["action"] == "fs:delete" for f in s["input"]["files"])
         assert deleted == sorted(f"./orders-api/{path}" for path in hook.files_to_prune(answers)), answers
 
