@@ -12,7 +12,8 @@ locked answers are fixed values, never asked. The steps:
    `./<project_slug>`, beside rendered copies of the template's own files.
 2. `fs:delete` steps prune it: one per answer that removes files, with an `if:` on that answer,
    computed here from the post-gen hook's own `files_to_prune(answers)` (its single source).
-   The pre-gen hook's other rules are not run in Backstage; the form's enums hold the choices.
+   The pre-gen hook's rules are not run in Backstage; the form holds the choices as enums and
+   the hook's FORM_RULES (patterns, lengths, names refused).
 3. `publish:github` or `publish:gitlab` (the `publisher` argument) publishes `./<project_slug>`.
 4. `fetch:template:file` writes the answers file (`.cruft.json`) the post-gen hook would have
    written, from the hook's own `answers_record` with the form's answers in it, so `flaskgen
@@ -141,11 +142,13 @@ def _parameter(option: Option, default: Any) -> dict[str, Any]:
     return prop
 
 
-def _asked(options: Mapping[str, Option], locked: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's first page: every option not locked (derived ones without a default are required)."""
+def _asked(tpl: Template, locked: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's first page: every option not locked (derived ones without a default are
+    required), with the pre-gen hook's FORM_RULES (the part of its checks a form can make)."""
+    rules = getattr(tpl.pre_gen_hook, "FORM_RULES", {})
     properties = {
-        name: _parameter(option, defaults.get(name, option.default))
-        for name, option in options.items()
+        name: {**_parameter(option, defaults.get(name, option.default)), **rules.get(name, {})}
+        for name, option in tpl.options.items()
         if name not in locked
     }
     required = [name for name, prop in properties.items() if "default" not in prop and prop["type"] == "string"]
@@ -264,7 +267,7 @@ def software_template(
         values.update(_origin_values(tpl, ref))
         record_step = _answers_step(tpl, values, locked)
         name = re.sub(r"[^a-z0-9]+", "-", Path(str(checked.path)).stem.lower()).strip("-") if checked else ""
-        page = _asked(tpl.options, locked, defaults)
+        page = _asked(tpl, locked, defaults)
     project = _project_dir(locked)
     repository = {
         "title": "Repository",
@@ -340,9 +343,19 @@ def software_template(
 
 
 def to_yaml(document: Mapping[str, Any]) -> str:
+    """template.yaml's text: block style, except long lists of words (the names a field refuses)
+    on wrapped lines."""
     import yaml
 
-    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=120)
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def sequence(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+        flow = len(data) > 8 and all(isinstance(item, str) for item in data)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+    Dumper.add_representer(list, sequence)
+    return yaml.dump(dict(document), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def write_software_template(document: Mapping[str, Any], output_dir: str | os.PathLike[str]) -> Path:

@@ -167,6 +167,28 @@ FIELD_CHECKS: dict[str, Check] = {
 }
 
 
+FORM_RULES: dict[str, dict[str, Any]] = {
+    "project_name": {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": "[A-Za-z]"},
+    "project_slug": {"pattern": SLUG_RE.pattern, "maxLength": CATALOG_NAME_LENGTH},
+    "package_name": {
+        "pattern": PACKAGE_RE.pattern,
+        "maxLength": MAX_NAME_LENGTH,
+        "not": {
+            "enum": sorted(n for n in set(keyword.kwlist) | STDLIB_NAMES | DEPENDENCY_NAMES if PACKAGE_RE.match(n))
+        },
+    },
+    "description": {"minLength": 1, "maxLength": 200},
+    "author_name": {"minLength": 1, "maxLength": 100},
+    "author_email": {"pattern": EMAIL_RE.pattern, "maxLength": 254},
+    "version": {"pattern": VERSION_RE.pattern, "maxLength": 32},
+    "domain_name": {"pattern": DOMAIN_RE.pattern},
+    "owner": {"pattern": OWNER_RE.pattern, "maxLength": 200},
+}
+"""What FIELD_CHECKS says that a JSON Schema can say too (patterns, lengths, names refused), for
+forms that ask these answers where the hooks do not run (`flaskgen backstage`'s software template).
+Never stricter than FIELD_CHECKS; the control-character and path rules are left to them."""
+
+
 def check_choices(answers: Mapping[str, Any], options: Mapping[str, Any]) -> str | None:
     """Every choice answer is one of the template's choices (Cookiecutter checks this only
     for values given on its command line, not for replayed or hand-written contexts)."""

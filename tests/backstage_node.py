@@ -25,6 +25,7 @@ from tests.helpers import require
 SCRIPTS = Path(__file__).resolve().parent / "backstage"
 VALIDATE = SCRIPTS / "validate.cjs"
 SCAFFOLD = SCRIPTS / "scaffold.cjs"
+SCHEMA = SCRIPTS / "schema.cjs"
 OPENAPI_STAND_IN = SCRIPTS / "openapi-stand-in.json"
 """What a catalog file's `$text` placeholder for the service's /openapi.json reads in the cheap
 checks: the API kind validator needs a non-empty string there (the real document is the generated
@@ -105,3 +106,11 @@ def scaffold(
     assert made.returncode == 0, made.stderr
     runs: list[list[dict[str, Any]]] = json.loads(made.stdout)
     return runs
+
+
+def schema_verdicts(pairs: list[tuple[Mapping[str, Any], Any]]) -> list[bool]:
+    """Whether each value is valid against its JSON Schema, by ajv (schema.cjs, one node process)."""
+    made = subprocess.run(command(SCHEMA), input=json.dumps(pairs), capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    verdicts: list[bool] = json.loads(made.stdout)
+    return verdicts

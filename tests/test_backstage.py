@@ -133,6 +133,34 @@ def test_parameters_are_the_options_minus_the_locked_ones(template_repo: Path, p
             }
 
 
+FORM_SAMPLES = {
+    "project_name": ["Orders API", "", "1234", "x" * 65],
+    "project_slug": ["orders-api", "Orders_API", "a" * 63, "a" * 64, "orders-"],
+    "package_name": ["orders_api", "json", "class", "flask", "Orders", "1orders", "a" * 65],
+    "description": ["x", "", "x" * 201],
+    "author_name": ["Jane Doe", ""],
+    "author_email": ["you@example.com", "nobody"],
+    "version": ["0.1.0", "1.0rc1", "v1"],
+    "domain_name": ["api.example.com", "Bad Domain", "a" * 64 + ".com"],
+    "owner": ["guests", "group:default/payments", "pay ments", "group:Default/payments"],
+}
+
+
+def test_form_refuses_what_the_pre_gen_hook_refuses(template_repo: Path, tmp_path: Path) -> None:
+    """Backstage runs no hooks, so the form carries the hook's FORM_RULES: for each sample, ajv
+    (the form's validator) and the hook's validate_field agree."""
+    form = export(template_repo, tmp_path)["spec"]["parameters"][0]["properties"]
+    hook = load_hook(template_repo / "template", "pre_gen_project")
+    samples = [(key, value) for key, values in FORM_SAMPLES.items() for value in values]
+    verdicts = backstage_node.schema_verdicts([(form[key], value) for key, value in samples])
+    disagree = [
+        (key, value[:20], accepted)
+        for (key, value), accepted in zip(samples, verdicts, strict=True)
+        if accepted != (hook.validate_field(key, value) is None)
+    ]
+    assert disagree == []
+
+
 def fetch_cookiecutter(template_dir: Path, values: dict[str, Any], workspace: Path, scratch: Path) -> None:
     """What Backstage's fetch:cookiecutter does with a local cookiecutter
     (@backstage/plugin-scaffolder-backend-module-cookiecutter 0.3.27, CookiecutterRunner.run): the
