@@ -3,6 +3,7 @@ run `flaskgen new` in an empty directory outside the repository, then that proje
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tarfile
@@ -114,3 +115,39 @@ def test_uv_tool_install_with_the_system_python(tmp_path: Path) -> None:
     project = work / "tool-svc"
     assert (project / "uv.lock").is_file() and "note:" not in made.stderr, made.stderr
     run_step("make test", ["make", "test", f"PYTHON={SYSTEM_PYTHON}"], project, env)
+
+
+def test_readme_install_line_when_the_tool_directory_is_not_on_path(tmp_path: Path) -> None:
+    """A fresh HOME and a PATH without ~/.local/bin: after the README's `uv tool install .` the
+    shell finds no flaskgen, and the two ways out the README gives right there both work."""
+    readme = (REPO / "README.md").read_text()
+    install = readme.index('uv tool install . && flaskgen new "Orders API"')
+    way_out = readme[install : readme.index("\n\n", readme.index("```", install) + 4)]
+    update_shell = "uv tool update-shell"
+    (uvx,) = re.findall(r"`(uvx --from \. flaskgen new [^`]*)`", way_out)
+    assert "command not found" in way_out and update_shell in way_out, way_out
+
+    home, bin_dir = tmp_path / "home", tmp_path / "bin"
+    home.mkdir()
+    bin_dir.mkdir()
+    for name in ("uv", "uvx"):
+        (bin_dir / name).symlink_to(UV.parent / name)
+    cache = subprocess.run([str(UV), "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+    env = {key: value for key, value in tool_env().items() if not key.startswith(("XDG_", "UV_TOOL"))}
+    env.update(HOME=str(home), PATH=f"{bin_dir}:/usr/bin:/bin", SHELL="/bin/bash", UV_CACHE_DIR=cache)
+
+    def shell(command: str, *, login: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", *(["-i"] if login else []), "-c", command], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+
+    installed = shell("uv tool install .")
+    assert installed.returncode == 0 and "not on your PATH" in installed.stderr, installed.stderr
+    assert shell("flaskgen --version").returncode == 127  # the user's `command not found`
+
+    assert shell(update_shell).returncode == 0
+    found = shell("flaskgen --version", login=True)  # a new terminal reads the updated ~/.bashrc
+    assert found.returncode == 0 and found.stdout.startswith("flaskgen "), found.stdout + found.stderr
+
+    made = shell(f"{uvx} --no-input --no-lock -o {tmp_path / 'out'}")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "out/orders-api/pyproject.toml").is_file()
