@@ -33,7 +33,8 @@ class InvalidAnswer(FlaskgenError):
 
 
 class TargetExists(FlaskgenError):
-    """Raised when the project directory already exists and `--overwrite` was not given."""
+    """Raised when the project directory already exists and `--overwrite` was not given, or when
+    `--overwrite` would replace edits git cannot give back."""
 
 
 class OutputDirError(FlaskgenError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flaskgen import git
 from flaskgen.answers import AnswersMap, coerce_answers
 from flaskgen.errors import FlaskgenError, InvalidAnswer, OutputDirError, TargetExists, TemplateError
 from flaskgen.presets import Preset
@@ -137,6 +139,22 @@ def _list_files(root: Path) -> tuple[str, ...]:
     )
 
 
+def _edits_overwrite_would_lose(rendered: Path, target: Path) -> list[str]:
+    """What `--overwrite` would lose in target: in a git work tree its uncommitted changes (as
+    `update` refuses them), else the files git does not track that the render replaces with other
+    content (outside git: every such file). A committed file is replaced: git gives it back."""
+    changed = git.changed_files(target)
+    if changed:
+        return changed
+    tracked = {path.as_posix() for path in git.ls_files(target) or []}
+    return [
+        relative
+        for path in sorted(rendered.rglob("*"))
+        if path.is_file() and (relative := path.relative_to(rendered).as_posix()) not in tracked
+        if (target / relative).is_file() and not filecmp.cmp(path, target / relative, shallow=False)
+    ]
+
+
 def _merge_into(source: Path, target: Path) -> None:
     """Move every file of source into target, replacing same-named files (`--overwrite`)."""
     for path in sorted(source.rglob("*")):
@@ -205,6 +223,17 @@ def render(
             except (CookiecutterException, JinjaError, ValueError) as err:
                 raise TemplateError(f"rendering the template failed: {err}; fix the template or answers") from err
             if target.exists():
+                lost = _edits_overwrite_would_lose(rendered, target)
+                if lost and (target / ".git").exists():
+                    raise TargetExists(
+                        f"{target} has uncommitted changes ({git.name_files(lost)}); commit or stash them, "
+                        "then --overwrite replaces the template's files and git shows what it changed"
+                    )
+                if lost:
+                    raise TargetExists(
+                        f"--overwrite would replace files edited in {target} ({git.name_files(lost)}), and it is not "
+                        "a git repository to get them back from: commit them with git first, or move them away"
+                    )
                 _merge_into(rendered, target)
             else:
                 os.rename(rendered, target)

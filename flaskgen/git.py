@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flaskgen.errors import GitError
 
-__all__ = ["TIMEOUT", "available", "is_dirty", "ls_files", "merge_file", "probe", "run"]
+__all__ = ["TIMEOUT", "available", "changed_files", "is_dirty", "ls_files", "merge_file", "name_files", "probe", "run"]
 
 TIMEOUT = 60
 """Seconds any one git command may take (a clone or fetch goes through Cookiecutter instead)."""
@@ -66,7 +66,31 @@ def ls_files(root: Path) -> list[Path] | None:
 
 def is_dirty(root: Path) -> bool:
     """True when root is a repository with uncommitted changes."""
-    return bool((root / ".git").exists() and probe(root, "status", "--porcelain"))
+    return bool(changed_files(root))
+
+
+def changed_files(root: Path) -> list[str]:
+    """The paths `git status` lists in root (changed, staged, untracked; not ignored); empty
+    outside a repository."""
+    if not (root / ".git").exists():
+        return []
+    try:
+        listed = run("-C", str(root), "status", "--porcelain", "-z").decode(errors="replace")
+    except GitError:
+        return []
+    entries, paths = iter(listed.split("\0")), []
+    for entry in entries:
+        if entry:
+            paths.append(entry[3:])
+            if entry[0] in "RC":
+                next(entries, None)  # a rename's or copy's source path follows
+    return paths
+
+
+def name_files(paths: list[str], most: int = 5) -> str:
+    """A few paths for a one-line message: "a, b, c and 4 more"."""
+    shown = ", ".join(paths[:most])
+    return f"{shown} and {len(paths) - most} more" if len(paths) > most else shown
 
 
 def merge_file(ours: Path, base: Path, theirs: Path, labels: tuple[str, str, str]) -> tuple[bytes, bool]:

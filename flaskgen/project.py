@@ -568,8 +568,11 @@ def update(
     root = recorded.project
     if not git.available():
         raise ProjectError("git is not installed; flaskgen update merges with `git merge-file`")
-    if not dry_run and not allow_dirty and git.is_dirty(root):
-        raise ProjectError(f"{root} has uncommitted changes; commit or stash them, or pass --allow-dirty")
+    changed = [] if dry_run or allow_dirty else git.changed_files(root)
+    if changed:
+        raise ProjectError(
+            f"{root} has uncommitted changes ({git.name_files(changed)}); commit or stash them, or pass --allow-dirty"
+        )
     follow = checkout or recorded.checkout
     with _reach(recorded, template, checkout) as head:
         target = locate(head, recorded.commit, to)

@@ -84,6 +84,50 @@ def test_overwrite_writes_into_an_existing_project(tmp_path: Path) -> None:
     assert (target / "pyproject.toml").is_file()
 
 
+def test_overwrite_refuses_uncommitted_edits(tmp_path: Path) -> None:
+    """A git work tree with uncommitted changes: one line naming them and the way out, exit 2,
+    nothing changed (as `update` refuses); once committed, --overwrite goes ahead and git shows
+    what it replaced."""
+    args = ["new", "Orders API", "--no-input", "--no-lock", "-o", str(tmp_path), "--overwrite"]
+    assert runner.invoke(app, args[:-1]).exit_code == 0
+    project = tmp_path / "orders-api"
+    items = project / "src/orders_api/items.py"
+    items.write_text(items.read_text() + "# my edit\n")
+    (project / "NOTES.md").write_text("mine\n")
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "\n" not in message and "src/orders_api/items.py" in message and "NOTES.md" in message, message
+    assert "commit or stash" in message, message
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+
+    subprocess.run(["git", "add", "--all"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "mine"],
+                   cwd=project, check=True)  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True)
+    assert changed.stdout == " M src/orders_api/items.py\n"  # the template's version, the edit in git
+    assert (project / "NOTES.md").read_text() == "mine\n"
+
+
+def test_overwrite_outside_git_refuses_to_replace_edited_files(tmp_path: Path) -> None:
+    """No git to get an edit back from: a file the template would replace with other content stops
+    it (named, exit 2, nothing changed); files the template does not make are kept."""
+    args = ["new", "Orders API", "--no-input", "--no-git", "--no-lock", "-o", str(tmp_path), "--overwrite"]
+    assert runner.invoke(app, args[:-1]).exit_code == 0
+    project = tmp_path / "orders-api"
+    assert runner.invoke(app, args).exit_code == 0  # nothing edited: nothing to lose
+    items = project / "src/orders_api/items.py"
+    items.write_text(items.read_text() + "# my edit\n")
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "\n" not in message and "src/orders_api/items.py" in message, message
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+
+
 def test_options_json_lists_every_variable() -> None:
     result = runner.invoke(app, ["options", "--json"])
     assert result.exit_code == 0
