@@ -447,7 +447,7 @@ def bench_generation(project: Path, size: Size) -> str:
             # timed is the generators themselves.
             [str(bin_dir / "flaskgen"), "new", "Gen Speed", "--no-input", "--no-git", "--no-lock"],
             [str(bin_dir / "cookiecutter"), "--no-input", "--config-file", str(config), str(REPO / "template"),
-             "project_name=Gen Speed", "_uv_lock=no"],
+             "project_name=Gen Speed", "_uv_lock=no", "_git_init=no"],
         ],
         runs,
         scratch,
@@ -464,7 +464,7 @@ def bench_generation(project: Path, size: Size) -> str:
         ["measure", "value"],
         [
             ["`flaskgen new --no-input --no-git --no-lock` s", flaskgen],
-            ["`cookiecutter --no-input _uv_lock=no` (same template) s", cookiecutter],
+            ["`cookiecutter --no-input _uv_lock=no _git_init=no` (same template) s", cookiecutter],
             ["ratio flaskgen / cookiecutter (median of the pairs)", ratio],
             ["`flaskgen --help` wall s", help_time],
             ["`import flaskgen.cli` cumulative ms (-X importtime)", cumulative.get("flaskgen.cli", 0) / 1000],

@@ -261,26 +261,45 @@ def find_uv() -> str | None:
     return shutil.which("uv") or (str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None)
 
 
-def lock_interpreter(root: Path) -> str | None:
-    """The running interpreter when it satisfies the project's `requires-python = ">=X.Y"`: uv
-    needs one to lock, and without a hint it may download a Python just for that. None: let uv
-    find one (its own search, with its own download settings)."""
+def required_python(root: Path) -> tuple[int, int] | None:
+    """The project's `requires-python = ">=X.Y"` as (X, Y); None when it says something else."""
     match = re.search(r'^requires-python\s*=\s*">=\s*(\d+)\.(\d+)', (root / "pyproject.toml").read_text(), re.M)
-    if match is None or sys.version_info[:2] < (int(match[1]), int(match[2])):
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def lock_interpreter(uv: str, minimum: tuple[int, int] | None) -> str | None:
+    """A Python on this machine for `uv lock` (it needs one that satisfies requires-python): the
+    running one when it does, else the one uv finds, never downloading one. None when there is none."""
+    if minimum is None or sys.version_info[:2] >= minimum:
+        return sys.executable
+    request = f">={minimum[0]}.{minimum[1]}"
+    try:
+        found = subprocess.run([uv, "python", "find", "--no-python-downloads", request],
+                               capture_output=True, text=True, timeout=LOCK_TIMEOUT)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    return sys.executable
+    path = found.stdout.strip() if found.returncode == 0 else ""
+    return path or None
 
 
 def lock_dependencies(root: Path) -> str | None:
     """`uv lock` in the new project, so that every install (Makefile, CI, Docker) is `uv sync
-    --locked` from the first commit on. Never fails the generation: without uv, offline, or
-    with no interpreter for requires-python, it returns the one-line reason and the fix (the
-    Makefile's `install` makes the lock later); None when uv.lock was made."""
+    --locked` from the first commit on. Never fails the generation, and never downloads a Python:
+    without uv, offline, or with no interpreter for requires-python here, it returns the one-line
+    reason and the fix (the Makefile's `install` makes the lock later); None when uv.lock was made."""
     uv = find_uv()
     if uv is None:
         return "uv not found, so no uv.lock yet: install uv (https://docs.astral.sh/uv/) and run `make lock`"
-    python = lock_interpreter(root)
-    command = [uv, "lock", "--quiet", *(["--python", python] if python else [])]
+    minimum = required_python(root)
+    python = lock_interpreter(uv, minimum)
+    if python is None:
+        assert minimum is not None  # the running interpreter serves when requires-python is unknown
+        wanted = f"{minimum[0]}.{minimum[1]}"
+        return (
+            f"no Python {wanted} or newer on this machine (none is downloaded), so no uv.lock yet: "
+            f"`uv python install {wanted}`, then `make lock PYTHON={wanted}` (PYTHON={wanted} for every target)"
+        )
+    command = [uv, "lock", "--quiet", "--no-python-downloads", "--python", python]
     try:
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=LOCK_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -299,7 +318,10 @@ def git_available() -> bool:
 
 def git_init(root: Path, answers: Mapping[str, Any]) -> bool:
     """`git init` and a first commit. The author comes from git's own config when it has one,
-    else from the answers, so this works on a fresh CI machine. Returns False without git."""
+    else from the answers, so this works on a fresh CI machine. Returns False without git, and
+    in a repository already there (`cookiecutter -f` over a project: its history is the user's)."""
+    if (root / ".git").exists():
+        return False
     if not git_available():
         print("note: git not found; skipped git init", file=sys.stderr)
         return False
@@ -328,7 +350,11 @@ def main(answers: Mapping[str, Any], root: Path | None = None) -> int:
         problem = lock_dependencies(root)
         if problem is not None:
             print(f"note: {problem}", file=sys.stderr)
-    if as_bool(answers.get("_git_init", False)):
+    # Only in a render through Cookiecutter's own entry point (it sets _output_dir; flaskgen too):
+    # cruft renders without it, and its update and diff render into temporary directories whose
+    # `git diff --no-index` must not meet a .git (cruft drops private answers, so _git_init is the
+    # template's default there).
+    if as_bool(answers.get("_git_init", False)) and "_output_dir" in answers:
         git_init(root, answers)
     return 0
 

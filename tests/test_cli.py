@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from flaskgen import __version__
 from flaskgen.cli import app
 from flaskgen.errors import OutputDirError
 from flaskgen.generate import generate_project
-from tests.helpers import REPO, write_tree
+from tests.helpers import REPO, require, write_tree
 
 runner = CliRunner()
 VARIABLES = [
@@ -286,21 +287,74 @@ def test_unwritable_error_type(tmp_path: Path) -> None:
         generate_project(name="ok", no_input=True, output_dir=tmp_path / "file" / "sub")
 
 
-def test_cookiecutter_on_the_repo_makes_the_same_project(tmp_path: Path) -> None:
-    """`cookiecutter --no-input <checkout>` (no --directory) == `flaskgen new` with the same answers."""
-    via_cookiecutter, via_flaskgen = tmp_path / "cc", tmp_path / "fg"
-    env = {**os.environ, "COOKIECUTTER_CONFIG": str(tmp_path / "none.yaml")}
-    (tmp_path / "none.yaml").write_text("default_context: {}\n")
-    subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(via_cookiecutter), str(REPO)],
-        check=True, env=env, capture_output=True,
-    )  # fmt: skip
-    result = runner.invoke(
-        app, ["new", "--no-input", "--no-git", "-o", str(via_flaskgen), "--set", "python_version=3.12"]
-    )
-    assert result.exit_code == 0, result.output
-    left, right = via_cookiecutter / "my-flask-service", via_flaskgen / "my-flask-service"
-    assert snapshot(left) == snapshot(right)
-    files = [p for p in snapshot(left) if (left / p).is_file()]
-    _, mismatch, errors = filecmp.cmpfiles(left, right, files, shallow=False)
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def front_door_env(tmp_path: Path) -> dict[str, str]:
+    """A machine with one Python (the one running here) and git, where uv may download Pythons
+    (its default) into an empty directory: whatever lands there was downloaded. No user config."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, target in (("git", shutil.which("git")), ("python3", sys.executable)):
+        assert target is not None
+        (bin_dir / name).symlink_to(target)
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\ndefault_context: {{}}\n")
+    dropped = ("UV_PYTHON_DOWNLOADS", "UV_PYTHON", "VIRTUAL_ENV")
+    return {**{k: v for k, v in os.environ.items() if k not in dropped}, "PATH": str(bin_dir),
+            "UV_PYTHON_INSTALL_DIR": str(tmp_path / "downloaded"), "UV_PYTHON_DOWNLOADS": "automatic",
+            "COOKIECUTTER_CONFIG": str(config)}  # fmt: skip
+
+
+def both_front_doors(tmp_path: Path, *answers: str) -> tuple[Path, Path, str, str]:
+    """`cookiecutter --no-input <checkout> answers...` and `flaskgen new --no-input --set answers...`
+    (git and lock on, as a user runs them): the two projects and the two stderr texts."""
+    env = front_door_env(tmp_path)
+    bin_dir = Path(sys.executable).parent
+    made = []
+    for name, command in (
+        ("cc", [str(bin_dir / "cookiecutter"), "--no-input", str(REPO), *answers]),
+        ("fg", [str(bin_dir / "flaskgen"), "new", "--no-input", *(a for answer in answers for a in ("--set", answer))]),
+    ):
+        result = subprocess.run([*command, "-o", str(tmp_path / name)], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        made.append(result.stderr)
+    assert not (tmp_path / "downloaded").exists() or not any((tmp_path / "downloaded").iterdir()), "a download"
+    return tmp_path / "cc/my-flask-service", tmp_path / "fg/my-flask-service", made[0], made[1]
+
+
+def assert_same_project(left: Path, right: Path) -> None:
+    """The same files, byte for byte, and each a git repository whose one commit holds them all."""
+    files = snapshot(left) - {p for p in snapshot(left) if p == ".git" or p.startswith(".git/")}
+    assert files == snapshot(right) - {p for p in snapshot(right) if p == ".git" or p.startswith(".git/")}
+    regular = [p for p in files if (left / p).is_file()]
+    _, mismatch, errors = filecmp.cmpfiles(left, right, regular, shallow=False)
     assert mismatch == [] and errors == []
+    for project in (left, right):
+        log = subprocess.run(["git", "log", "--format=%s"], cwd=project, capture_output=True, text=True, check=True)
+        assert log.stdout.splitlines() == ["Initial commit from flaskgen"]
+        tracked = subprocess.run(["git", "ls-files"], cwd=project, capture_output=True, text=True, check=True)
+        assert set(tracked.stdout.splitlines()) == set(regular)
+
+
+def test_cookiecutter_on_the_repo_makes_the_same_project(tmp_path: Path) -> None:
+    """`cookiecutter --no-input <checkout>` (no --directory) == `flaskgen new` with the same answers:
+    the same files, the lock made with the Python that is here, a git repository with one commit."""
+    left, right, left_err, right_err = both_front_doors(tmp_path, f"python_version={RUNNING}")
+    assert_same_project(left, right)
+    assert (left / "uv.lock").is_file(), left_err
+    assert left_err == right_err == ""
+
+
+def test_front_doors_never_download_a_python(tmp_path: Path) -> None:
+    """python_version above the only Python here: no download (although uv's own setting allows
+    it), no lock, the same project through both doors and one note line saying how to fix it."""
+    wanted = next((v for v in ("3.11", "3.12", "3.13") if tuple(map(int, v.split("."))) > sys.version_info[:2]), None)
+    require(wanted is not None, f"Python {RUNNING} satisfies every python_version choice: none is missing here")
+    left, right, left_err, right_err = both_front_doors(tmp_path, f"python_version={wanted}")
+    assert_same_project(left, right)
+    assert not (left / "uv.lock").exists()
+    assert left_err == right_err
+    (note,) = left_err.splitlines()
+    assert note.startswith(f"note: no Python {wanted} or newer on this machine"), note
+    assert f"uv python install {wanted}" in note and f"make lock PYTHON={wanted}" in note, note

@@ -129,6 +129,20 @@ def test_post_gen_git_init_makes_one_commit(tmp_path: Path) -> None:
     assert log.stdout.strip() == "Initial commit from flaskgen"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_post_gen_git_init_leaves_an_existing_repository_alone(tmp_path: Path) -> None:
+    """`cookiecutter -f` over a project under git: the user's history gets no commit of ours, and
+    nothing of theirs is staged."""
+    (tmp_path / "README.md").write_text("hello\n")
+    assert post.git_init(tmp_path, GOOD)
+    (tmp_path / "README.md").write_text("my edit\n")
+    assert not post.git_init(tmp_path, GOOD)
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert log.stdout.splitlines() == ["Initial commit from flaskgen"]
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert status.stdout == " M README.md\n"
+
+
 def test_post_gen_git_only_when_asked(tmp_path: Path) -> None:
     post.main({**GOOD, "_git_init": False}, root=tmp_path)
     assert not (tmp_path / ".git").exists()

@@ -238,10 +238,11 @@ def test_skip_list_keeps_the_users_version(template_repo: Path, tmp_path: Path) 
 
 
 def follows_a_release(project: Path, template_repo: Path, *, made_by: str) -> None:
-    """A project another tool generated, put under git: flaskgen calls it current, sees release
-    1.1.0 once it is out, and updates to it."""
-    git(project, "init", "--quiet", "--initial-branch=main")
-    commit_all(project, f"from {made_by}")
+    """A project another tool generated, under git (put there when the tool did not): flaskgen
+    calls it current, sees release 1.1.0 once it is out, and updates to it."""
+    if not (project / ".git").exists():
+        git(project, "init", "--quiet", "--initial-branch=main")
+        commit_all(project, f"from {made_by}")
     assert runner.invoke(app, ["check", str(project)]).exit_code == 0
     edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 5", "keepalive = 4")
     release(template_repo, "1.1.0", "### Changed\n- keepalive 4 s.")
@@ -285,9 +286,15 @@ def test_flaskgen_updates_a_cruft_project(template_repo: Path, tmp_path: Path) -
     )
     assert made.returncode == 0, made.stdout + made.stderr
     project = tmp_path / "work/orders-api"
+    assert not (project / ".git").exists()  # cruft's renders make no repository (the hook's _output_dir rule)
     follows_a_release(project, template_repo, made_by="cruft")
     commit_all(project, "flaskgen update")
     assert cruft("check", cwd=project).returncode == 0  # and cruft reads what flaskgen wrote
+    edit(template_repo / SLUG / "deploy/gunicorn.conf.py", "keepalive = 4", "keepalive = 3")
+    release(template_repo, "1.2.0", "### Changed\n- keepalive 3 s.")
+    updated = cruft("update", "--skip-apply-ask", "--checkout", "main", cwd=project)  # cruft's own, on its project
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "keepalive = 3" in (project / "deploy/gunicorn.conf.py").read_text()
 
 
 @pytest.mark.parametrize(
@@ -318,6 +325,7 @@ def test_plain_cookiecutter_records_a_source_flaskgen_follows(template_repo: Pat
     record = answers(project)
     assert (record["template"], record["directory"]) == (str(template_repo), "template")
     assert record["commit"] == git(template_repo, "rev-parse", "HEAD")
+    assert git(project, "log", "--format=%s") == "Initial commit from flaskgen"  # as `flaskgen new` makes it
     follows_a_release(project, template_repo, made_by="cookiecutter")
 
 
