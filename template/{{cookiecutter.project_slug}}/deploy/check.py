@@ -4,7 +4,9 @@
    throwaway key, so import errors and unsafe settings show up here);
 2. `nginx -t` on the site config wrapped in a minimal nginx.conf, with its paths moved into a
    temporary directory and, for TLS, a self-signed certificate made on the fly;
-3. `gixy` (PyPI gixy-ng) on the same config, when it is installed.
+3. `gixy` (PyPI gixy-ng) on the same config, when it is installed;
+4. 2 and 3 again with the several-hosts upstream (deploy/nginx/<slug>-upstream-hosts.conf.example)
+   in place of the site's own, as deploy/README.md says to put it on the proxy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SLUG = "{{ cookiecutter.project_slug }}"
 PACKAGE = "{{ cookiecutter.package_name }}"
 SITE = ROOT / "deploy" / "nginx" / f"{SLUG}.conf"
+HOSTS_UPSTREAM = ROOT / "deploy" / "nginx" / f"{SLUG}-upstream-hosts.conf.example"
 MIME_TYPES = Path("/etc/nginx/mime.types")
 
 
@@ -37,10 +40,13 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def local_site(directory: Path) -> str:
+def local_site(directory: Path, upstream: Path | None = None) -> str:
     """The site config with its certificate under directory and its listeners on unprivileged
-    loopback ports, so nginx -t runs as any user before the server is set up."""
+    loopback ports, so nginx -t runs as any user before the server is set up; with upstream, its
+    upstream block instead of the site's."""
     text = SITE.read_text()
+    if upstream is not None:
+        text = re.sub(r"^upstream .*?^\}", lambda _: upstream.read_text(), text, count=1, flags=re.MULTILINE | re.DOTALL)
     if "ssl_certificate " in text:
         cert, key = make_certificate(directory)
         text = re.sub(r"ssl_certificate /\S+;", f"ssl_certificate {cert};", text)
@@ -50,12 +56,12 @@ def local_site(directory: Path) -> str:
     return re.sub(r"listen 443\b", "listen 127.0.0.1:8443", text)
 
 
-def write_nginx_conf(directory: Path) -> Path:
+def write_nginx_conf(directory: Path, upstream: Path | None = None) -> Path:
     """A minimal nginx.conf (like a stock one) that includes the site; returns its path."""
     for sub in ("logs", "tmp"):
         (directory / sub).mkdir(exist_ok=True)
     site = directory / f"{SLUG}.conf"
-    site.write_text(local_site(directory))
+    site.write_text(local_site(directory, upstream))
     mime = f"include {MIME_TYPES};" if MIME_TYPES.exists() else ""
     user = "user root;" if os.geteuid() == 0 else ""
     conf = directory / "nginx.conf"  {%- raw %}
@@ -103,27 +109,29 @@ def check_gunicorn() -> bool:
     return run("gunicorn --check-config", command, env)
 
 
-def check_nginx(directory: Path) -> bool:
+def check_nginx(directory: Path, upstream: Path | None = None) -> bool:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         print("FAIL nginx -t: nginx is not installed (Debian/Ubuntu: apt-get install nginx)")
         return False
-    conf = write_nginx_conf(directory)
-    return run("nginx -t", [nginx, "-t", "-q", "-p", str(directory), "-c", str(conf)])
+    conf = write_nginx_conf(directory, upstream)
+    step = "nginx -t (several app hosts)" if upstream else "nginx -t"
+    return run(step, [nginx, "-t", "-q", "-p", str(directory), "-c", str(conf)])
 
 
-def check_gixy(directory: Path) -> bool:
+def check_gixy(directory: Path, step: str = "gixy") -> bool:
     gixy = shutil.which("gixy") or str(Path(sys.executable).with_name("gixy"))
     if not Path(gixy).exists():
         print("skip gixy: not installed (pip install gixy-ng)")
         return True
-    return run("gixy", [gixy, str(directory / "nginx.conf")])
+    return run(step, [gixy, str(directory / "nginx.conf")])
 
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix=f"{SLUG}-deploy-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{SLUG}-deploy-") as tmp, tempfile.TemporaryDirectory() as hosts:
         results = [check_gunicorn(), check_nginx(Path(tmp)), check_gixy(Path(tmp))]
+        results += [check_nginx(Path(hosts), HOSTS_UPSTREAM), check_gixy(Path(hosts), "gixy (several app hosts)")]
     return 0 if all(results) else 1
 
 

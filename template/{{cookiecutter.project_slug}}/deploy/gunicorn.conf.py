@@ -41,7 +41,8 @@ def default_workers(cpus: int | None = None) -> int:
 
 
 # Unix socket by default so nothing but Nginx can reach Gunicorn; GUNICORN_BIND overrides
-# (e.g. 0.0.0.0:8000 inside a container network that only the proxy can reach).
+# (e.g. 0.0.0.0:8000 inside a container network that only the proxy can reach, or the host's
+# private address behind a firewall with several app hosts: deploy/README.md).
 bind = os.environ.get("GUNICORN_BIND", "unix:/run/{{ cookiecutter.project_slug }}/gunicorn.sock")
 # Socket mode 660 (umask 007): the Nginx user reaches it through the service's group.
 umask = 0o007
@@ -63,7 +64,8 @@ worker_class = "sync"
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM/HUP, workers get this long to finish in-flight requests.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Keep-alive with Nginx on the socket; short, since Nginx holds the client connections.
+# Keep-alive with Nginx; short, since Nginx holds the client connections. Nginx closes its idle
+# upstream connections sooner (keepalive_timeout 4s), so it never sends on one Gunicorn closed.
 keepalive = 5
 # Recycle workers after a number of requests (bounded memory growth), jittered so they
 # do not all restart at once.
