@@ -3,6 +3,7 @@ run `flaskgen new` in an empty directory outside the repository, then that proje
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from flaskgen.testing import run_step, tool_env
 from tests.helpers import HOOKS, REPO, TEMPLATE, UV, default_hooks_ran, require
@@ -82,6 +84,13 @@ def test_installed_flaskgen_generates_a_working_project(wheel: Path, tmp_path: P
         cwd=work, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert located.startswith(str(venv)), located
+    # The build's record names the template: the catalog annotations and `flaskgen backstage` use it.
+    origin = json.loads((Path(located).parent / "_origin.json").read_text())
+    component = next(yaml.safe_load_all((project / "catalog-info.yaml").read_text()))
+    assert component["metadata"]["annotations"]["flaskgen/template"] == origin["template"]
+    run_step("flaskgen backstage", [str(venv / "bin/flaskgen"), "backstage", "-o", "portal"], work, env)
+    steps = yaml.safe_load((work / "portal/template.yaml").read_text())["spec"]["steps"]
+    assert steps[0]["input"]["url"].endswith(f"/tree/{origin['commit']}/template"), steps[0]["input"]["url"]
     run_step("make test", ["make", "test", f"PYTHON={sys.executable}"], project, env)
 
 
