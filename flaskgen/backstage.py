@@ -31,12 +31,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flaskgen.errors import OutputDirError, TemplateError
-from flaskgen.presets import Preset
-from flaskgen.releases import list_releases
-from flaskgen.template import Option, Template, open_template, repository_root
+
+if TYPE_CHECKING:  # the CLI imports Publisher from here: `flaskgen --help` must not pay for the rest
+    from flaskgen.presets import Preset
+    from flaskgen.template import Option, Template
 
 __all__ = [
     "ANSWERS_TEMPLATE",
@@ -86,6 +87,9 @@ def _release_ref(tpl: Template) -> str:
             f"template {tpl.source} is not in a git repository, so it has no release to point Backstage at; "
             "use a template repository (--template URL, or template = in the preset)"
         )
+    from flaskgen.releases import list_releases
+    from flaskgen.template import repository_root
+
     root = repository_root(tpl)
     releases = list_releases(root) if root is not None else []
     return next((release.tag for release in releases if release.commit == tpl.commit), tpl.commit)
@@ -250,6 +254,8 @@ def software_template(
     its recorded source must be a GitHub or GitLab repository URL, which Backstage fetches at the
     release tag of the template's commit (the commit when it is no release). publisher: None
     for the preset's `ci` answer (locked, else default) when it is github or gitlab, else github."""
+    from flaskgen.template import open_template
+
     if template is None and preset is not None and preset.template:
         template, checkout = preset.template, checkout or preset.checkout
     with open_template(template, checkout) as tpl:
