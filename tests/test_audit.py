@@ -38,6 +38,70 @@ RESOURCES = (
     "class Slow(Base):\n    def get(self):\n        time.sleep(2)\n        return {}\n"
 )
 
+
+def deployment(containers: str, pod: str = "", name: str = "web") -> str:
+    """A Deployment (labels app=<name>) whose pod spec has `pod` lines and the given container list."""
+    return (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  selector:\n"
+        f"    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n"
+        f"    spec:\n{pod}      containers:\n{containers}"
+    )
+
+
+GUNICORN_CONTAINER = """\
+        - name: app
+          image: ghcr.io/acme/web:1.0
+          command: ["gunicorn", "-b", "0.0.0.0:8000", "web.wsgi:app"]
+          ports: [{name: app, containerPort: 8000}]
+"""
+NGINX_CONTAINER = """\
+        - name: nginx
+          image: nginx:1.27
+          ports: [{name: http, containerPort: 8080}]
+"""
+SERVICE = (
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n"
+    "  ports:\n    - port: 80\n      targetPort: {target}\n"
+)
+INGRESS = (
+    "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n{annotations}"
+    "spec:\n  ingressClassName: nginx\n  rules:\n    - http:\n        paths:\n          - path: /\n"
+    "            pathType: Prefix\n            backend: {{service: {{name: web, port: {{number: 80}}}}}}\n"
+)
+# A well-made kustomize base (flaskgen's own shape): Nginx and Gunicorn in one pod on a shared unix
+# socket, the Service on Nginx, /readyz readiness and /healthz liveness, a preStop drain inside the
+# grace period, WEB_CONCURRENCY from the CPU limit, the secret key from a Secret.
+KUBERNETES_BASE = {
+    "deploy/gunicorn.conf.py": "import os\nbind = 'unix:/run/app/gunicorn.sock'\n"
+    "workers = int(os.environ.get('WEB_CONCURRENCY', 2 * (os.cpu_count() or 1) + 1))\ngraceful_timeout = 30\n",
+    "deploy/kubernetes/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+    "resources: [deployment.yaml, service.yaml, ingress.yaml]\nconfigMapGenerator:\n  - name: web-env\n"
+    "    literals: [FLASK_ENV=production, LOG_FORMAT=json, SECRET_KEY_FILE=/run/secrets/key]\n",
+    "deploy/kubernetes/deployment.yaml": deployment(
+        NGINX_CONTAINER + "          lifecycle:\n            preStop:\n              exec:\n"
+        "                command: [sh, -c, 'sleep 5 && nginx -s quit']\n"
+        "        - name: app\n          image: ghcr.io/acme/web:1.0\n"
+        "          command: [gunicorn, -c, deploy/gunicorn.conf.py, web.wsgi:app]\n"
+        "          env:\n            - name: WEB_CONCURRENCY\n              valueFrom:\n"
+        "                resourceFieldRef: {resource: limits.cpu, divisor: '1'}\n"
+        "            - name: FLASK_SECRET_KEY\n              valueFrom:\n"
+        "                secretKeyRef: {name: web, key: secret-key}\n"
+        "            - name: FLASK_DEBUG\n              value: '0'\n"
+        "          resources:\n            requests: {cpu: 500m, memory: 256Mi}\n            limits: {cpu: '1', memory: 512Mi}\n"
+        "          readinessProbe:\n            httpGet: {path: /readyz, port: http}\n"
+        "          livenessProbe:\n            httpGet: {path: /healthz, port: http}\n"
+        "          lifecycle:\n            preStop:\n              exec: {command: [sleep, '5']}\n",
+        pod="      terminationGracePeriodSeconds: 45\n      volumes: [{name: run, emptyDir: {}}]\n",
+    ),
+    "deploy/kubernetes/service.yaml": SERVICE.format(target="http"),
+    "deploy/kubernetes/ingress.yaml": INGRESS.format(
+        annotations="    nginx.ingress.kubernetes.io/proxy-body-size: 10m\n"
+    ),
+    "web/health.py": VIEW + "from web.db import db\n@bp.get('/healthz')\ndef healthz():\n    return 'ok'\n"
+    "@bp.get('/readyz')\ndef readyz():\n    db.session.execute('SELECT 1')\n    return 'ok'\n",
+}
+
+
 BAD: dict[str, dict[str, str]] = {
     "FG101": {"gunicorn.conf.py": 'bind = "0.0.0.0:8000"\n'},
     "FG101-procfile": {"Procfile": "web: gunicorn app.wsgi:app --bind :8000\n"},
@@ -184,6 +248,63 @@ BAD: dict[str, dict[str, str]] = {
     "FG203-inherited-from-the-main-config": {
         "nginx/nginx.conf": "events {}\nhttp {\n    client_max_body_size 0;\n    include /etc/nginx/conf.d/*.conf;\n}\n",
         "nginx/conf.d/app.conf": NGINX_GOOD.replace("    client_max_body_size 10m;\n", ""),
+    },
+    # Kubernetes (FG8xx), read from manifests and kustomizations.
+    "FG801": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER.replace('"-b"', '"-w", "8", "-b"')
+                                          + "          resources: {limits: {cpu: '1'}}\n")
+    },
+    "FG801-workers-from-the-node-cpu-count": {
+        "gunicorn.conf.py": "import multiprocessing\nbind = '0.0.0.0:8000'\ncores = multiprocessing.cpu_count()\nworkers = cores * 2 + 1\n",
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          resources: {limits: {cpu: 500m}}\n"),
+    },
+    "FG801-web-concurrency-literal": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: WEB_CONCURRENCY, value: '9'}]\n"
+                                          "          resources: {limits: {cpu: '2'}}\n")
+    },
+    "FG801-limit-in-an-overlay-patch": {
+        "k8s/base/deployment.yaml": deployment(GUNICORN_CONTAINER.replace('"-b"', '"-w", "5", "-b"')),
+        "k8s/overlays/prod/patch.yaml": deployment("        - name: app\n          resources: {limits: {cpu: '1'}}\n"),
+    },
+    "FG802": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          livenessProbe: {httpGet: {path: /readyz, port: 8000}}\n")
+    },
+    "FG802-view-queries-the-database": {
+        "app/views.py": VIEW + "from app.db import db\n@bp.route('/health')\ndef health():\n    return check()\n"
+        "def check():\n    db.session.execute('SELECT 1')\n    return 'ok'\n",
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          livenessProbe: {httpGet: {path: /health, port: 8000}}\n"),
+    },
+    "FG803": {
+        "k8s/deployment.yaml": deployment(
+            GUNICORN_CONTAINER + "          lifecycle: {preStop: {exec: {command: [sleep, '10']}}}\n",
+            pod="      terminationGracePeriodSeconds: 30\n",
+        )
+    },
+    "FG803-graceful-timeout-from-the-config": {
+        "gunicorn.conf.py": "bind = '0.0.0.0:8000'\ngraceful_timeout = 60\n",
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER),
+    },
+    "FG804": {"k8s/deployment.yaml": deployment(GUNICORN_CONTAINER), "k8s/service.yaml": SERVICE.format(target=8000)},
+    "FG804-ingress-nginx-buffering-off": {
+        "k8s/deployment.yaml": deployment(NGINX_CONTAINER + GUNICORN_CONTAINER),
+        "k8s/ingress.yaml": INGRESS.format(annotations='    nginx.ingress.kubernetes.io/proxy-request-buffering: "off"\n'),
+    },
+    "FG804-ingress-nginx-any-body-size": {
+        "k8s/deployment.yaml": deployment(NGINX_CONTAINER + GUNICORN_CONTAINER),
+        "k8s/ingress.yaml": INGRESS.format(annotations='    nginx.ingress.kubernetes.io/proxy-body-size: "0"\n'),
+    },
+    "FG805": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: SECRET_KEY, value: s3cr3t-value}]\n")
+    },
+    "FG805-configmap": {
+        "k8s/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: env}\ndata:\n"
+        "  LOG_LEVEL: info\n  DATABASE_URL: postgresql://app:hunter2@db/app\n"
+    },
+    "FG805-kustomize-generator": {
+        "k8s/kustomization.yaml": "configMapGenerator:\n  - name: env\n    literals:\n      - PORT=8000\n      - API_TOKEN=abc123\n"
+    },
+    "FG602-kubernetes-env": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: FLASK_DEBUG, value: 'true'}]\n")
     },
     "FG301-module-dict-through-a-method": {
         "app/state.py": "CARTS = {}\nclass Carts:\n    def put(self, user, item):\n        CARTS[user] = item\ncarts = Carts()\n",
@@ -354,6 +475,22 @@ GOOD: dict[str, dict[str, str]] = {
     "main-config-limit-overridden-by-the-site": {
         "nginx/nginx.conf": "events {}\nhttp {\n    client_max_body_size 0;\n    include /etc/nginx/conf.d/*.conf;\n}\n",
         "nginx/conf.d/app.conf": NGINX_GOOD,
+    },
+    "kubernetes-base": KUBERNETES_BASE,
+    "kubernetes-ingress-nginx-buffers-for-the-service": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER),
+        "k8s/service.yaml": SERVICE.format(target=8000),
+        "k8s/ingress.yaml": INGRESS.format(annotations="    nginx.ingress.kubernetes.io/proxy-body-size: 10m\n"),
+    },
+    "kubernetes-gevent-service-direct": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER.replace('"-b"', '"-k", "gevent", "-b"')),
+        "k8s/service.yaml": SERVICE.format(target=8000),
+    },
+    "kubernetes-dev-overlay": {
+        "k8s/overlays/dev/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: SECRET_KEY, value: dev}]\n"),
+    },
+    "helm-template-not-read": {
+        "chart/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
     },
     "two-module-demo": {
         "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",

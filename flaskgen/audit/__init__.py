@@ -24,7 +24,8 @@ from flaskgen.audit.deploy_checks import (
     started_scripts,
 )
 from flaskgen.audit.facts import CommandFile, ProjectFacts, collect
-from flaskgen.audit.python_checks import Hit, ProjectIndex, check_project
+from flaskgen.audit.kube_checks import check_kubernetes
+from flaskgen.audit.python_checks import Hit, ProjectIndex, check_project, dependency_paths
 from flaskgen.audit.rules import BY_CODE, RULES
 from flaskgen.errors import AuditError
 
@@ -151,7 +152,8 @@ def started_modules(facts: ProjectFacts, commands: list[CommandFile]) -> set[str
 def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit]]:
     """Every rule applied to one project's facts."""
     commands = production_commands(facts)
-    yield from check_project(ProjectIndex(facts.python), started_modules(facts, commands))
+    index = ProjectIndex(facts.python)
+    yield from check_project(index, started_modules(facts, commands))
     for config in facts.gunicorn:
         yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
     yield from published_past_the_proxy(facts)
@@ -164,6 +166,13 @@ def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit
         yield from ((hit.path or site.path, hit) for hit in hits)
     for command in commands:
         yield from ((command.path, hit) for hit in dev_server_lines(command.text, command.kind))
+    if facts.kube:
+        yield from check_kubernetes(
+            facts.kube,
+            [config for config in facts.gunicorn if config.origin == "config"],
+            image_runs_gunicorn=any(config.origin in ("dockerfile", "script") for config in facts.gunicorn),
+            dependency_paths=dependency_paths(index),
+        )
 
 
 @dataclass(frozen=True)

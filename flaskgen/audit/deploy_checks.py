@@ -39,6 +39,9 @@ class GunicornConfig:
     workers: tuple[int, int] | None = None
     worker_class: str | None = None
     timeout: tuple[int, int] | None = None
+    graceful_timeout: int | None = None
+    workers_from_cpus: bool = False
+    """The worker count is computed from the CPU count (`multiprocessing.cpu_count() * 2 + 1`)."""
 
     @property
     def effective_worker_class(self) -> str:
@@ -204,12 +207,23 @@ def _launcher(word: str) -> bool:
     return word in LAUNCHERS or "/" in word or bool(re.fullmatch(r"\w+=\S*|python[\d.]*", word))
 
 
+CPU_COUNT = re.compile(r"cpu_count|sched_getaffinity")
+
+
 def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
     """bind/workers/worker_class/timeout in a gunicorn.conf.py: literal values, and the defaults
     of environment lookups (`os.getenv("PORT", "8000")`)."""
     binds: list[tuple[str, int]] = []
-    workers = timeout = None
+    workers = timeout = graceful = None
     worker_class = None
+    from_cpus = False
+    cpu_names = {  # cores = multiprocessing.cpu_count()
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and CPU_COUNT.search(ast.unparse(node.value))
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
@@ -220,11 +234,17 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
             binds += [(text, node.lineno) for item in items if (text := literal_text(item)) is not None]
         elif name == "workers" and number is not None:
             workers = (number, node.lineno)
+        elif name == "workers":
+            used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            from_cpus = bool(CPU_COUNT.search(ast.unparse(value))) or bool(used & cpu_names)
+        elif name == "graceful_timeout":
+            text = literal_text(value)
+            graceful = int(text) if text and text.isdigit() else None
         elif name == "worker_class":
             worker_class = literal_text(value) or "{?}"
         elif name == "timeout" and number is not None:
             timeout = (number, node.lineno)
-    return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout)
+    return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout, graceful, from_cpus)
 
 
 def embedded_gunicorn(path: Path, tree: ast.Module) -> GunicornConfig:
@@ -269,7 +289,7 @@ class ComposeServices:
     published: tuple[Published, ...]
 
 
-def _yaml_nodes(text: str) -> list[Any]:
+def yaml_nodes(text: str) -> list[Any]:
     """The documents of a YAML text as position-carrying nodes ([] when it does not parse)."""
     import yaml
 
@@ -306,7 +326,7 @@ def compose_services(text: str) -> ComposeServices:
     """Proxy services and published ports of a compose file."""
     proxies_: list[str] = []
     published: list[Published] = []
-    for document in _yaml_nodes(text):
+    for document in yaml_nodes(text):
         for name, service in mapping(mapping(document).get("services")).items():
             settings = mapping(service)
             image = getattr(settings.get("image"), "value", "") or ""

@@ -30,7 +30,9 @@ from flaskgen.audit.deploy_checks import (
     proxies,
     upstream_addresses,
     web_concurrency,
+    yaml_nodes,
 )
+from flaskgen.audit.kube_checks import KubeDoc, documents
 from flaskgen.audit.paths import NON_PRODUCTION_WORDS, NOT_SERVICE_DIRS, is_test_path, words
 
 SKIP_DIRS = {
@@ -45,6 +47,7 @@ PROJECT_MARKERS = (
 ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker", "geventwebsocket", "meinheld"}
 SYNC_WORKERS = {"sync", "gthread"}
 PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
+KUBE_KIND = re.compile(r"^apiVersion:", re.MULTILINE)
 COMPOSE_FORMAT = re.compile(r"^services:[ \t]*$", re.MULTILINE)
 SERVICE_KEYS = re.compile(r"^[ \t]+(image|build):", re.MULTILINE)
 CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
@@ -129,6 +132,8 @@ class ProjectFacts:
     nginx: list[NginxSite] = field(default_factory=list)
     """Nginx configs that proxy to an upstream (pure static sites are left out)."""
     nginx_main: list[NginxMain] = field(default_factory=list)
+    kube: list[KubeDoc] = field(default_factory=list)
+    """Documents of production Kubernetes manifests and kustomizations."""
     compose: list[tuple[Path, ComposeServices]] = field(default_factory=list)
     """Production compose files that publish ports, with their proxy services."""
     commands: list[CommandFile] = field(default_factory=list)
@@ -263,6 +268,17 @@ class _Reader:
         if includes(parsed):
             self.facts.nginx_main.append(NginxMain(path, http_settings(parsed), includes(parsed)))
 
+    def kubernetes(self, path: Path, relative: PurePosixPath, text: str) -> None:
+        siblings = {p.name.lower() for p in path.parent.iterdir()}
+        if not is_production(relative, "kubernetes", siblings):
+            return
+        nodes = yaml_nodes(text)
+        docs = list(documents(path, nodes))
+        if path.stem == "kustomization" and nodes and not docs:
+            docs = [KubeDoc(path, "Kustomization", "", nodes[0])]
+        self.facts.kube += docs
+        self.facts.containerised = self.facts.containerised or bool(docs)
+
     def command(self, path: Path, relative: PurePosixPath, text: str, kind: str) -> None:
         siblings = {p.name.lower() for p in path.parent.iterdir()}
         production = is_production(relative, kind, siblings, text)
@@ -299,6 +315,8 @@ def _read(reader: _Reader, path: Path, relative: PurePosixPath) -> None:
     stack = path.suffix in (".yml", ".yaml") and relative.parts[0] not in CI_PATHS and not in_fixtures
     if kind is None and stack and COMPOSE_FORMAT.search(text) and SERVICE_KEYS.search(text):
         kind = "compose"  # a stack file, a platform's stack: the compose format under another name
+    elif kind is None and stack and (KUBE_KIND.search(text) or path.stem == "kustomization") and "{{" not in text:
+        reader.kubernetes(path, relative, text)
     if kind is not None:
         reader.command(path, relative, text, kind)
     if path.name.lower().startswith("caddyfile") and not in_fixtures:
@@ -318,4 +336,4 @@ def collect(root: Path) -> list[ProjectFacts]:
     for path in _walk(root):
         project = next((p for p in nested if path.is_relative_to(p)), root)
         _read(readers[project], path, PurePosixPath(path.relative_to(project).as_posix()))
-    return [facts for facts in projects.values() if facts.python or facts.commands or facts.nginx or facts.skipped]
+    return [f for f in projects.values() if f.python or f.commands or f.nginx or f.kube or f.skipped]

@@ -652,13 +652,17 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
     nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
     sessions = info.sessions if isinstance(scope, ast.Module) else _sessions(nodes, info.imports) | info.sessions
     # `mail = current_app.extensions["mail"]` then `mail.send(msg)`.
-    mailers = {
-        t.id
-        for n in nodes
-        if index.uses_mail and isinstance(n, ast.Assign) and _mail_extension(n.value)
-        for t in n.targets
-        if isinstance(t, ast.Name)
-    }
+    mailers = (
+        {
+            t.id
+            for n in nodes
+            if isinstance(n, ast.Assign) and _mail_extension(n.value)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        if index.uses_mail
+        else set()
+    )
     for node in nodes:
         if not isinstance(node, ast.Call):
             continue
@@ -683,13 +687,21 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
 
 
-MAIL_EXTENSION = re.compile(r"(^|\.)(mail|mailer|mailman)$|extensions\[['\"](mail|mailman)['\"]\]$")
+MAIL_NAMES = {"mail", "mailer", "mailman"}
 
 
 def _mail_extension(node: ast.AST) -> bool:
     """A Flask-Mail/Flask-Mailman instance reached by attribute: `current_app.mail`,
     `app.extensions["mail"]`."""
-    return not isinstance(node, ast.Name) and bool(MAIL_EXTENSION.search(ast.unparse(node)))
+    if isinstance(node, ast.Attribute):
+        return node.attr in MAIL_NAMES
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "extensions"
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value in MAIL_NAMES
+    )
 
 
 def _name_of(node: ast.AST) -> str:
@@ -774,28 +786,28 @@ def _handle_value(value: ast.AST | None, handles: set[str]) -> bool:
 
 
 def registries(info: ModuleInfo) -> set[str]:
-    """Module-level containers that some function of the module fills with threads, locks or
-    connections (`WORKERS[name] = Thread(...)`): the process's own registries."""
+    """Module-level containers that the module fills with threads, locks or connections
+    (`WORKERS[name] = Thread(...)`, or a name bound to one): the process's own registries."""
+    if not info.mutable_globals:
+        return set()
+    handles = {
+        t.id
+        for n in info.nodes
+        if isinstance(n, ast.Assign) and _handle_value(n.value, set())
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     found: set[str] = set()
-    for function in info.functions.values():
-        nodes = list(own_nodes(function))
-        handles = {
-            t.id
-            for n in nodes
-            if isinstance(n, ast.Assign) and _handle_value(n.value, set())
-            for t in n.targets
-            if isinstance(t, ast.Name)
-        }
-        for node in nodes:
-            if isinstance(node, ast.Assign) and _handle_value(node.value, handles):
-                found.update(_base_name(t) or "" for t in node.targets if isinstance(t, ast.Subscript))
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in MUTATING_METHODS
-                and any(_handle_value(arg, handles) for arg in node.args)
-            ):
-                found.add(_base_name(node.func.value) or "")
+    for node in info.nodes:
+        if isinstance(node, ast.Assign) and _handle_value(node.value, handles):
+            found.update(_base_name(t) or "" for t in node.targets if isinstance(t, ast.Subscript))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MUTATING_METHODS
+            and any(_handle_value(arg, handles) for arg in node.args)
+        ):
+            found.add(_base_name(node.func.value) or "")
     return found & set(info.mutable_globals)
 
 
@@ -1123,6 +1135,41 @@ def blocking_logging(info: ModuleInfo) -> Iterator[Hit]:
                         )
         if hit is not None and not info.in_dev_scope(node):
             yield hit
+
+
+DEPENDENCY_CALLS = {"execute", "ping", "connect", "scalar", "scalars", "exec_driver_sql"}
+"""Calls that reach a database or Redis (`db.session.execute(text("SELECT 1"))`, `redis.ping()`)."""
+
+
+def _queries_dependency(node: ast.AST, info: ModuleInfo) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    head, _, last = dotted(node.func, info.imports).rpartition(".")
+    return _decorator_name(node) in DEPENDENCY_CALLS or (head in ("requests", "httpx") and last in HTTP_VERBS)
+
+
+def dependency_paths(index: ProjectIndex) -> set[str]:
+    """URL paths of views that query a dependency (a database, Redis, an HTTP service), themselves
+    or in a project function they call: not what a liveness probe may call."""
+    found: set[str] = set()
+    for info in index.modules.values():
+        for _label, function in index.request_functions(info):
+            paths = [
+                str(d.args[0].value)
+                for d in function.decorator_list
+                if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
+                and _decorator_name(d) in ("route", "get")
+            ]  # fmt: skip
+            if not paths:
+                continue
+            scopes = [(info, function)]
+            for call in (n for n in own_nodes(function) if isinstance(n, ast.Call)):
+                target = index.callee(info, call, None)
+                if target is not None:
+                    scopes.append((target[0], target[2]))
+            if any(_queries_dependency(n, owner) for owner, scope in scopes for n in own_nodes(scope)):
+                found.update(path.rstrip("/") for path in paths)
+    return found
 
 
 def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:

@@ -58,6 +58,26 @@ RULES: tuple[Rule, ...] = (
          "if __name__ == '__main__' for local use"),
     Rule("FG701", "manual-context-push", "an app or request context is pushed inside request code, or nested",
          "request code already runs in a context; push one only in CLI/worker entry points"),
+    Rule("FG801", "k8s-workers-above-cpu-limit",
+         "Gunicorn runs more workers than 2 x the container's CPU limit + 1 (a literal count, or one computed "
+         "from the node's CPU count, which a container limit does not change)",
+         "set WEB_CONCURRENCY from the limit (env valueFrom resourceFieldRef limits.cpu) or to 2 x limit + 1"),
+    Rule("FG802", "k8s-liveness-checks-dependencies",
+         "the liveness probe calls a readiness/dependency check: a database outage restarts every pod",
+         "probe liveness on an endpoint with no I/O (/healthz); keep dependency checks in the readiness probe"),
+    Rule("FG803", "k8s-grace-period-too-short",
+         "terminationGracePeriodSeconds is not longer than the preStop pause plus Gunicorn's graceful_timeout: "
+         "in-flight requests are killed",
+         "set terminationGracePeriodSeconds above preStop sleep + graceful_timeout (e.g. 5 + 30 -> 45)"),
+    Rule("FG804", "k8s-no-buffering-proxy",
+         "sync/gthread Gunicorn is reached with no request-buffering proxy: a Service targets its port with no "
+         "Nginx in the pod, or ingress-nginx is told not to buffer or limit bodies",
+         "put Nginx in the pod on a shared unix socket and target the Service at it; keep ingress-nginx "
+         "buffering on with a body limit"),
+    Rule("FG805", "k8s-secret-literal",
+         "a secret (SECRET_KEY, a password, a token, a URL with credentials) is a literal env value or "
+         "ConfigMap entry in a Kubernetes manifest",
+         "keep it in a Secret (made outside the repository) and read it with valueFrom.secretKeyRef"),
 )  # fmt: skip
 
 BY_CODE = {rule.code: rule for rule in RULES}

@@ -1,0 +1,430 @@
+"""Kubernetes manifests and kustomize bases: how Gunicorn runs in a pod (FG801-FG805, and FG602 for
+debug switched on in a container's environment).
+
+Manifests are read as YAML documents with their line numbers; documents of one workload spread
+over a base and its patches (same kind and name) are read together, the first value of a field
+winning. Rendered Helm templates are not read (their `{{ }}` is no YAML).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flaskgen.audit.deploy_checks import (
+    PROXY_NAMES,
+    GunicornConfig,
+    _options,
+    _split,
+    env_problem,
+    mapping,
+    split_bind,
+)
+from flaskgen.audit.python_checks import Hit
+
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"}
+GUNICORN_DEFAULT_GRACEFUL_TIMEOUT = 30
+KUBERNETES_DEFAULT_GRACE_PERIOD = 30
+SECRET_ENV = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
+NOT_A_SECRET = re.compile(r"_(FILE|PATH|DIR|NAME|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM)$", re.I)
+CREDENTIALS_IN_URL = re.compile(r"^[a-z][\w+.-]*://[^/:@\s]+:[^/@\s$]+@", re.IGNORECASE)
+DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.IGNORECASE)
+INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
+
+
+@dataclass(frozen=True)
+class KubeDoc:
+    path: Path
+    kind: str
+    name: str
+    node: Any
+    """The document's YAML mapping node."""
+
+
+def _value(node: Any) -> Any:
+    """A scalar node's text, or None."""
+    return getattr(node, "value", None) if not isinstance(getattr(node, "value", None), list) else None
+
+
+def _items(node: Any) -> list[Any]:
+    value = getattr(node, "value", None)
+    return value if isinstance(value, list) and not (value and isinstance(value[0], tuple)) else []
+
+
+def _line(node: Any) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _get(node: Any, *keys: str) -> Any:
+    for key in keys:
+        node = mapping(node).get(key)
+        if node is None:
+            return None
+    return node
+
+
+def _first(nodes: list[Any], keys: tuple[str, ...]) -> Any:
+    """The value at keys in the first node (base, then patches) that has one."""
+    return next((found for node in nodes if (found := _get(node, *keys)) is not None), None)
+
+
+def documents(path: Path, nodes: list[Any]) -> Iterator[KubeDoc]:
+    for node in nodes:
+        kind, name = _value(_get(node, "kind")), _value(_get(node, "metadata", "name"))
+        if kind and _get(node, "apiVersion") is not None:
+            yield KubeDoc(path, str(kind), str(name or ""), node)
+
+
+def cpus(quantity: str | None) -> float | None:
+    """`500m` -> 0.5, `2` -> 2.0."""
+    if quantity is None:
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", str(quantity).strip())
+    if not match:
+        return None
+    return float(match.group(1)) / (1000 if match.group(2) else 1)
+
+
+# --- A workload's pod, read across a base and its patches ------------------------------------
+
+
+@dataclass
+class Container:
+    name: str
+    nodes: list[Any]
+    """The container's mapping node in each document (base first, then patches)."""
+    path: Path
+
+    def get(self, *keys: str) -> Any:
+        return _first(self.nodes, keys)
+
+    @property
+    def argv(self) -> list[str]:
+        words = [str(_value(item)) for key in ("command", "args") for item in _items(self.get(key))]
+        return [w for word in words for w in (_split(word) if " " in word else [word])]
+
+    @property
+    def image(self) -> str:
+        return str(_value(self.get("image")) or "")
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """name -> the env entry's mapping node (value or valueFrom)."""
+        found: dict[str, Any] = {}
+        for node in reversed(self.nodes):
+            for entry in _items(_get(node, "env")):
+                name = _value(_get(entry, "name"))
+                if name:
+                    found[str(name)] = entry
+        return found
+
+    def literal_env(self, name: str) -> str | None:
+        entry = self.env.get(name)
+        value = _value(_get(entry, "value")) if entry is not None else None
+        return str(value) if value is not None else None
+
+
+@dataclass
+class Pod:
+    workload: KubeDoc
+    specs: list[Any]
+    """The pod spec node in each document of the workload."""
+    containers: list[Container]
+
+    def get(self, *keys: str) -> Any:
+        return _first(self.specs, keys)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        keys = ("metadata", "labels") if self.workload.kind == "Pod" else ("spec", "template", "metadata", "labels")
+        return {k: str(_value(v)) for k, v in mapping(_get(self.workload.node, *keys)).items()}
+
+    @property
+    def has_proxy(self) -> bool:
+        return any(PROXY_NAMES.search(c.image) or PROXY_NAMES.search(c.name) for c in self.containers)
+
+
+def pods(docs: list[KubeDoc]) -> list[Pod]:
+    """One Pod per workload (kind and name), its documents merged: the first one is the base."""
+    grouped: dict[tuple[str, str], list[KubeDoc]] = {}
+    for doc in docs:
+        if doc.kind in WORKLOADS:
+            grouped.setdefault((doc.kind, doc.name), []).append(doc)
+    found: list[Pod] = []
+    for group in grouped.values():
+        group.sort(key=lambda d: (_get(d.node, "spec", "template", "spec", "containers") is None, str(d.path)))
+        specs = [d.node if d.kind == "Pod" else _get(d.node, "spec", "template") for d in group]
+        specs = [_get(s, "spec") for s in specs if s is not None]
+        containers: dict[str, Container] = {}
+        for doc, spec in zip(group, specs, strict=False):
+            for item in _items(_get(spec, "containers")):
+                name = str(_value(_get(item, "name")) or "")
+                containers.setdefault(name, Container(name, [], doc.path)).nodes.append(item)
+        found.append(Pod(group[0], [s for s in specs if s is not None], list(containers.values())))
+    return found
+
+
+# --- Gunicorn in a container ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GunicornInPod:
+    container: Container
+    options: GunicornConfig
+    """Settings from the container's command line (and GUNICORN_CMD_ARGS)."""
+
+
+def gunicorn_in(pod: Pod, image_runs_gunicorn: bool) -> GunicornInPod | None:
+    """The container that runs Gunicorn: named in its command/args, or the project's own image
+    (whose Dockerfile starts Gunicorn) when the container sets no command."""
+    for container in pod.containers:
+        argv = container.argv
+        extra = _split(container.literal_env("GUNICORN_CMD_ARGS") or "")
+        starts = next((i for i, w in enumerate(argv) if Path(w).name == "gunicorn"), None)
+        if starts is not None:
+            return GunicornInPod(container, _options(container.path, "kubernetes", 0, argv[starts + 1 :] + extra))
+        if not argv and image_runs_gunicorn and not PROXY_NAMES.search(container.image) and container.get("ports"):
+            return GunicornInPod(container, _options(container.path, "kubernetes", 0, extra))
+    return None
+
+
+def _flag(argv: list[str], *names: str) -> str | None:
+    for i, word in enumerate(argv):
+        key, _, inline = word.partition("=")
+        if key in names:
+            return inline or (argv[i + 1] if i + 1 < len(argv) else None)
+    return None
+
+
+def workers_hit(found: GunicornInPod, configs: list[GunicornConfig]) -> tuple[Any, Hit] | None:
+    """FG801: more workers than 2 x the container's CPU limit + 1."""
+    limit_node = found.container.get("resources", "limits", "cpu")
+    limit = cpus(_value(limit_node))
+    if limit is None:
+        return None
+    most = math.floor(2 * limit + 1)
+    where = f"the container's CPU limit {_value(limit_node)} (2 x limit + 1 = {most})"
+    workers = found.options.workers[0] if found.options.workers else None
+    env = found.container.env.get("WEB_CONCURRENCY")
+    if workers is None and env is not None:
+        literal = _value(_get(env, "value"))
+        if literal is None:
+            return None  # valueFrom: set from the limit (resourceFieldRef) or a ConfigMap the audit does not chase
+        workers = int(literal) if str(literal).isdigit() else None
+    if workers is None:
+        fixed = [c.workers[0] for c in configs if c.workers]
+        if fixed:
+            workers = max(fixed)
+        elif any(c.workers_from_cpus for c in configs):
+            message = f"Gunicorn's worker count follows the node's CPU count (cpu_count() ignores {where})"
+            return limit_node, Hit("FG801", _line(limit_node), message)
+    if workers is not None and workers > most:
+        return limit_node, Hit("FG801", _line(limit_node), f"{workers} Gunicorn workers for {where}")
+    return None
+
+
+def graceful_timeout(found: GunicornInPod, configs: list[GunicornConfig]) -> tuple[int, bool]:
+    """(Gunicorn's graceful_timeout, whether it was set explicitly)."""
+    argv = found.container.argv + _split(found.container.literal_env("GUNICORN_CMD_ARGS") or "")
+    flag = _flag(argv, "--graceful-timeout")
+    if flag and flag.isdigit():
+        return int(flag), True
+    values = [c.graceful_timeout for c in configs if c.graceful_timeout is not None]
+    return (max(values), True) if values else (GUNICORN_DEFAULT_GRACEFUL_TIMEOUT, False)
+
+
+def pre_stop_seconds(container: Container) -> tuple[int, Any] | None:
+    """The preStop pause of a container: `sleep N` in an exec hook, or the `sleep:` action."""
+    hook = container.get("lifecycle", "preStop")
+    if hook is None:
+        return None
+    seconds = _value(_get(hook, "sleep", "seconds"))
+    if seconds is None:
+        command = " ".join(str(_value(item)) for item in _items(_get(hook, "exec", "command")))
+        match = re.search(r"\bsleep\s+(\d+)", command)
+        seconds = match.group(1) if match else None
+    return (int(seconds), hook) if seconds is not None and str(seconds).isdigit() else None
+
+
+def grace_hit(pod: Pod, found: GunicornInPod, configs: list[GunicornConfig]) -> tuple[Any, Hit] | None:
+    """FG803: the pod's grace period does not outlast the preStop pause plus Gunicorn's graceful
+    timeout. Not reported when all three are Kubernetes's and Gunicorn's defaults."""
+    grace_node = pod.get("terminationGracePeriodSeconds")
+    grace = int(_value(grace_node)) if str(_value(grace_node)).isdigit() else KUBERNETES_DEFAULT_GRACE_PERIOD
+    timeout, explicit = graceful_timeout(found, configs)
+    pause = pre_stop_seconds(found.container)
+    if grace_node is None and pause is None and not explicit:
+        return None
+    needed = timeout + (pause[0] if pause else 0)
+    if grace > needed:
+        return None
+    anchor = grace_node if grace_node is not None else pause[1] if pause else pod.workload.node
+    shown = f"terminationGracePeriodSeconds {'' if grace_node is not None else '(default) '}{grace}"
+    parts = f"preStop {pause[0]} s + graceful_timeout {timeout} s" if pause else f"graceful_timeout {timeout} s"
+    return anchor, Hit("FG803", _line(anchor), f"{shown} is not longer than {parts}: in-flight requests are killed")
+
+
+def _probe_path(probe: Any) -> str | None:
+    path = _value(_get(probe, "httpGet", "path"))
+    if path is not None:
+        return str(path)
+    command = " ".join(str(_value(item)) for item in _items(_get(probe, "exec", "command")))
+    match = re.search(r"https?://[^\s/]+(/[^\s'\"]*)", command)
+    return match.group(1) if match else None
+
+
+def liveness_hit(found: GunicornInPod, dependency_paths: set[str]) -> tuple[Any, Hit] | None:
+    """FG802: the liveness probe is a readiness/dependency check (by its path, or because the
+    project's view for that path queries a dependency)."""
+    probe = found.container.get("livenessProbe")
+    path = _probe_path(probe) if probe is not None else None
+    if path is None:
+        return None
+    if DEPENDENCY_PATH.search(path) or path.rstrip("/") in dependency_paths:
+        message = f"the liveness probe calls {path}, which checks dependencies: when one is down every pod restarts"
+        return probe, Hit("FG802", _line(probe), message)
+    return None
+
+
+# --- Services and ingresses -------------------------------------------------------------------
+
+
+def service_hits(
+    docs: list[KubeDoc], all_pods: list[Pod], gunicorn: dict[int, GunicornInPod], sync: bool
+) -> Iterator[tuple[Path, Hit]]:
+    """FG804: a Service reaches sync Gunicorn with no proxy in the pod and no ingress-nginx in
+    front of it; ingress-nginx told not to buffer requests or to take bodies of any size."""
+    buffered = set()
+    for doc in docs:
+        if doc.kind != "Ingress":
+            continue
+        annotations = {k: str(_value(v)) for k, v in mapping(_get(doc.node, "metadata", "annotations")).items()}
+        nginx_class = str(
+            _value(_get(doc.node, "spec", "ingressClassName")) or annotations.get("kubernetes.io/ingress.class", "")
+        )
+        off = annotations.get(INGRESS_NGINX + "proxy-request-buffering", "").lower() == "off"
+        for key, node in mapping(_get(doc.node, "metadata", "annotations")).items():
+            if key == INGRESS_NGINX + "proxy-request-buffering" and off and sync:
+                yield (
+                    doc.path,
+                    Hit(
+                        "FG804",
+                        _line(node),
+                        "ingress-nginx proxy-request-buffering off in front of sync Gunicorn workers",
+                    ),
+                )
+            if key == INGRESS_NGINX + "proxy-body-size" and str(_value(node)).strip() in ("0", "0m", "0k"):
+                yield (
+                    doc.path,
+                    Hit(
+                        "FG804", _line(node), "ingress-nginx proxy-body-size 0: request bodies of any size are accepted"
+                    ),
+                )
+        if ("nginx" in nginx_class or any(k.startswith(INGRESS_NGINX) for k in annotations)) and not off:
+            text = " ".join(str(_value(n)) for n in _walk(doc.node))
+            buffered.update(re.findall(r"[\w.-]+", text))
+    if not sync:
+        return
+    for doc in docs:
+        if doc.kind != "Service" or doc.name in buffered:
+            continue
+        selector = {k: str(_value(v)) for k, v in mapping(_get(doc.node, "spec", "selector")).items()}
+        targets = [p for p in all_pods if selector and selector.items() <= p.labels.items() and not p.has_proxy]
+        for pod in targets:
+            found = gunicorn.get(id(pod))
+            if found is None:
+                continue
+            ports = _container_ports(found)
+            for port in _items(_get(doc.node, "spec", "ports")):
+                target = _get(port, "targetPort") or _get(port, "port")
+                if str(_value(target)) in ports:
+                    message = f"Service {doc.name} targets Gunicorn's port {_value(target)} directly"
+                    yield (
+                        doc.path,
+                        Hit("FG804", _line(target), f"{message}, with no Nginx in the pod to buffer requests"),
+                    )
+                    break
+
+
+def _container_ports(found: GunicornInPod) -> set[str]:
+    ports = {split_bind(bind)[1] for bind, _line in found.options.binds}
+    for item in _items(found.container.get("ports")):
+        ports.update(str(_value(_get(item, key))) for key in ("containerPort", "name") if _get(item, key) is not None)
+    return ports
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    value = getattr(node, "value", None)
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, tuple):
+                yield from _walk(item[0])
+                yield from _walk(item[1])
+            else:
+                yield from _walk(item)
+
+
+# --- Environment: literal secrets, debug -----------------------------------------------------
+
+
+def _env_setting(path: Path, name: str, value: Any, node: Any) -> Iterator[tuple[Path, Hit]]:
+    text = str(value)
+    if "$(" in text or not text.strip():
+        return
+    if (SECRET_ENV.search(name) and not NOT_A_SECRET.search(name)) or CREDENTIALS_IN_URL.match(text):
+        yield path, Hit("FG805", _line(node), f"{name} is a literal in the manifest ({text[:4]!r}...)")
+        return
+    problem = env_problem(name, text, "kubernetes")
+    if problem is not None and problem[0] == "FG602":
+        yield path, Hit("FG602", _line(node), problem[1])
+
+
+def env_hits(docs: list[KubeDoc]) -> Iterator[tuple[Path, Hit]]:
+    """FG805 (and FG602) in container env values, ConfigMap data and kustomize configMapGenerator literals."""
+    for doc in docs:
+        if doc.kind in WORKLOADS or doc.kind in ("Job", "CronJob"):
+            for node in _walk(doc.node):
+                entry = mapping(node)
+                if "name" in entry and "value" in entry and _value(entry["value"]) is not None:
+                    yield from _env_setting(
+                        doc.path, str(_value(entry["name"])), _value(entry["value"]), entry["value"]
+                    )
+        elif doc.kind == "ConfigMap":
+            for key, node in mapping(_get(doc.node, "data")).items():
+                yield from _env_setting(doc.path, key, _value(node), node)
+        elif doc.kind == "Kustomization":
+            for generator in _items(_get(doc.node, "configMapGenerator")):
+                for literal in _items(_get(generator, "literals")):
+                    name, _, value = str(_value(literal)).partition("=")
+                    yield from _env_setting(doc.path, name, value, literal)
+
+
+def check_kubernetes(
+    docs: list[KubeDoc], configs: list[GunicornConfig], *, image_runs_gunicorn: bool, dependency_paths: set[str]
+) -> Iterator[tuple[Path, Hit]]:
+    """Every Kubernetes rule on one project's manifests."""
+    all_pods = pods(docs)
+    found = {id(pod): g for pod in all_pods if (g := gunicorn_in(pod, image_runs_gunicorn)) is not None}
+    classes = {g.options.effective_worker_class for g in found.values() if g.options.worker_class} | {
+        c.effective_worker_class for c in configs if c.worker_class
+    }
+    sync = bool(found) and classes <= {"sync", "gthread"}
+    owner = {id(node): doc.path for doc in docs for node in _walk(doc.node)}
+    for pod in all_pods:
+        if id(pod) not in found:
+            continue
+        gunicorn = found[id(pod)]
+        for result in (
+            workers_hit(gunicorn, configs),
+            grace_hit(pod, gunicorn, configs),
+            liveness_hit(gunicorn, dependency_paths),
+        ):
+            if result is not None:
+                yield owner.get(id(result[0]), pod.workload.path), result[1]
+    yield from service_hits(docs, all_pods, found, sync)
+    yield from env_hits(docs)
