@@ -1,6 +1,6 @@
 """Precision and recall of `flaskgen audit` on real public Flask projects.
 
-    python -m tests.audit_corpus.score [--mirror /work/.mirror] [--unjudged]
+    python -m tests.audit_corpus.score [--mirror /work/.mirror] [--unjudged] [--select ALL]
 
 corpus.toml lists each project as `repo@commit` and a verdict for every finding the audit makes on
 it (TP, FP or debatable, with one line why), plus the anti-patterns a reader found that the audit
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--unjudged", action="store_true", help="print TOML stubs for findings without a verdict")
+    parser.add_argument("--select", action="append", default=[], help="rule codes/prefixes, ALL for the opt-in level")
     args = parser.parse_args(argv)
     corpus = tomllib.loads(CORPUS.read_text())
     score = Score()
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         for project in corpus["project"]:
             tree = export(args.mirror, project["repo"], project["commit"], Path(scratch))
             started = time.perf_counter()
-            report = run_audit(tree)
+            report = run_audit(tree, select=args.select)
             elapsed = time.perf_counter() - started
             own = judge(project["repo"], report.findings, corpus, score)
             judge(project["repo"], report.findings, corpus, by_set.setdefault(project.get("set", "-"), Score()))
