@@ -12,8 +12,8 @@ locked answers are fixed values, never asked. The steps:
    `./<project_slug>`, beside rendered copies of the template's own files.
 2. `fs:delete` steps prune it: one per answer that removes files, with an `if:` on that answer,
    computed here from the post-gen hook's own `files_to_prune(answers)` (its single source).
-   The pre-gen hook's rules are not run in Backstage; the form holds the choices as enums and
-   the hook's FORM_RULES (patterns, lengths, names refused).
+   The pre-gen hook does not run in Backstage either; the form holds the choices as enums, the
+   hook's FORM_RULES (patterns, lengths, names refused) and its INCOMPATIBLE combinations.
 3. `publish:github` or `publish:gitlab` (the `publisher` argument) publishes `./<project_slug>`.
 4. `fetch:template:file` writes the answers file (`.cruft.json`) the post-gen hook would have
    written, from the hook's own `answers_record` with the form's answers in it, so `flaskgen
@@ -156,7 +156,26 @@ def _asked(tpl: Template, locked: Mapping[str, Any], defaults: Mapping[str, Any]
         if name not in locked
     }
     required = [name for name, prop in properties.items() if "default" not in prop and prop["type"] == "string"]
-    return {"title": "The service", "required": required, "properties": properties}
+    page: dict[str, Any] = {"title": "The service", "required": required, "properties": properties}
+    refused = _refused_combinations(getattr(tpl.pre_gen_hook, "INCOMPATIBLE", ()), locked)
+    if refused:
+        page["allOf"] = refused
+    return page
+
+
+def _refused_combinations(incompatible: Any, locked: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pre-gen hook's INCOMPATIBLE combinations as JSON Schema the form enforces: one
+    `not` per combination still possible under the locks (locked answers that match drop out of
+    it; a combination a lock rules out is left out)."""
+    refused = []
+    for combination, reason in incompatible:
+        if any(key in locked and locked[key] != value for key, value in combination.items()):
+            continue
+        asked = {key: value for key, value in combination.items() if key not in locked}
+        if asked:
+            match = {"properties": {key: {"const": value} for key, value in asked.items()}, "required": list(asked)}
+            refused.append({"not": match, "description": f"Refused: {reason}"})
+    return refused
 
 
 def _value(name: str, locked: Mapping[str, Any]) -> Any:

@@ -161,6 +161,33 @@ def test_form_refuses_what_the_pre_gen_hook_refuses(template_repo: Path, tmp_pat
     assert disagree == []
 
 
+def test_form_refuses_the_combinations_the_pre_gen_hook_refuses(template_repo: Path, tmp_path: Path) -> None:
+    """INCOMPATIBLE of the pre-gen hook (empty in this template today: a test repository gets one)."""
+    edit(
+        template_repo / "hooks/pre_gen_project.py",
+        "INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = ()",
+        'INCOMPATIBLE = (({"database": "none", "task_queue": "celery"}, "the export task reads the database"),'
+        ' ({"docker": False, "ci": "gitlab"}, "a made-up rule"))',
+    )
+    commit_all(template_repo, "refuse two combinations")
+    git(template_repo, "tag", "--force", "v1.0.0")
+    page = export(template_repo, tmp_path / "all")["spec"]["parameters"][0]
+    locks = tmp_path / "locks.toml"
+    locks.write_text('[locked]\ndatabase = "none"\ndocker = true\n')
+    locked_page = export(template_repo, tmp_path / "locked", "--preset", str(locks))["spec"]["parameters"][0]
+    answers = {"project_slug": "orders-api", "package_name": "orders_api", "domain_name": "orders.example.com"}
+    cases = [
+        (page, {**answers, "database": "none", "task_queue": "celery"}, False),
+        (page, {**answers, "database": "sqlite", "task_queue": "celery"}, True),
+        (page, {**answers, "docker": False, "ci": "gitlab"}, False),
+        (page, {**answers, "docker": True, "ci": "gitlab"}, True),
+        (locked_page, {**answers, "task_queue": "celery"}, False),  # database is locked to none
+        (locked_page, {**answers, "task_queue": "rq", "ci": "gitlab"}, True),  # docker is locked to yes
+    ]
+    assert backstage_node.schema_verdicts([(schema, value) for schema, value, _ in cases]) == [ok for *_, ok in cases]
+    assert len(locked_page["allOf"]) == 1
+
+
 def fetch_cookiecutter(template_dir: Path, values: dict[str, Any], workspace: Path, scratch: Path) -> None:
     """What Backstage's fetch:cookiecutter does with a local cookiecutter
     (@backstage/plugin-scaffolder-backend-module-cookiecutter 0.3.27, CookiecutterRunner.run): the
@@ -269,6 +296,7 @@ def test_prune_steps_match_the_hook_for_pairwise_answers(template_repo: Path, tm
         ('[locked]\ncolour = "blue"\n', "unknown option 'colour'"),
         ('[defaults]\ndatabase = "oracle"\n', "database='oracle' is not a valid choice"),
         ("[locked\n", "is not valid TOML"),
+        ('colour = "blue"\n', "unknown key 'colour'"),
     ],
 )
 def test_bad_preset_is_one_line_exit_2_nothing_on_disk(
