@@ -486,6 +486,8 @@ def test_three_hosts_ride_out_a_cut_a_kill_and_a_dead_database(project: Path, re
     figures["database down: 503 %"] = round(
         100 * sum(a.status == 503 for a in during_outage) / max(1, len(during_outage)), 1
     )
+    posts = [a for a in during_outage if a.method == "POST"]
+    figures["database down: 503 % of POSTs"] = round(100 * sum(a.status == 503 for a in posts) / max(1, len(posts)), 1)
     # Which requests h1 answered 503, and whether Nginx sent them on: GETs yes, POSTs never.
     by_h1 = [a for a in during_outage if ("h1", "503") in served_by.get(a.rid, [])]
     figures["database down: GETs h1 answered 503"] = sum(a.method == "GET" for a in by_h1)
