@@ -306,6 +306,15 @@ BAD: dict[str, dict[str, str]] = {
     "FG602-kubernetes-env": {
         "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: FLASK_DEBUG, value: 'true'}]\n")
     },
+    "FG402-task-module-with-a-main-guard": {
+        "app/tasks.py": "import requests\nfrom app.worker import celery\n@celery.task\ndef pull():\n    requests.get('http://x')\n"
+        "if __name__ == '__main__':\n    pull()\n"
+    },
+    "FG804-the-project-image-without-a-command": {
+        "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "web.wsgi:app"]\n',
+        "k8s/deployment.yaml": deployment("        - name: web\n          image: acme/web:1\n          ports: [{containerPort: 8000}]\n"),
+        "k8s/service.yaml": SERVICE.format(target=8000),
+    },
     "FG301-module-dict-through-a-method": {
         "app/state.py": "CARTS = {}\nclass Carts:\n    def put(self, user, item):\n        CARTS[user] = item\ncarts = Carts()\n",
         "app/views.py": VIEW + "from flask import request\nfrom app.state import carts\n@bp.post('/cart')\ndef add():\n"
@@ -491,6 +500,20 @@ GOOD: dict[str, dict[str, str]] = {
     },
     "helm-template-not-read": {
         "chart/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+    },
+    "kubernetes-infrastructure-and-other-services": {
+        "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "web.wsgi:app"]\n',
+        "k8s/postgres.yaml": deployment("        - name: db\n          image: postgres:16\n          ports: [{containerPort: 5432}]\n"
+                                        "          env: [{name: POSTGRES_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}]\n", name="db"),
+        "k8s/db-service.yaml": SERVICE.format(target=5432).replace("app: web", "app: db"),
+        "k8s/frontend.yaml": deployment("        - name: ui\n          image: acme/ui:1\n"
+                                        "          env: [{name: NODE_ENV, value: development}, {name: DEBUG, value: 'false'}]\n", name="ui"),
+        "k8s/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: env}\ndata:\n"
+        "  PASSWORD_MIN_LENGTH: '12'\n  SECURITY_PASSWORD_HASH: bcrypt\n  CSRF_TOKEN_ENABLED: 'true'\n  REDIS_URL: redis://redis:6379/0\n",
+        "compose.yaml": "services:\n  wp:\n    image: wordpress\n    environment:\n      WORDPRESS_DEBUG: 1\n",
+    },
+    "kubernetes-grace-equal-to-graceful-timeout-without-prestop": {
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER, pod="      terminationGracePeriodSeconds: 30\n"),
     },
     "two-module-demo": {
         "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",

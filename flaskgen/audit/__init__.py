@@ -170,7 +170,7 @@ def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit
         yield from check_kubernetes(
             facts.kube,
             [config for config in facts.gunicorn if config.origin == "config"],
-            image_runs_gunicorn=any(config.origin in ("dockerfile", "script") for config in facts.gunicorn),
+            image=[config for config in facts.gunicorn if config.origin in ("dockerfile", "script")],
             dependency_paths=dependency_paths(index),
         )
 

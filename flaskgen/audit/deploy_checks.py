@@ -351,7 +351,7 @@ DEV_SERVER = re.compile(
     r"(^|\s|/)(flask(\s+--?[\w-]+(=\S+|\s+\S+)?)*\s+run\b|python3?\s+(-m\s+flask\s+run|\S*manage\.py\s+(run|runserver)\b))"
 )
 DEBUG_ENV = re.compile(
-    r"(?<![\w$])(((?:\w+_)?DEBUG)['\"]?\s*[=:]\s*['\"]?(1|true|True|TRUE|on|yes)\b|FLASK_ENV\s*[=:]\s*['\"]?development\b)"
+    r"(?<![\w$])(((?:FLASK_|APP_)?DEBUG)['\"]?\s*[=:]\s*['\"]?(1|true|True|TRUE|on|yes)\b|FLASK_ENV\s*[=:]\s*['\"]?development\b)"
 )
 SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)['\"]?\s*[=:]\s*['\"]?([^'\"\s$]\S*)")
 
@@ -417,12 +417,20 @@ def env_problem(name: str, value: str, kind: str) -> tuple[str, str] | None:
     upper = name.upper()
     if re.search(r"(^|_)SECRET_KEY$", upper):
         return "FG601", f"{name} is the literal {bare[:8]!r}... in {kind} settings"
-    if (upper == "DEBUG" or upper.endswith("_DEBUG")) and bare.lower() in TRUTHY:
+    # The project's own image may use its own prefix (MYAPP_DEBUG); elsewhere (a compose file or a
+    # pod with other services' containers) only Flask's and the common names are the app's.
+    own = kind == "dockerfile"
+    debug = re.fullmatch(r"(\w+_)?DEBUG" if own else r"(FLASK_|APP_)?DEBUG", upper)
+    if debug and bare.lower() in TRUTHY:
         return "FG602", f"{name}={bare} switches on debug mode"
     camel = re.sub(r"([a-z])([A-Z])", r"\1_\2", bare)
-    if re.search(r"(^|_)(ENV|ENVIRONMENT|CONFIG|SETTINGS|CONFIGURATION)$", upper) and words(camel) & DEV_VALUE_WORDS:
+    selector = r"(\w+_)?" if own else r"(FLASK_|APP_)?"
+    if re.fullmatch(selector + CONFIG_NAMES, upper) and words(camel) & DEV_VALUE_WORDS:
         return "FG602", f"{name}={bare} selects a development configuration"
     return None
+
+
+CONFIG_NAMES = r"(ENV|ENVIRONMENT|CONFIG|SETTINGS|CONFIGURATION|CONFIG_NAME|SETTINGS_MODULE)"
 
 
 def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:

@@ -30,8 +30,13 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"}
 GUNICORN_DEFAULT_GRACEFUL_TIMEOUT = 30
 KUBERNETES_DEFAULT_GRACE_PERIOD = 30
 SECRET_ENV = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
-NOT_A_SECRET = re.compile(r"_(FILE|PATH|DIR|NAME|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM)$", re.I)
-CREDENTIALS_IN_URL = re.compile(r"^[a-z][\w+.-]*://[^/:@\s]+:[^/@\s$]+@", re.IGNORECASE)
+NOT_A_SECRET = re.compile(
+    r"_(FILE|PATH|DIR|NAME|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM|HASH|SCHEME|LENGTH|"
+    r"MIN|MAX|ROUNDS|POLICY|ENABLED|REQUIRED|TYPE|MODE|LOCATION|BACKEND|PROVIDER|FIELD|REF|KEY_ID)$",
+    re.IGNORECASE,
+)
+CREDENTIALS_IN_URL = re.compile(r"^[a-z][\w+.-]*://[^/:@\s]*:[^/@\s$]+@", re.IGNORECASE)
+NOT_A_SECRET_VALUE = re.compile(r"\d+|true|false|yes|no|on|off|none|null", re.IGNORECASE)
 DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.IGNORECASE)
 INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -178,17 +183,22 @@ class GunicornInPod:
     """Settings from the container's command line (and GUNICORN_CMD_ARGS)."""
 
 
-def gunicorn_in(pod: Pod, image_runs_gunicorn: bool) -> GunicornInPod | None:
+def gunicorn_in(pod: Pod, image: list[GunicornConfig]) -> GunicornInPod | None:
     """The container that runs Gunicorn: named in its command/args, or the project's own image
-    (whose Dockerfile starts Gunicorn) when the container sets no command."""
+    (`image`: Gunicorn as its Dockerfile or entrypoint starts it) when the container sets no
+    command and exposes the port that Gunicorn binds there."""
     for container in pod.containers:
         argv = container.argv
         extra = _split(container.literal_env("GUNICORN_CMD_ARGS") or "")
         starts = next((i for i, w in enumerate(argv) if Path(w).name == "gunicorn"), None)
         if starts is not None:
             return GunicornInPod(container, _options(container.path, "kubernetes", 0, argv[starts + 1 :] + extra))
-        if not argv and image_runs_gunicorn and not PROXY_NAMES.search(container.image) and container.get("ports"):
-            return GunicornInPod(container, _options(container.path, "kubernetes", 0, extra))
+        if argv or PROXY_NAMES.search(container.image):
+            continue
+        exposed = {str(_value(_get(item, "containerPort"))) for item in _items(container.get("ports"))}
+        for config in image:
+            if exposed & {split_bind(bind)[1] for bind, _line in config.binds}:
+                return GunicornInPod(container, config)
     return None
 
 
@@ -260,7 +270,9 @@ def grace_hit(pod: Pod, found: GunicornInPod, configs: list[GunicornConfig]) -> 
     if grace_node is None and pause is None and not explicit:
         return None
     needed = timeout + (pause[0] if pause else 0)
-    if grace > needed:
+    # With no preStop pause, a grace period equal to graceful_timeout still lets every request
+    # that Gunicorn's own worker timeout allows finish.
+    if grace > needed or (pause is None and grace == needed):
         return None
     anchor = grace_node if grace_node is not None else pause[1] if pause else pod.workload.node
     shown = f"terminationGracePeriodSeconds {'' if grace_node is not None else '(default) '}{grace}"
@@ -376,7 +388,8 @@ def _env_setting(path: Path, name: str, value: Any, node: Any) -> Iterator[tuple
     text = str(value)
     if "$(" in text or not text.strip():
         return
-    if (SECRET_ENV.search(name) and not NOT_A_SECRET.search(name)) or CREDENTIALS_IN_URL.match(text):
+    secret_name = SECRET_ENV.search(name) and not NOT_A_SECRET.search(name)
+    if (secret_name and not NOT_A_SECRET_VALUE.fullmatch(text.strip())) or CREDENTIALS_IN_URL.match(text):
         yield path, Hit("FG805", _line(node), f"{name} is a literal in the manifest ({text[:4]!r}...)")
         return
     problem = env_problem(name, text, "kubernetes")
@@ -405,11 +418,12 @@ def env_hits(docs: list[KubeDoc]) -> Iterator[tuple[Path, Hit]]:
 
 
 def check_kubernetes(
-    docs: list[KubeDoc], configs: list[GunicornConfig], *, image_runs_gunicorn: bool, dependency_paths: set[str]
+    docs: list[KubeDoc], configs: list[GunicornConfig], *, image: list[GunicornConfig], dependency_paths: set[str]
 ) -> Iterator[tuple[Path, Hit]]:
-    """Every Kubernetes rule on one project's manifests."""
+    """Every Kubernetes rule on one project's manifests. configs: Gunicorn config files; image:
+    Gunicorn as the project's Dockerfile or entrypoint script starts it."""
     all_pods = pods(docs)
-    found = {id(pod): g for pod in all_pods if (g := gunicorn_in(pod, image_runs_gunicorn)) is not None}
+    found = {id(pod): g for pod in all_pods if (g := gunicorn_in(pod, image)) is not None}
     classes = {g.options.effective_worker_class for g in found.values() if g.options.worker_class} | {
         c.effective_worker_class for c in configs if c.worker_class
     }

@@ -78,6 +78,7 @@ NOT_WEB_STEMS = {"manage", "setup", "cli", "commands", "worker", "workers", "tas
 SCRIPT_DIRS = {"scripts", "bin", "tools", "migrations", "alembic"}
 # Programs run by hand (setup, release, admin commands): an HTTP call that hangs there holds no worker.
 SCRIPT_STEMS = {"setup", "fabfile", "noxfile", "manage", "cli", "commands"}
+TASK_DECORATORS = {"task", "shared_task", "periodic_task", "job", "actor", "cron", "scheduled_job"}
 SECRET_NAME = re.compile(r"(^|_)SECRET_KEY$", re.IGNORECASE)
 
 
@@ -472,6 +473,8 @@ class ProjectIndex:
         for name, info in self.modules.items():
             if name in self.imported or self.request_functions(info):
                 continue
+            if any(_decorator_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list):
+                continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")
             entry = any(
                 _is_main_guard(node)
                 or (
