@@ -512,6 +512,11 @@ GOOD: dict[str, dict[str, str]] = {
         "  PASSWORD_MIN_LENGTH: '12'\n  SECURITY_PASSWORD_HASH: bcrypt\n  CSRF_TOKEN_ENABLED: 'true'\n  REDIS_URL: redis://redis:6379/0\n",
         "compose.yaml": "services:\n  wp:\n    image: wordpress\n    environment:\n      WORDPRESS_DEBUG: 1\n",
     },
+    "kubernetes-workers-from-the-config-s-own-variable": {
+        "gunicorn.conf.py": "import os\nbind = '0.0.0.0:8000'\nworkers = int(os.getenv('GUNICORN_WORKERS', os.cpu_count() * 2 + 1))\n",
+        "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: GUNICORN_WORKERS, value: '2'}]\n"
+                                          "          resources: {limits: {cpu: 500m}}\n"),
+    },
     "kubernetes-grace-equal-to-graceful-timeout-without-prestop": {
         "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER, pod="      terminationGracePeriodSeconds: 30\n"),
     },

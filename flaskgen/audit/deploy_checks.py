@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen.audit.paths import NON_PRODUCTION_WORDS, words
-from flaskgen.audit.python_checks import Hit, literal_text
+from flaskgen.audit.python_checks import Hit, env_lookup, literal_text
 
 SLOW_CLIENT_LIMIT_SECONDS = 60
 """Nginx's own default for client_header/body_timeout; an explicit value above it is a choice to
@@ -42,6 +42,8 @@ class GunicornConfig:
     graceful_timeout: int | None = None
     workers_from_cpus: bool = False
     """The worker count is computed from the CPU count (`multiprocessing.cpu_count() * 2 + 1`)."""
+    workers_env: tuple[str, ...] = ()
+    """Environment variables the worker count is read from first (`os.getenv("WORKERS", ...)`)."""
 
     @property
     def effective_worker_class(self) -> str:
@@ -217,6 +219,7 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
     workers = timeout = graceful = None
     worker_class = None
     from_cpus = False
+    workers_env: tuple[str, ...] = ()
     cpu_names = {  # cores = multiprocessing.cpu_count()
         t.id
         for node in tree.body
@@ -237,6 +240,7 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
         elif name == "workers":
             used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
             from_cpus = bool(CPU_COUNT.search(ast.unparse(value))) or bool(used & cpu_names)
+            workers_env = tuple(lookup[0] for n in ast.walk(value) if (lookup := env_lookup(n)) is not None)
         elif name == "graceful_timeout":
             text = literal_text(value)
             graceful = int(text) if text and text.isdigit() else None
@@ -244,7 +248,9 @@ def gunicorn_config_file(path: Path, tree: ast.Module) -> GunicornConfig:
             worker_class = literal_text(value) or "{?}"
         elif name == "timeout" and number is not None:
             timeout = (number, node.lineno)
-    return GunicornConfig(path, "config", tuple(binds), workers, worker_class, timeout, graceful, from_cpus)
+    return GunicornConfig(
+        path, "config", tuple(binds), workers, worker_class, timeout, graceful, from_cpus, workers_env
+    )
 
 
 def embedded_gunicorn(path: Path, tree: ast.Module) -> GunicornConfig:

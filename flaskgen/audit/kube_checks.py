@@ -219,7 +219,8 @@ def workers_hit(found: GunicornInPod, configs: list[GunicornConfig]) -> tuple[An
     most = math.floor(2 * limit + 1)
     where = f"the container's CPU limit {_value(limit_node)} (2 x limit + 1 = {most})"
     workers = found.options.workers[0] if found.options.workers else None
-    env = found.container.env.get("WEB_CONCURRENCY")
+    names = ["WEB_CONCURRENCY", *(name for config in configs for name in config.workers_env)]
+    env = next((found.container.env[name] for name in names if name in found.container.env), None)
     if workers is None and env is not None:
         literal = _value(_get(env, "value"))
         if literal is None:
