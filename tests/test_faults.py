@@ -129,11 +129,14 @@ def postgres_processes(data: Path) -> list[int]:
     return [postmaster, *(int(c) for c in children)]
 
 
-def timed(stack: Stack, path: str, source: str, *, delay: float = 0) -> tuple[int, float]:
+def timed(
+    stack: Stack, path: str, source: str, *, delay: float = 0, method: str = "GET", body: bytes | None = None
+) -> tuple[int, float]:
     """(status, seconds) of one request sent after delay."""
     time.sleep(delay)
     began = time.monotonic()
-    status = stack.request(path=path, timeout=30, source=source).status
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    status = stack.request(method, path, headers, timeout=30, source=source, body=body).status
     return status, time.monotonic() - began
 
 
@@ -225,3 +228,60 @@ def test_overlapping_readiness_probes_see_healthy_dependencies(
     record_property("overlapping_readyz", {"probes": len(statuses), "503": statuses.count(503)})
     print(f"\noverlapping /readyz: {statuses.count(503)} of {len(statuses)} were 503")
     assert statuses == [200] * 200, f"{statuses.count(503)} of 200 said 503"
+
+
+@contextmanager
+def own_redis() -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server of this test's own on a spare loopback port (its port: `.args[2]`), no
+    persistence; thawed and stopped at the end. The shared Redis on 6379 is never touched."""
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
+    port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: port_open(port), "the test's Redis")
+        yield redis
+    finally:
+        redis.send_signal(signal.SIGCONT)
+        stop(redis)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("task_queue", ["celery", "rq"])
+def test_a_frozen_redis_does_not_tie_up_threads(
+    tmp_path: Path, task_queue: str, record_property: pytest.RecordProperty
+) -> None:
+    """Redis frozen (SIGSTOP) while 16 clients POST /exports: each answers 503 within a few
+    seconds, /healthz (no I/O) answers within 1 s throughout on the same workers' threads, and
+    exports are accepted again soon after Redis thaws."""
+    project = make_project(tmp_path, task_queue=task_queue)
+    install(project)
+    body = b'{"rows": 10}'
+    with own_redis() as redis, running_stack(project, REDIS_URL=f"redis://127.0.0.1:{redis.args[2]}/0") as stack:
+        assert timed(stack, "/exports", "127.0.8.1", method="POST", body=body)[0] == 202
+        redis.send_signal(signal.SIGSTOP)
+        try:
+            with ThreadPoolExecutor(max_workers=32) as pool:
+                exports = [
+                    pool.submit(timed, stack, "/exports", f"127.0.8.{n + 2}", method="POST", body=body)
+                    for n in range(16)
+                ]
+                health = [pool.submit(timed, stack, "/healthz", f"127.0.9.{n + 1}", delay=n * 0.25) for n in range(16)]
+                export_results = [f.result(timeout=120) for f in exports]
+                health_results = [f.result(timeout=120) for f in health]
+        finally:
+            redis.send_signal(signal.SIGCONT)
+        numbers = {
+            "exports_statuses": sorted({status for status, _ in export_results}),
+            "exports_worst_s": round(max(seconds for _, seconds in export_results), 2),
+            "healthz_worst_s": round(max(seconds for _, seconds in health_results), 2),
+        }
+        record_property("frozen_redis", numbers)
+        print(f"\nfrozen redis ({task_queue}): {numbers}")
+        assert {status for status, _ in export_results} == {503}, export_results
+        assert [status for status, _ in health_results] == [200] * 16, health_results
+        assert numbers["healthz_worst_s"] < 1, health_results
+        # Thawed: exports are accepted again within seconds, without a restart.
+        wait_until(lambda: timed(stack, "/exports", "127.0.8.30", method="POST", body=body)[0] == 202, "exports", 15)

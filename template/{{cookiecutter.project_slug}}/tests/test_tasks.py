@@ -92,7 +92,7 @@ def test_unknown_job_is_404(client: FlaskClient, job_id: str) -> None:
     assert response.get_json()["error"]["code"] == 404
 
 
-def test_export_with_the_broker_down_is_503(make_app: Callable[..., Flask]) -> None:
+def test_export_with_the_broker_down_is_503(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if celery %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
 {%- if not celery %}
     from redis import Redis
@@ -100,10 +100,18 @@ def test_export_with_the_broker_down_is_503(make_app: Callable[..., Flask]) -> N
     app.extensions["redis"].close()
     app.extensions["redis"] = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
 {%- endif %}
-    response = app.test_client().post("/exports", json={"rows": 1})
+    client = app.test_client()
+    response = client.post("/exports", json={"rows": 1})
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.get_json()["error"]["code"] == 503
+    # The next requests fail fast: the broker is not tried again for BROKER_FAIL_FAST_SECONDS
+    # (a frozen Redis would cost each of them REDIS_TIMEOUT).
+    tried: list[int] = []
+    monkeypatch.setattr("{{ cookiecutter.package_name }}.exports.enqueue_export", tried.append)
+    assert client.post("/exports", json={"rows": 1}).status_code == 503
+    assert client.get("/exports/0b5e7b3c-0000-4000-8000-000000000000").status_code == 503
+    assert tried == []
 {%- if celery %}
 
 

@@ -76,6 +76,11 @@ class Config:
 {%- endif %}
 {%- if cookiecutter.task_queue != "none" %}
     REDIS_URL = "redis://127.0.0.1:6379/0"
+    # Seconds a Redis connect or command on the request path may take (a frozen Redis costs a
+    # request thread no more); after a failure, /exports answers 503 at once for
+    # BROKER_FAIL_FAST_SECONDS (exports.py).
+    REDIS_TIMEOUT = 0.5
+    BROKER_FAIL_FAST_SECONDS = 3.0
     TASK_QUEUE_NAME = "{{ cookiecutter.package_name }}"
 {%- endif %}
 {%- if cookiecutter.task_queue == "celery" %}

@@ -7,16 +7,18 @@ The queue is {{ cookiecutter.task_queue }} on Redis (queue_{{ cookiecutter.task_
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, String
 from apiflask.validators import OneOf, Range
-from flask import Flask, url_for
+from flask import Flask, abort, current_app, url_for
 
 {% if cookiecutter.auth == "oidc" %}from .auth import require_auth
 {% endif %}from .contract import WholeNumber
-from .queue_{{ cookiecutter.task_queue }} import enqueue_export, export_status
+from .errors import handle_unavailable
+from .queue_{{ cookiecutter.task_queue }} import BROKER_ERRORS, enqueue_export, export_status
 
 bp = APIBlueprint("exports", __name__, url_prefix="/exports")
 
@@ -38,7 +40,25 @@ class ExportOut(Schema):
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["broker_down_until"] = 0.0
     app.register_blueprint(bp)
+
+
+@bp.before_request
+def fail_fast() -> None:
+    """While the broker failed moments ago, 503 at once instead of each request waiting out
+    REDIS_TIMEOUT again (a frozen Redis would otherwise hold every request thread in turn)."""
+    if time.monotonic() < current_app.extensions["broker_down_until"]:
+        abort(503, description="the task queue's broker failed moments ago; retry later")
+
+
+def broker_failed(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+    current_app.extensions["broker_down_until"] = time.monotonic() + current_app.config["BROKER_FAIL_FAST_SECONDS"]
+    return handle_unavailable(error)
+
+
+for _error in BROKER_ERRORS:
+    bp.register_error_handler(_error, broker_failed)
 
 
 @bp.post("")

@@ -26,10 +26,9 @@ STATUS_NAMES: Mapping[str, str] = MappingProxyType(
      "SUCCESS": "finished", "FAILURE": "failed", "REVOKED": "failed"}
 )  # fmt: skip
 
-# One quick retry of a failed call to Redis, then the error (answered 503).
-REDIS_RETRY_POLICY: Mapping[str, float] = MappingProxyType(
-    {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-)
+# No retry of a failed call to Redis: the error (answered 503), and the next request tries anew.
+REDIS_RETRY_POLICY: Mapping[str, float] = MappingProxyType({"max_retries": 0})
+BROKER_ERRORS = (BrokerError, RedisConnectionError, RedisTimeoutError)
 
 
 @shared_task(ignore_result=False, name="{{ cookiecutter.package_name }}.export")
@@ -48,6 +47,7 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
             "task_store_eager_result": True,
             "task_eager_propagates": True,
         }
+    timeout = config["REDIS_TIMEOUT"]
     return {
         "broker_url": config["REDIS_URL"],
         "result_backend": config["REDIS_URL"],
@@ -56,13 +56,13 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        # Bounded calls to Redis: with Redis down, POST /exports fails in seconds (503), not
-        # after Celery's default retries (about 20 s).
-        "broker_connection_timeout": 2,
-        "broker_transport_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        # Bounded calls to Redis: with Redis down or frozen, POST /exports fails within about
+        # a second (503), not after Celery's default retries (about 20 s).
+        "broker_connection_timeout": timeout,
+        "broker_transport_options": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         "task_publish_retry_policy": REDIS_RETRY_POLICY,
-        "redis_socket_connect_timeout": 2,
-        "redis_socket_timeout": 5,
+        "redis_socket_connect_timeout": timeout,
+        "redis_socket_timeout": timeout,
         "result_backend_transport_options": {"retry_policy": REDIS_RETRY_POLICY},
     }
 
@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
     celery_app.config_from_object(celery_settings(app.config))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    for error in (BrokerError, RedisConnectionError, RedisTimeoutError):
+    for error in BROKER_ERRORS:
         app.register_error_handler(error, errors.handle_unavailable)
     health.add_check(app, "broker", ping)
 

@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Flask, abort, current_app
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -29,17 +31,26 @@ STATUS_NAMES: Mapping[JobStatus, str] = MappingProxyType(
 )  # fmt: skip
 
 
+BROKER_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
+
 def run_export(rows: int) -> dict[str, Any]:
     """The RQ job (the worker runs it inside an app context, see run_worker)."""
     return build_export(rows)
 
 
 def init_app(app: Flask) -> None:
-    """One Redis client (a connection pool) per app; connect and read timeouts keep a dead
-    Redis from hanging a request. Redis down is a 503 (errors.handle_unavailable), and /readyz
+    """One Redis client (a connection pool) per app; connect and read timeouts (REDIS_TIMEOUT)
+    keep a dead or frozen Redis from holding a request (the worker raises its own read timeout
+    above its blocking wait). Redis down is a 503 (errors.handle_unavailable), and /readyz
     checks it."""
-    app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
-    for error in (RedisConnectionError, RedisTimeoutError):
+    timeout = app.config["REDIS_TIMEOUT"]
+    # One quick retry after a broken connection (Redis restarted), none after a timeout.
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    app.extensions["redis"] = Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=timeout, socket_timeout=timeout, retry=retry
+    )
+    for error in BROKER_ERRORS:
         app.register_error_handler(error, errors.handle_unavailable)
     health.add_check(app, "broker", ping)
 
