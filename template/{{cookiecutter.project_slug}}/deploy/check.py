@@ -46,7 +46,8 @@ def local_site(directory: Path, upstream: Path | None = None) -> str:
     upstream block instead of the site's."""
     text = SITE.read_text()
     if upstream is not None:
-        text = re.sub(r"^upstream .*?^\}", lambda _: upstream.read_text(), text, count=1, flags=re.MULTILINE | re.DOTALL)
+        replaced = upstream.read_text()
+        text = re.sub(r"^upstream .*?^\}", lambda _: replaced, text, count=1, flags=re.MULTILINE | re.DOTALL)
     if "ssl_certificate " in text:
         cert, key = make_certificate(directory)
         text = re.sub(r"ssl_certificate /\S+;", f"ssl_certificate {cert};", text)
