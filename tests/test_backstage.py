@@ -272,6 +272,13 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
     assert json.loads(theirs[".cruft.json"]) == json.loads(ours[".cruft.json"])
     check = runner.invoke(app, ["check", str(workspace / "orders-api"), "--template", str(template_repo)])
     assert check.exit_code == 0 and "at 1.0.0" in check.output, check.output
+
+    # The same inputs through plain Cookiecutter's front door (hooks and all) make that project too.
+    from cookiecutter.main import cookiecutter
+
+    values = {**steps[0]["input"]["values"], "_uv_lock": False, "_git_init": False}  # as flaskgen new above
+    plain = cookiecutter(str(template_repo), no_input=True, extra_context=values, output_dir=str(tmp_path / "plain"))
+    assert tree(Path(plain)) == ours
     assert b'flaskgen/template-version: "v1.0.0"' in theirs["catalog-info.yaml"]
 
 
