@@ -49,6 +49,10 @@ INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = (
         {"database": "sqlite", "kubernetes": True},
         "the pods of a Deployment cannot share one SQLite file; choose database=postgresql or none, or kubernetes=no",
     ),
+    (
+        {"tls": "certbot", "kubernetes": True},
+        "the cluster's Gateway terminates TLS and the pods hold no certbot certificates; choose tls=none",
+    ),
 )
 
 Check = Callable[[Any], "str | None"]

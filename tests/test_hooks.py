@@ -96,6 +96,14 @@ def test_kubernetes_with_sqlite_is_refused(kubernetes: Any) -> None:
     assert pre.validate({**GOOD, "kubernetes": "no"}, OPTIONS) is None
 
 
+def test_kubernetes_with_certbot_is_refused() -> None:
+    """The pods' Nginx serves plain HTTP behind the Gateway: certbot's certificate paths would stop it."""
+    answers = {**GOOD, "database": "postgresql", "kubernetes": True}
+    problem = pre.validate({**answers, "tls": "certbot"}, OPTIONS)
+    assert problem is not None and problem.startswith("tls=certbot, kubernetes=yes cannot be combined")
+    assert pre.validate(answers, OPTIONS) is None
+
+
 def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert pre.main({**GOOD, "package_name": "json"}, OPTIONS) == 1
     err = capsys.readouterr().err.strip()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import math
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -39,9 +40,9 @@ import pytest
 import yaml
 
 from flaskgen.testing import free_port, nginx_binary, port_open, run_step, stop, tool_env, wait_until
-from tests.helpers import require
+from tests.helpers import postgres_available, require
 from tests.stack import make_project
-from tests.variants import kubectl_binary
+from tests.variants import DEFAULT, kubectl_binary, postgres_database
 
 pytestmark = pytest.mark.live
 
@@ -63,10 +64,15 @@ class Pod:
     spec: dict[str, Any]
     root: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    host_network: bool = False
 
     @property
     def netns(self) -> str:
         return self.name
+
+    def enter(self) -> list[str]:
+        """The command prefix that puts a process in this pod's network namespace."""
+        return [] if self.host_network else ["ip", "netns", "exec", self.netns]
 
 
 class Node:
@@ -157,15 +163,16 @@ class Node:
         user = ["setpriv", f"--reuid={context['runAsUser']}", f"--regid={context['runAsGroup']}", "--clear-groups",
                 "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]  # fmt: skip
         script = " && ".join([*binds, 'exec "$@"'])
-        return ["ip", "netns", "exec", pod.netns, "unshare", "--mount", "--propagation", "private",
+        return [*pod.enter(), "unshare", "--mount", "--propagation", "private",
                 "sh", "-c", script, "sh", *user, *self.image_paths(argv)]  # fmt: skip
 
     def image_paths(self, argv: list[str]) -> list[str]:
         """The app image's /app is the project directory (its deploy/ files; the venv is on PATH)."""
-        return [f"{self.project}{arg[4:]}" if arg.startswith("/app/") else arg for arg in argv]
+        return [f"{self.project}{arg[4:]}" if arg == "/app" or arg.startswith("/app/") else arg for arg in argv]
 
     def environment(self, container: dict[str, Any], pod: Pod) -> dict[str, str]:
-        env = {"PATH": self.image_path[container["name"]], "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        image = "nginx" if container["image"].startswith("nginx:") else "app"
+        env = {"PATH": self.image_path[image], "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
         limits = {c["name"]: c["resources"]["limits"] for c in pod.spec["containers"]}
         for variable in container.get("env", []):
             source = variable.get("valueFrom", {})
@@ -361,10 +368,10 @@ def load(service: Service, paths: list[str], clients: int = 3, pause: float = 0.
             thread.join()
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """A kubernetes=yes project (metrics on: its emptyDir and listener too), installed with a
-    Python every pod user can run (the system's, not one under /root), and its rendered base."""
+@contextmanager
+def pod_project(kustomization: str, **answers: Any) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """A kubernetes=yes project with answers, installed with a Python every pod user can run (the
+    system's, not one under /root), and the kustomization rendered; removed afterwards."""
     for tool in ("ip", "unshare", "setpriv", "mount"):
         require(shutil.which(tool) is not None, f"{tool} is missing (iproute2, util-linux)")
     require(os.geteuid() == 0, "the pod-contract test makes network and mount namespaces: run it as root")
@@ -375,12 +382,22 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     # Not under /tmp: the containers mount their own /tmp over it.
     root = Path(tempfile.mkdtemp(prefix="fg-pods-", dir="/var/tmp"))
     root.chmod(0o755)
-    project = make_project(root, kubernetes=True, metrics="prometheus")
-    run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
-    output = subprocess.run([str(kubectl_binary()), "kustomize", str(project / "deploy/kubernetes")],
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
-    yield project, [doc for doc in yaml.safe_load_all(output) if doc]
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        project = make_project(root, kubernetes=True, **answers)
+        run_step("install", ["make", "install", f"PYTHON={python}"], project, tool_env())
+        output = subprocess.run([str(kubectl_binary()), "kustomize", str(project / kustomization)],
+                                check=True, capture_output=True, text=True).stdout  # fmt: skip
+        yield project, [doc for doc in yaml.safe_load_all(output) if doc]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """The web pod's project: no database (no service to reach from the pods' namespaces), metrics
+    on (its emptyDir and the per-pod scrape listener too)."""
+    with pod_project("deploy/kubernetes", metrics="prometheus") as made:
+        yield made
 
 
 def test_a_pod_drains_with_no_failed_request(rendered: tuple[Path, list[dict[str, Any]]]) -> None:
@@ -441,3 +458,41 @@ def test_a_pod_drains_with_no_failed_request(rendered: tuple[Path, list[dict[str
         codes = {name: process.returncode for name, process in victim.processes.items()}
         assert codes == {"nginx": 0, "app": 0}, (codes, node.logs(victim))
         assert all(p.poll() is None for pod in others for p in pod.processes.values()), "another pod stopped"
+
+
+def test_the_migration_job_migrates_once_per_release() -> None:
+    """The migration Job's container (deploy/kubernetes/migrate), run as the kubelet would on the
+    host's network against a database of its own on the local PostgreSQL: it brings the schema to
+    the head revision, and running it again (the next release with no new migration) changes
+    nothing and succeeds."""
+    require(postgres_available(), "PostgreSQL is not running on 127.0.0.1:5432")
+    with pod_project("deploy/kubernetes/migrate", database="postgresql") as (project, documents):
+        (job,) = [d for d in documents if d["kind"] == "Job"]
+        spec = job["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        revisions = [path.read_text() for path in (project / "migrations/versions").glob("*.py")]
+        heads = {match[1] for text in revisions if (match := re.search(r'^revision = "(\w+)"', text, re.M))}
+        variant = {**DEFAULT, "database": "postgresql", "kubernetes": True}
+        with postgres_database(variant) as url:
+            scratch = Path(tempfile.mkdtemp(prefix="job-", dir=project.parent))
+            scratch.chmod(0o755)
+            secret = {"FLASK_SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url}
+            node = Node(project, {}, secret, scratch)
+            pod = Pod("job", "127.0.0.1", spec, scratch / "pod", host_network=True)
+            node.make_volumes(pod)
+            command = node.container_command(pod, container, [*container["command"], *container.get("args", [])])
+            workdir = node.image_paths([container["workingDir"]])[0]
+            try:
+                for _ in range(2):
+                    result = subprocess.run(command, cwd=workdir, env=node.environment(container, pod),
+                                            capture_output=True, text=True, timeout=120)  # fmt: skip
+                    assert result.returncode == 0, result.stdout + result.stderr
+                    database = url.rsplit("/", 1)[1]
+                    version = subprocess.run(
+                        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-Atc",
+                         "SELECT version_num FROM alembic_version"],
+                        check=True, capture_output=True, text=True,
+                    ).stdout.split()  # fmt: skip
+                    assert len(version) == 1 and version[0] in heads, (version, heads)
+            finally:
+                node.stop_network()
