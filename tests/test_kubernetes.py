@@ -400,7 +400,7 @@ def rendered() -> Iterator[tuple[Path, list[dict[str, Any]]]]:
         yield made
 
 
-def test_a_pod_drains_with_no_failed_request(rendered: tuple[Path, list[dict[str, Any]]]) -> None:
+def test_a_pod_drains_with_no_failed_request(rendered: tuple[Path, list[dict[str, Any]]], record_property: Any) -> None:
     project, documents = rendered
     slug = project.name
     (deployment,) = [d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == slug]
@@ -451,6 +451,8 @@ def test_a_pod_drains_with_no_failed_request(rendered: tuple[Path, list[dict[str
             time.sleep(2)
             seconds = node.delete(victim, endpoints_update)
             time.sleep(2)
+        record_property("requests_during_drain", traffic.sent)
+        record_property("pod_stop_seconds", round(seconds, 2))
         assert traffic.failures == [], traffic.failures[:20]
         assert traffic.sent > 20 * (seconds + 4), f"only {traffic.sent} requests in {seconds + 4:.0f} s"
         grace = spec["terminationGracePeriodSeconds"]
