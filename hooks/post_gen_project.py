@@ -101,23 +101,21 @@ def as_bool(value: Any) -> bool:
 
 
 def docker_files(answers: Mapping[str, Any]) -> list[str]:
-    """Dockerfile, compose file and .dockerignore, unless docker is chosen; Kubernetes keeps the
-    Dockerfile and .dockerignore, which build the image its pods run."""
+    """Dockerfile, compose file and .dockerignore, unless docker is chosen."""
     if as_bool(answers["docker"]):
         return []
-    if as_bool(answers.get("kubernetes", False)):
-        return ["compose.yaml"]
     return ["Dockerfile", "compose.yaml", ".dockerignore"]
 
 
 def kubernetes_files(answers: Mapping[str, Any]) -> list[str]:
-    """deploy/kubernetes unless Kubernetes is chosen; else the task worker's Deployment without a
-    task queue and the migration Job without PostgreSQL."""
-    if not as_bool(answers.get("kubernetes", False)):
-        return ["deploy/kubernetes"]
-    return (["deploy/kubernetes/worker.yaml"] if answers["task_queue"] == "none" else []) + (
-        ["deploy/kubernetes/migrate"] if answers["database"] != "postgresql" else []
-    )
+    """The task worker's Deployment without a task queue, the migration Job without PostgreSQL, and
+    deploy/kubernetes itself unless Kubernetes is chosen: each path decided by one answer (what
+    `flaskgen backstage` needs to turn this list into steps)."""
+    return [
+        *(["deploy/kubernetes/worker.yaml"] if answers["task_queue"] == "none" else []),
+        *(["deploy/kubernetes/migrate"] if answers["database"] != "postgresql" else []),
+        *([] if as_bool(answers.get("kubernetes", False)) else ["deploy/kubernetes"]),
+    ]
 
 
 def ci_files(answers: Mapping[str, Any]) -> list[str]:

@@ -50,6 +50,10 @@ INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = (
         "the pods of a Deployment cannot share one SQLite file; choose database=postgresql or none, or kubernetes=no",
     ),
     (
+        {"docker": False, "kubernetes": True},
+        "the pods run the image the Dockerfile builds; choose docker=yes, or kubernetes=no",
+    ),
+    (
         {"tls": "certbot", "kubernetes": True},
         "the cluster's Gateway terminates TLS and the pods hold no certbot certificates; choose tls=none",
     ),

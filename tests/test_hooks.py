@@ -96,6 +96,14 @@ def test_kubernetes_with_sqlite_is_refused(kubernetes: Any) -> None:
     assert pre.validate({**GOOD, "kubernetes": "no"}, OPTIONS) is None
 
 
+def test_kubernetes_without_docker_is_refused() -> None:
+    """The pods run the image the Dockerfile builds."""
+    answers = {**GOOD, "database": "postgresql", "kubernetes": True}
+    problem = pre.validate({**answers, "docker": "no"}, OPTIONS)
+    assert problem is not None and problem.startswith("docker=no, kubernetes=yes cannot be combined")
+    assert pre.validate({**answers, "docker": True}, OPTIONS) is None
+
+
 def test_kubernetes_with_certbot_is_refused() -> None:
     """The pods' Nginx serves plain HTTP behind the Gateway: certbot's certificate paths would stop it."""
     answers = {**GOOD, "database": "postgresql", "kubernetes": True}
@@ -128,7 +136,8 @@ def test_pre_gen_main_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) 
 )
 def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any], gone: list[str]) -> None:
     none = {"database": "none", "task_queue": "none", "docker": False, "ci": "none", "metrics": "none"}
-    every = [*post.files_to_prune({**GOOD, **none})]
+    pruned = post.files_to_prune({**GOOD, **none})
+    every = [path for path in pruned if not any(path.startswith(f"{other}/") for other in pruned)]
     for relative in every:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("x")
@@ -143,11 +152,11 @@ def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any],
 @pytest.mark.parametrize(
     ("answers", "gone", "kept"),
     [
-        ({"kubernetes": False}, ["deploy/kubernetes"], ["Dockerfile"]),
+        ({"kubernetes": False, "task_queue": "rq", "database": "postgresql"}, ["deploy/kubernetes"], ["Dockerfile"]),
         (
-            {"kubernetes": True, "docker": False, "database": "postgresql"},
-            ["deploy/kubernetes/worker.yaml", "compose.yaml"],
-            ["deploy/kubernetes/migrate/job.yaml", "Dockerfile", ".dockerignore"],
+            {"kubernetes": True, "database": "postgresql"},
+            ["deploy/kubernetes/worker.yaml"],
+            ["deploy/kubernetes/deployment.yaml", "deploy/kubernetes/migrate/job.yaml", "Dockerfile"],
         ),
         (
             {"kubernetes": True, "database": "none", "task_queue": "rq"},
@@ -159,8 +168,7 @@ def test_post_gen_prunes_unchosen_files(tmp_path: Path, answers: dict[str, Any],
 def test_post_gen_prunes_kubernetes_files(
     tmp_path: Path, answers: dict[str, Any], gone: list[str], kept: list[str]
 ) -> None:
-    """deploy/kubernetes only when chosen, its worker and migration only with a queue and PostgreSQL;
-    Kubernetes keeps the Dockerfile (the image its pods run) when docker is not chosen."""
+    """deploy/kubernetes only when chosen, its worker and migration only with a queue and PostgreSQL."""
     tree = ["Dockerfile", "compose.yaml", ".dockerignore", "deploy/kubernetes/deployment.yaml",
             "deploy/kubernetes/worker.yaml", "deploy/kubernetes/migrate/job.yaml"]  # fmt: skip
     for relative in tree:

@@ -160,7 +160,7 @@ def test_the_laptop_pass_runs_once_per_database_and_task_queue(tier: Any) -> Non
     wanted = {(v["database"], v["task_queue"]) for v in variants if uses_services(v)}
     assert sorted(with_services) == sorted(wanted)  # each once
     if tier is full_variants:
-        assert len(with_services) == 7 and sum(map(uses_services, variants)) == 21
+        assert len(with_services) == 7 and sum(map(uses_services, variants[:27])) == 21  # the product rows
 
 
 def test_uncovered_pairs_sees_a_missing_pair() -> None:

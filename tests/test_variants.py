@@ -111,7 +111,8 @@ def check_files(project: Path, variant: dict[str, Any]) -> None:
     for relative in pruned:
         assert not (project / relative).exists(), f"{relative} should have been pruned"
     for relative in prunable_paths(package, slug) - set(pruned):
-        assert (project / relative).exists(), f"{relative} is missing (this variant keeps it)"
+        if not any(relative.startswith(f"{gone}/") for gone in pruned):  # not inside a pruned directory
+            assert (project / relative).exists(), f"{relative} is missing (this variant keeps it)"
     for relative in ("pyproject.toml", "Makefile", "deploy/gunicorn.conf.py", f"deploy/nginx/{slug}.conf"):
         assert (project / relative).is_file(), relative
     assert yaml_problems(project) == []

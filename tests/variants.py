@@ -44,7 +44,11 @@ OPTIONS = {**BEHAVIOURAL, **FILE_ONLY}
 DEFAULT = {name: values[0] for name, values in OPTIONS.items()}
 # Combinations the pre-gen hook must refuse (FailedHookException), the hook's INCOMPATIBLE table:
 # no tier has them, and the pairs they make need no variant.
-UNSUPPORTED: list[dict[str, Any]] = [{"database": "sqlite", "kubernetes": True}, {"tls": "certbot", "kubernetes": True}]
+UNSUPPORTED: list[dict[str, Any]] = [
+    {"database": "sqlite", "kubernetes": True},
+    {"docker": False, "kubernetes": True},
+    {"tls": "certbot", "kubernetes": True},
+]
 
 
 def supported(answers: Mapping[str, Any]) -> bool:
