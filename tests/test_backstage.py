@@ -162,12 +162,13 @@ def test_form_refuses_what_the_pre_gen_hook_refuses(template_repo: Path, tmp_pat
 
 
 def test_form_refuses_the_combinations_the_pre_gen_hook_refuses(template_repo: Path, tmp_path: Path) -> None:
-    """INCOMPATIBLE of the pre-gen hook (empty in this template today: a test repository gets one)."""
+    """INCOMPATIBLE of the pre-gen hook (the template's own, kubernetes=yes with SQLite, docker=no or
+    certbot, and two more a test repository gets)."""
     edit(
         template_repo / "hooks/pre_gen_project.py",
-        "INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = ()",
+        "INCOMPATIBLE: tuple[tuple[Mapping[str, Any], str], ...] = (",
         'INCOMPATIBLE = (({"database": "none", "task_queue": "celery"}, "the export task reads the database"),'
-        ' ({"docker": False, "ci": "gitlab"}, "a made-up rule"))',
+        ' ({"docker": False, "ci": "gitlab"}, "a made-up rule"),',
     )
     commit_all(template_repo, "refuse two combinations")
     git(template_repo, "tag", "--force", "v1.0.0")
@@ -181,11 +182,15 @@ def test_form_refuses_the_combinations_the_pre_gen_hook_refuses(template_repo: P
         (page, {**answers, "database": "sqlite", "task_queue": "celery"}, True),
         (page, {**answers, "docker": False, "ci": "gitlab"}, False),
         (page, {**answers, "docker": True, "ci": "gitlab"}, True),
+        (page, {**answers, "kubernetes": True, "database": "sqlite"}, False),
+        (page, {**answers, "kubernetes": True, "database": "postgresql"}, True),
         (locked_page, {**answers, "task_queue": "celery"}, False),  # database is locked to none
         (locked_page, {**answers, "task_queue": "rq", "ci": "gitlab"}, True),  # docker is locked to yes
     ]
     assert backstage_node.schema_verdicts([(schema, value) for schema, value, _ in cases]) == [ok for *_, ok in cases]
-    assert len(locked_page["allOf"]) == 1
+    # Left by the locks: database=none refuses celery; kubernetes=yes with tls=certbot (the other
+    # kubernetes rules name database=sqlite or docker=no, which the locks rule out).
+    assert len(locked_page["allOf"]) == 2
 
 
 def fetch_cookiecutter(template_dir: Path, values: dict[str, Any], workspace: Path, scratch: Path) -> None:
