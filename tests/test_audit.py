@@ -567,6 +567,17 @@ def test_cli_text_exit_codes_and_filters(tmp_path: Path) -> None:
     assert "FG601" in only.output and "FG603" not in only.output
 
 
+def test_opt_in_rules_need_select_all_or_their_code(tmp_path: Path) -> None:
+    """The default gate leaves the opt-in rules out; ALL, the code or a prefix of it turns them on."""
+    write_tree(tmp_path, {**BAD["FG502"], **BAD["FG501-smtp"]})
+    codes = {rule.code for rule in RULES if rule.opt_in}
+    assert codes == {"FG502"}
+    assert "FG502" not in runner.invoke(app, ["audit", str(tmp_path)]).output
+    for select in ("ALL", "all", "FG502", "FG5"):
+        output = runner.invoke(app, ["audit", str(tmp_path), "--select", select]).output
+        assert "FG502" in output and ("FG501" in output) is (select != "FG502"), (select, output)
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
