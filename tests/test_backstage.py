@@ -234,7 +234,17 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, preset: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {"docker": False, "task_queue": "rq", "auth": "oidc", "metrics": "none", "tracing": "opentelemetry"},
+        {"kubernetes": True, "task_queue": "celery", "error_tracking": "sentry"},  # includes across the template
+    ],
+    ids=["no-docker-rq-oidc", "kubernetes-celery"],
+)
+def test_backstage_makes_the_project_flaskgen_new_makes(
+    template_repo: Path, preset: Path, tmp_path: Path, chosen: dict[str, Any]
+) -> None:
     """The template's steps, rendered by the scaffolder's engine for a form's answers and run the
     way Backstage's actions run (real cookiecutter), leave in ./<slug> (what publish pushes) the
     project `flaskgen new` makes from the same answers, except .cruft.json, which only the post-gen
@@ -244,14 +254,7 @@ def test_backstage_makes_the_project_flaskgen_new_makes(template_repo: Path, pre
     document = export(template_repo, tmp_path / "out", "--preset", str(preset))
     form = document["spec"]["parameters"][0]["properties"]
     answers = {name: prop["default"] for name, prop in form.items() if "default" in prop}
-    answers |= {
-        **NAMES,
-        "docker": False,
-        "task_queue": "rq",
-        "auth": "oidc",
-        "metrics": "none",
-        "tracing": "opentelemetry",
-    }
+    answers |= {**NAMES, **chosen}
     [steps] = backstage_node.scaffold(document, [answers], base=tmp_path / "out")
     workspace = tmp_path / "workspace"
     for step in steps:
