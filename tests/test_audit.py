@@ -548,10 +548,13 @@ def test_good_project_has_no_findings(tmp_path: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize("overrides", [{}, {"database": "postgresql", "task_queue": "celery", "tls": "certbot"},
-                                       {"database": "none", "task_queue": "rq", "worker_class": "gevent"}])  # fmt: skip
+                                       {"database": "none", "task_queue": "rq", "worker_class": "gevent"},
+                                       {"kubernetes": "yes", "database": "postgresql", "task_queue": "celery",
+                                        "worker_class": "sync"}])  # fmt: skip
 def test_generated_projects_audit_clean(tmp_path: Path, overrides: dict[str, str]) -> None:
     project = generate_project(name="Clean", no_input=True, overrides=overrides, output_dir=tmp_path).project_dir
-    result = runner.invoke(app, ["audit", str(project)])
+    assert (project / "deploy/kubernetes/deployment.yaml").exists() is (overrides.get("kubernetes") == "yes")
+    result = runner.invoke(app, ["audit", str(project), "--select", "ALL"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "no findings"
 
