@@ -1,7 +1,8 @@
 """The `flaskgen` command line: parse, call the core API, map errors to exit codes.
 
-Every command runs inside `_errors_reported()`, the one place where errors become exit codes
-(copier's `_handle_exceptions`); `--debug` is an option of the app, before the command.
+Every command runs inside `_errors_reported()` (flaskgen.cli_edge, shared with the `fleet`
+commands of flaskgen.fleet_cli), the one place where errors become exit codes (copier's
+`_handle_exceptions`); `--debug` is an option of the app, before the command.
 Heavy imports (cookiecutter, rich) happen inside the commands so `flaskgen --help` and shell
 completion stay fast (cookiecutter.prompt alone costs ~80 ms).
 """
@@ -10,17 +11,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flaskgen import __version__
 from flaskgen.backstage import Publisher
-from flaskgen.errors import AuditError, FlaskgenError, InvalidAnswer
+from flaskgen.cli_edge import errors_reported as _errors_reported
+from flaskgen.errors import AuditError, InvalidAnswer
+from flaskgen.fleet_cli import fleet_app
+
+if TYPE_CHECKING:
+    from flaskgen.project import Target
 
 app = typer.Typer(
     name="flaskgen",
@@ -50,25 +55,7 @@ def main(
     ctx.obj = debug
 
 
-@contextmanager
-def _errors_reported(ctx: typer.Context) -> Iterator[None]:
-    """The single place where errors become exit codes: a FlaskgenError is its one line and
-    status 2, Ctrl-C is 130, anything else is 1 with a hint; --debug lets the traceback through."""
-    if ctx.find_root().obj:
-        yield
-        return
-    try:
-        yield
-    except FlaskgenError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=err.exit_code) from None
-    except KeyboardInterrupt:
-        typer.echo("aborted; nothing was written", err=True)
-        raise typer.Exit(code=130) from None
-    except Exception as err:
-        message = " ".join(str(err).split()) or type(err).__name__
-        typer.echo(f"error: unexpected {type(err).__name__}: {message} (rerun with --debug for details)", err=True)
-        raise typer.Exit(code=1) from None
+app.add_typer(fleet_app, name="fleet")
 
 
 def parse_assignments(items: Iterable[str], *, origin: str = "--set") -> dict[str, str]:
@@ -177,7 +164,7 @@ def options(
 
     table = Table("option", "default", "choices", "prompt")
     for opt in opts.values():
-        choices: Any = ", ".join(map(_show, opt.choices)) if opt.choices else f"({opt.kind})"
+        choices = ", ".join(map(_show, opt.choices)) if opt.choices else f"({opt.kind})"
         table.add_row(opt.name, _show(opt.default), choices, opt.prompt)
     Console().print(table)
 
@@ -221,7 +208,7 @@ TemplateOverride = Annotated[
 ]
 
 
-def _position(target: Any) -> str:
+def _position(target: Target) -> str:
     """ "0.1.0 -> 0.2.0 (1 release behind)" with releases, else "abc123 -> def456" (commits)."""
     if target.releases_behind is None:
         return f"{str(target.current_commit)[:12]} -> {str(target.latest_commit)[:12]}"
@@ -405,136 +392,3 @@ def audit_command(
         raise typer.Exit(code=0)
     typer.echo(FORMATS[output_format.value](report, path), nl=False)
     raise typer.Exit(code=1 if report.findings else 0)
-
-
-fleet_app = typer.Typer(
-    help="Where every service of the organisation stands, and update branches for all of them.",
-    no_args_is_help=True,
-)
-app.add_typer(fleet_app, name="fleet")
-ManifestArg = Annotated[
-    Path, typer.Argument(help="One repository per line: a git URL or path, optionally a branch after a space.")
-]
-JobsOpt = Annotated[
-    int | None, typer.Option("--jobs", "-j", min=1, help="Repositories in parallel (default: the CPU count).")
-]
-CacheOpt = Annotated[Path | None, typer.Option("--cache", help="Where clones go (default: ~/.cache/flaskgen/fleet).")]
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    """A progress callback: a bar on a terminal, nothing when stderr is piped."""
-    import sys
-
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-@fleet_app.command("status")
-def fleet_status(
-    ctx: typer.Context,
-    manifest: ManifestArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for tools.")] = False,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
-    preset: Annotated[
-        Path | None, typer.Option("--preset", help="Report answers that contradict its [locked].")
-    ] = None,
-    jobs: JobsOpt = None,
-    cache: CacheOpt = None,
-    target_cpus: Annotated[int, typer.Option("--target-cpus", min=1, help="CPUs of the production hosts.")] = 8,
-) -> None:
-    """Template version, releases behind, drift, audit findings and preset violations of every repository.
-    Exit 0 when all are current, compliant and audit-clean, 1 otherwise, 2 for a bad manifest."""
-    from flaskgen import fleet
-    from flaskgen.presets import load_preset
-
-    with _errors_reported(ctx):
-        entries = fleet.read_manifest(manifest)
-        loaded = load_preset(preset) if preset else None
-        with _progress("reading repositories") as progress:
-            repos = fleet.status(
-                entries, preset=loaded, jobs=jobs, cache=cache, target_cpus=target_cpus, progress=progress
-            )
-        if html is not None:
-            html.write_text(fleet.as_html(repos), encoding="utf-8")
-    if as_json:
-        typer.echo(fleet.as_json(repos), nl=False)
-    else:
-        _print_fleet(repos, fleet.summary(repos))
-    raise typer.Exit(code=0 if all(repo.clean for repo in repos) else 1)
-
-
-def _print_fleet(repos: list[Any], totals: dict[str, int]) -> None:
-    from rich.table import Table
-
-    table = Table("repository", "status", "version", "behind", "drift", "audit", "preset", "error")
-    for r in repos:
-        version = r.current_version or (r.current_commit or "")[:12]
-        if r.status == "behind":
-            version += f" -> {r.latest_version or (r.latest_commit or '')[:12]}"
-        table.add_row(
-            r.repo,
-            r.status,
-            version,
-            "" if r.releases_behind is None else str(r.releases_behind),
-            str(len(r.drift)) if r.drift else "",
-            " ".join(f"{code}x{count}" for code, count in r.audit.items()),
-            " ".join(f"{v['key']}={v['actual']}!={v['expected']}" for v in r.preset_violations),
-            r.error or "",
-        )
-    _wide_console().print(table)
-    typer.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in totals.items()))
-
-
-def _wide_console() -> Any:
-    """A terminal's own width; piped output is not squeezed into 80 columns (paths are long)."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=250)
-
-
-@fleet_app.command("update")
-def fleet_update(
-    ctx: typer.Context,
-    manifest: ManifestArg,
-    branch: Annotated[str, typer.Option("--branch", help="The branch to create in each repository that is behind.")],
-    to: Annotated[str | None, typer.Option("--to", help="A release (vX.Y.Z) or HEAD; default the newest.")] = None,
-    push: Annotated[bool, typer.Option("--push", help="Push each branch to its repository's origin.")] = False,
-    preset: Annotated[Path | None, typer.Option("--preset", help="Answers for new variables, locks.")] = None,
-    jobs: JobsOpt = None,
-    cache: CacheOpt = None,
-) -> None:
-    """A branch with the template update committed in every repository that is behind (conflicts
-    committed with their markers and listed). Exit 0 when every branch is clean, 1 otherwise."""
-    from rich.table import Table
-
-    from flaskgen import fleet
-    from flaskgen.presets import load_preset
-
-    with _errors_reported(ctx):
-        entries = fleet.read_manifest(manifest)
-        loaded = load_preset(preset) if preset else None
-        with _progress("updating repositories") as progress:
-            results = fleet.update(
-                entries, branch=branch, to=to, push=push, preset=loaded, jobs=jobs, cache=cache, progress=progress
-            )
-    table = Table("repository", "result", "from", "to", "branch", "pushed", "conflicts / error", "work tree")
-    for r in results:
-        detail = r.error or " ".join(r.conflicts)
-        table.add_row(r.repo, r.action, str(r.from_version or "")[:12], str(r.to_version or "")[:12],
-                      r.branch or "", "yes" if r.pushed else "", detail, r.workdir or "")  # fmt: skip
-    _wide_console().print(table)
-    counts = {
-        action: sum(r.action == action for r in results) for action in ("updated", "conflicts", "current", "error")
-    }
-    typer.echo(", ".join(f"{action}: {count}" for action, count in counts.items()))
-    raise typer.Exit(code=1 if counts["conflicts"] or counts["error"] else 0)

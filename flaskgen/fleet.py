@@ -29,11 +29,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from flaskgen import git
 from flaskgen.errors import FlaskgenError, ManifestError
 from flaskgen.presets import Preset
+
+if TYPE_CHECKING:
+    from flaskgen.project import Recorded, UpdateResult
 
 __all__ = [
     "ManifestEntry",
@@ -254,21 +257,23 @@ def _templates(sources: set[tuple[str, str | None]]) -> Iterator[dict[tuple[str,
 
 
 Progress = Callable[[int, int], None]
+JobT = TypeVar("JobT")
+ResultT = TypeVar("ResultT")
 
 
 def _run_parallel(
-    func: Callable[[Any], Any], jobs: Sequence[Any], workers: int, progress: Progress | None
-) -> list[Any]:
+    func: Callable[[JobT], ResultT], jobs: Sequence[JobT], workers: int, progress: Progress | None
+) -> list[ResultT]:
     """func over jobs in a process pool (spawned, so no locks are inherited), results in order."""
     if workers <= 1 or len(jobs) <= 1:
-        results = []
+        results: list[ResultT] = []
         for index, job in enumerate(jobs, 1):
             results.append(func(job))
             if progress:
                 progress(index, len(jobs))
         return results
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-        futures: list[Future[Any]] = [pool.submit(func, job) for job in jobs]
+        futures: list[Future[ResultT]] = [pool.submit(func, job) for job in jobs]
         for done, future in enumerate(futures, 1):
             future.result()
             if progress:
@@ -276,7 +281,7 @@ def _run_parallel(
         return [future.result() for future in futures]
 
 
-def _read(entry: ManifestEntry, cache: Path) -> tuple[Path | None, Any, str | None]:
+def _read(entry: ManifestEntry, cache: Path) -> tuple[Path | None, Recorded | None, str | None]:
     """(checkout, its recorded answers, error) for one entry."""
     from flaskgen.project import read_answers
 
@@ -306,7 +311,7 @@ def status(
     with _templates(sources) as opened:
         work: list[tuple[int, _Job]] = []
         for index, (entry, (where, recorded, error)) in enumerate(zip(entries, read, strict=True)):
-            if error is not None or where is None:
+            if error is not None or where is None or recorded is None:
                 results[index] = RepoStatus(repo=entry.repo, error=error)
                 continue
             template_dir = opened[(recorded.template, recorded.checkout)]
@@ -353,7 +358,7 @@ class _UpdateJob:
     preset: Preset | None
 
 
-def commit_message(result: Any) -> str:
+def commit_message(result: UpdateResult) -> str:
     """The update commit's message: the version change, the changelog entries, the conflicts."""
     target = result.target
     before = target.current_version or str(target.current_commit)[:12]
