@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flaskgen.cli import app
-from flaskgen.project import ANSWERS_FILE, decide
+from flaskgen.project import ANSWERS_FILE
 from flaskgen.testing import run_step, tool_env
 from tests.helpers import SLUG, commit_all, edit, find_python, git, project_from, require, template_repository
 
@@ -246,23 +246,3 @@ def test_preset_names_the_template(tmp_path: Path, template_repo: Path) -> None:
     result = runner.invoke(app, ["new", "F", "--no-input", "--no-git", "--preset", str(preset), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "f/README.md").read_text().startswith("# F (org fork)")
-
-
-@pytest.mark.parametrize(
-    ("base", "theirs", "ours", "action"),
-    [
-        (b"a", b"a", b"a", None),  # unchanged everywhere
-        (b"a", b"a", b"mine", None),  # only the user changed it
-        (b"a", b"new", b"new", None),  # the project already has the new version
-        (b"a", b"new", b"a", "updated"),  # only the template changed it
-        (b"a", b"new", b"mine", "merged"),  # both changed it
-        (None, b"new", None, "added"),  # a new template file
-        (None, b"new", b"mine", "merged"),  # a new template file the user also wrote
-        (b"a", b"new", None, "skipped"),  # the user deleted it; the template changed it
-        (b"a", None, b"a", "removed"),  # the template dropped it; the user never changed it
-        (b"a", None, b"mine", "kept"),  # the template dropped it; the user changed it
-        (b"a", None, None, None),  # dropped by both
-    ],
-)
-def test_update_decides_each_file(base: bytes | None, theirs: bytes | None, ours: bytes | None, action: str) -> None:
-    assert decide(base, theirs, ours) == action
