@@ -628,7 +628,7 @@ BENCHMARKS: dict[str, tuple[dict[str, str], Callable[[Path, Size], str]]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness; too small to report")
     parser.add_argument("--output", type=Path, help="also append the tables to this Markdown file")
     parser.add_argument("--baseline", metavar="REF", help="overhead: also serve the template at this git ref of "
                         "this repository (a commit, a tag, HEAD~1) in the same rounds, for a before/after")  # fmt: skip

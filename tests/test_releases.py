@@ -1,6 +1,6 @@
 """Template releases with real git repositories: versions and changelog in `check`, `update --to`,
 answers that change between versions, preset locks, release migrations, cruft's skip list, and
-cruft itself on both sides (issue 12, DESIGN.md §7)."""
+cruft itself on both sides (issue 12; README.md, "Organisation-wide: presets, answers, check, update")."""
 
 from __future__ import annotations
 

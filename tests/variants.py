@@ -1,4 +1,4 @@
-"""The variant space as data, and the steps that prove one baked variant works (DESIGN.md §5)."""
+"""The variant space as data, and the steps that prove one baked variant works (tests/test_variants.py)."""
 
 from __future__ import annotations
 
@@ -237,8 +237,8 @@ def runs_laptop_pass(variant: Mapping[str, Any], tier: list[dict[str, Any]]) -> 
     Celery's eager mode or RQ's synchronous queue a laptop falls back to).
 
     Once per (database, task_queue) in the tier, on its first variant: the fallbacks are chosen
-    by those two options alone (DESIGN.md §5.4 asks for the real services; this pass is the
-    extra one), and worker_class, the third option of the full product, changes neither the
+    by those two options alone (the matrix runs each variant's suite against the real services;
+    this pass is the extra one), and worker_class, the third option of the full product, changes neither the
     generated suite nor the code it runs in-process (only gunicorn.conf.py and one dependency).
     Running it for every such variant cost 21 suite runs a full tier; this is 7."""
     if not uses_services(variant):
