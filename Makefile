@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-full lint bench clean
+.PHONY: install test test-full test-variant lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@if command -v uv >/dev/null 2>&1; then \
@@ -17,11 +17,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-test: install  ## unit + CLI tests, pairwise variant matrix, live stack smoke tests
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+test: install  ## the fast tier: unit, CLI, hooks, audit, the default variant baked and tested
+	$(BIN)/pytest -n auto -m "not slow" --variants=default $(PYTEST_ARGS)
 
-test-full: install  ## the same with the full behavioural variant product (what CI runs)
+test-full: install  ## everything: the full variant matrix with upgrades, live stacks, releases, fleet (what CI runs)
 	$(BIN)/pytest -n auto --variants=full $(PYTEST_ARGS)
+
+SET ?=
+test-variant: install  ## one variant as the matrix checks it: make test-variant SET="database=postgresql task_queue=celery"
+	$(BIN)/pytest -n auto tests/test_variants.py --variant="$(SET)" $(PYTEST_ARGS)
 
 bench: install  ## every benchmark at full size (a few minutes); tables go to bench/last-run.md
 	$(BIN)/python bench/run.py --output bench/last-run.md

@@ -1,6 +1,12 @@
 """Shared fixtures and options for flaskgen's test suite.
 
-- `--variants=pairwise|full` picks the variant matrix tier (tests/test_variants.py).
+- Test tiers (README, "Development"): `make test` is the fast tier, `-m "not slow" --variants=default`
+  (unit, CLI, hooks, audit, and the default variant baked and tested); `make test-full` (CI) is
+  everything with `--variants=full`. Tests marked `slow` (live stacks, upgrades, packaging, real
+  release repositories, the fleet, benchmarks) are left out of the fast tier only.
+- `--variants=default|pairwise|full` picks the variant matrix tier (tests/test_variants.py);
+  `--variant "database=postgresql task_queue=celery"` runs that one variant instead (defaults for
+  the options it leaves out), as the matrix runs each of its variants (`make test-variant SET=...`).
 - `--shard=K/N` runs the K-th of N slices of the variants (balanced by tests/variant_costs.json,
   written by `--record-costs`); the N slices together run every variant once, and the tests
   that take no variant run in slice 1 only.
@@ -21,15 +27,21 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import find_python
-from tests.variants import COSTS_FILE, OPTIONS, parse_shard, partition, recorded_costs, variant_id
+from tests.variants import COSTS_FILE, OPTIONS, one_variant, parse_shard, partition, recorded_costs, variant_id
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--variants",
-        choices=("pairwise", "full"),
+        choices=("default", "pairwise", "full"),
         default="pairwise",
-        help="variant matrix tier: pairwise (default) or the full behavioural product",
+        help="variant matrix tier: the default variant only, pairwise (default) or the full behavioural product",
+    )
+    parser.addoption(
+        "--variant",
+        default=None,
+        metavar="KEY=VALUE ...",
+        help='run the variant matrix for this one variant, e.g. "database=postgresql task_queue=celery"',
     )
     parser.addoption("--shard", default=None, help="run slice K of N of the variant matrix (K/N, e.g. 2/4)")
     parser.addoption(
@@ -39,12 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     expose_interpreters()
-    shard = config.getoption("--shard")
-    if shard is not None:
-        try:
+    try:
+        if (shard := config.getoption("--shard")) is not None:
             parse_shard(shard)
-        except ValueError as error:
-            raise pytest.UsageError(str(error)) from None
+        if (spec := config.getoption("--variant")) is not None:
+            one_variant(spec)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def expose_interpreters() -> None:
@@ -61,8 +74,30 @@ def expose_interpreters() -> None:
     os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 
+SLOW_MODULES = {
+    "test_deploy",  # bakes a project per worker class and TLS value; live Nginx -> Gunicorn stacks
+    "test_faults",  # attacks and faults through a live stack
+    "test_fleet",  # nine repositories with bare remotes, the report in Chromium
+    "test_frontdoors",  # cookiecutter, cruft and flaskgen on checkouts and git URLs, a release before the move
+    "test_hosts",  # three app hosts in network namespaces behind a live Nginx, under load
+    "test_locking",  # uv lock per project, make install with uv and with pip
+    "test_package",  # a wheel installed in fresh venvs, its project's make test
+    "test_releases",  # template repositories with tags, cruft, an installed wheel
+    "test_template_update_jobs",  # the generated CI jobs' scripts against bare remotes
+    "test_update",  # check, diff and update on projects in real git repositories
+}
+"""Test modules left out of the fast tier (`make test`) as a whole; a slow test elsewhere carries
+the `slow` marker itself, and every `live` test (real Gunicorn/Nginx processes) is slow too."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--shard=K/N: keep the variant tests of slice K (and, in slice 1, every test without a variant)."""
+    """Mark the slow tests (SLOW_MODULES, `live`); --shard=K/N: keep the variant tests of slice K
+    (and, in slice 1, every test without a variant)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if item.get_closest_marker("live") or (module is not None and module.__name__.split(".")[-1] in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
     shard = config.getoption("--shard")
     if shard is None:
         return

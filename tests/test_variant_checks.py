@@ -255,3 +255,31 @@ def test_project_names_are_the_templates_own(tmp_path: Path) -> None:
         made = generate_project(name=name, no_input=True, output_dir=tmp_path, git=False, lock=False)
         assert made.project_dir.name == slug
         assert (made.project_dir / "src" / package / "__init__.py").is_file()
+
+
+def test_tiers_collect_what_the_makefile_promises() -> None:
+    """`make test` (the fast tier) holds the default variant's bake and no slow test; `--variant`
+    (`make test-variant SET=...`) is that one variant, bake and upgrade, defaults for the rest."""
+
+    def collected(*args: str) -> tuple[int, list[str], str]:
+        command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        return done.returncode, [line for line in done.stdout.splitlines() if "::" in line], done.stderr
+
+    makefile = (REPO / "Makefile").read_text()
+    assert '-m "not slow" --variants=default' in makefile.split("\ntest:")[1].split("\n\n")[0]
+    _, fast, _ = collected("-m", "not slow", "--variants=default")
+    default = variant_id(DEFAULT)
+    assert [t for t in fast if "test_variants.py::test_variant[" in t] == [
+        f"tests/test_variants.py::test_variant[{default}]"
+    ]
+    assert not any("test_upgrade" in t or "test_update.py" in t or "test_deploy.py" in t for t in fast)
+    assert any(t.startswith("tests/test_cli.py::") for t in fast) and any("test_audit.py" in t for t in fast)
+
+    _, one, _ = collected("tests/test_variants.py", "--variant", "database=postgresql,task_queue=celery")
+    wanted = variant_id({**DEFAULT, "database": "postgresql", "task_queue": "celery"})
+    assert {t.split("[", 1)[1].rstrip("]") for t in one if "[" in t} == {wanted}
+    assert {t.split("::")[1].split("[")[0] for t in one if "[" in t} == {"test_variant", "test_upgrade"}
+
+    code, _, stderr = collected("tests/test_variants.py", "--variant", "database=oracle")
+    assert code == 4 and "--variant database=oracle: choose one of sqlite, postgresql, none" in stderr

@@ -1,8 +1,10 @@
 """Every variant builds and passes its own tests (pytest-cookies, real tools, real services).
 
-Default tier: the default variant plus a pairwise covering set of all option values.
-`--variants=full`: the full product of the behavioural options (file-only values rotating).
-For each variant, in order (DESIGN.md §5): bake; no Jinja leftovers, no empty files, pruned
+`--variants=default` (the fast tier, `make test`): the default variant only. Pairwise (plain
+`pytest`): the default variant plus a pairwise covering set of all option values.
+`--variants=full` (`make test-full`, CI): the full product of the behavioural options (file-only
+values rotating). `--variant "KEY=VALUE ..."` (`make test-variant SET=...`): that one variant.
+For each variant, in order (README.md, "Development"): bake; no Jinja leftovers, no empty files, pruned
 files gone; a venv holding exactly its own lock (uv, the interpreter of its python_version; the
 directory is reused per interpreter and xdist worker: `install`); ruff check, ruff format
 --check and mypy (`make lint`); its own tests (`make test`, against the real PostgreSQL and
@@ -13,7 +15,7 @@ Dependabot, Renovate and compose schemas; hadolint) and the systemd units `syste
 verify`; the venv comes from the uv.lock made at generation (`uv sync --locked`); a wheel
 (`make build`); `make check-deploy` (gunicorn --check-config, nginx -t, gixy).
 
-Next to each of them, the same variant upgrades (DESIGN.md §7): baked at the previous release
+Next to each of them, the same variant upgrades (README.md, "Development"): baked at the previous release
 (tests/variants.py `upgrade_base`), `flaskgen update`d to this working tree with zero conflicts,
 it is file for file what a fresh bake makes, `check` calls it current, and it installs from the
 lock the update made. Being the same files as the bake next to it, it lints and passes its tests
@@ -56,6 +58,7 @@ from tests.helpers import (
 )
 from tests.stack import deploy_as_documented
 from tests.variants import (
+    DEFAULT,
     PROJECT_NAMES,
     UNSUPPORTED,
     config_lint_steps,
@@ -64,6 +67,7 @@ from tests.variants import (
     kubectl_binary,
     kubernetes_findings,
     leftover_jinja,
+    one_variant,
     pairwise_variants,
     postgres_database,
     project_names,
@@ -83,8 +87,13 @@ from tests.variants import (
 
 
 def tier_variants(config: pytest.Config) -> list[dict[str, Any]]:
-    """The variants of the tier --variants names, in order."""
-    variants = full_variants() if config.getoption("--variants") == "full" else pairwise_variants()
+    """The variants of the tier --variants names, in order (each with its project name); the one
+    --variant names, if given."""
+    if (spec := config.getoption("--variant")) is not None:
+        variants = [one_variant(spec)]
+    else:
+        tier = config.getoption("--variants")
+        variants = {"default": lambda: [dict(DEFAULT)], "full": full_variants}.get(tier, pairwise_variants)()
     return with_project_names(variants)
 
 
@@ -161,7 +170,7 @@ def install(project: Path, variant: dict[str, Any], step: Steps, venvs: Path) ->
         # Installed by its own path (VENV), not through the link: the scripts' #! lines name the
         # venv's python as uv was given it, and a project's link goes when its test ends.
         run_step("install (uv sync --locked)", ["make", "install", f"PYTHON={python}", f"VENV={shared}"], project, env)
-        # DESIGN.md §5.2: a shared environment would hide a missing dependency. This one holds
+        # A shared environment would hide a missing dependency. This one holds
         # nothing its lock lacks (`uv sync` is exact), checked rather than assumed.
         assert installed_packages(shared) <= locked_packages(project), "the venv holds packages its lock lacks"
     return env
@@ -371,6 +380,7 @@ def _services(variant: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     return missing, services
 
 
+@pytest.mark.slow
 def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any, venvs: Path) -> None:
     started = time.monotonic()
     step = Steps()

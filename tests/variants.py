@@ -151,6 +151,24 @@ def variant_id(variant: Mapping[str, Any]) -> str:
     return "-".join(f"{key}:{show(variant[key])}" for key in OPTIONS)
 
 
+def one_variant(spec: str) -> dict[str, Any]:
+    """The variant `--variant` names: "database=postgresql task_queue=celery" (spaces or commas
+    between the assignments), the defaults for every option it leaves out. A key or value outside
+    OPTIONS, or a combination the hook refuses, is a ValueError naming the valid ones."""
+    variant = dict(DEFAULT)
+    for item in spec.replace(",", " ").split():
+        key, sep, raw = item.partition("=")
+        if not sep or key not in OPTIONS:
+            raise ValueError(f"--variant {item!r}: write KEY=VALUE with KEY one of {', '.join(OPTIONS)}")
+        shown = {str(v).lower() if not isinstance(v, bool) else ("yes" if v else "no"): v for v in OPTIONS[key]}
+        if raw.lower() not in shown:
+            raise ValueError(f"--variant {key}={raw}: choose one of {', '.join(shown)}")
+        variant[key] = shown[raw.lower()]
+    if any(combo.items() <= variant.items() for combo in UNSUPPORTED):
+        raise ValueError(f"--variant {spec!r} is a combination the template refuses (UNSUPPORTED)")
+    return variant
+
+
 def pairwise_variants() -> list[dict[str, Any]]:
     """The default variant plus a pairwise covering set over every option (allpairspy)."""
     from allpairspy import AllPairs
