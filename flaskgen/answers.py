@@ -1,7 +1,9 @@
-"""One home for answers: the layers that decide each one, named, and their combined view.
+"""One home for answers: the layers that decide each one, named, built by one constructor
+(`AnswersMap.layered`, used by `new`, `update` and `fleet`).
 
-copier's `AnswersMap` is the model: each source of answers is a layer of its own, and one
-`ChainMap`, in priority order, says which answer wins. Highest first:
+copier's `AnswersMap` is the model: each source of answers is a layer of its own, and
+`ChainMap`s in priority order (`fixed`, never prompted; `defaults`, pre-filled) say which answer
+wins. Highest first:
 
 | layer | from | prompted? |
 | --- | --- | --- |
@@ -19,23 +21,15 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flaskgen.errors import PresetError, UnknownOption
-from flaskgen.template import Option
+from flaskgen.errors import PresetError
+from flaskgen.template import Option, coerce_answers
+
+if TYPE_CHECKING:
+    from flaskgen.presets import Preset
 
 __all__ = ["AnswersMap", "coerce_answers"]
-
-
-def coerce_answers(options: Mapping[str, Option], raw: Mapping[str, Any], *, origin: str = "--set") -> dict[str, Any]:
-    """Check keys and values against the template's variables; unknown keys are errors."""
-    answers: dict[str, Any] = {}
-    for key, value in raw.items():
-        option = options.get(key)
-        if option is None:
-            raise UnknownOption(f"{origin}: unknown option {key!r}; valid options: {', '.join(options)}")
-        answers[key] = option.coerce(value, origin=origin)
-    return answers
 
 
 @dataclass
@@ -49,6 +43,33 @@ class AnswersMap:
     environment: dict[str, Any] = field(default_factory=dict)
     locked_by: str = "the preset"
     """Who locked the `locked` answers (named in the conflict error)."""
+
+    @classmethod
+    def layered(
+        cls,
+        options: Mapping[str, Option],
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        preset: Preset | None = None,
+        user_defaults: Mapping[str, Any] | None = None,
+        environment: Mapping[str, Any] | None = None,
+    ) -> AnswersMap:
+        """The layers of one generation (`new`), update or fleet check, from their sources, each
+        checked against the template's options: `--set` overrides and NAME (`project_name`) are
+        `assigned`, the preset's `[locked]` and `[defaults]` are `locked` and `preset_defaults`."""
+        assigned = coerce_answers(options, overrides or {})
+        if name is not None:
+            assigned["project_name"] = options["project_name"].coerce(name, origin="NAME")
+        checked = preset.checked(options) if preset is not None else None
+        return cls(
+            locked=dict(checked.locked) if checked else {},
+            assigned=assigned,
+            preset_defaults=dict(checked.defaults) if checked else {},
+            user_defaults=dict(user_defaults or {}),
+            environment=dict(environment or {}),
+            locked_by=f"preset {checked.path}" if checked else "the preset",
+        )
 
     def __post_init__(self) -> None:
         for key, value in self.assigned.items():
@@ -67,8 +88,3 @@ class AnswersMap:
     def defaults(self) -> ChainMap[str, Any]:
         """Pre-filled answers a prompt may change."""
         return ChainMap(self.preset_defaults, self.user_defaults, self.environment)
-
-    @property
-    def combined(self) -> ChainMap[str, Any]:
-        """Every layer, highest priority first."""
-        return ChainMap(self.locked, self.assigned, self.preset_defaults, self.user_defaults, self.environment)

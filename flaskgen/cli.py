@@ -336,9 +336,9 @@ def update(
 
 
 def _answers_file() -> str:
-    from flaskgen.project import ANSWERS_FILE
+    from flaskgen.project import answers_file
 
-    return ANSWERS_FILE
+    return answers_file()
 
 
 class OutputFormat(StrEnum):

@@ -189,12 +189,13 @@ class _Job:
     repo: str
     project: str
     template_dir: str
-    locked: Mapping[str, Any]
+    preset: Preset | None
     target_cpus: int
 
 
 def _inspect(job: _Job) -> RepoStatus:
     """One repository's status; every FlaskgenError becomes its `error`."""
+    from flaskgen.answers import AnswersMap
     from flaskgen.audit import audit
     from flaskgen.project import drifted, locate, read_answers
     from flaskgen.template import open_template
@@ -206,7 +207,8 @@ def _inspect(job: _Job) -> RepoStatus:
         with open_template(job.template_dir) as head:
             target = locate(head, recorded.commit)
             result.drift = drifted(recorded, head)
-            result.preset_violations = _violations(job.locked, recorded.answers, head.options)
+            locked = AnswersMap.layered(head.options, preset=job.preset).locked  # checked as `new` checks it
+            result.preset_violations = _violations(locked, recorded.answers, head.options)
         result.status = "current" if target.up_to_date else "behind"
         result.current_commit, result.latest_commit = target.current_commit, target.latest_commit
         result.current_version, result.latest_version = target.current_version, target.latest_version
@@ -318,8 +320,7 @@ def status(
             if isinstance(template_dir, Exception):
                 results[index] = RepoStatus(repo=entry.repo, template=recorded.template, error=str(template_dir))
                 continue
-            locked = dict(preset.locked) if preset else {}
-            work.append((index, _Job(entry.repo, str(where), template_dir, locked, target_cpus)))
+            work.append((index, _Job(entry.repo, str(where), template_dir, preset, target_cpus)))
         done = _run_parallel(_inspect, [job for _, job in work], workers, progress)
     for (index, _), result in zip(work, done, strict=True):
         results[index] = result

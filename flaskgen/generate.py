@@ -69,8 +69,6 @@ def resolve_answers(
     defaults = dict(defaults or {})
     env = create_env_with_context({"cookiecutter": template.context})
     prompts = template.context.get("__prompts__", {})
-    hook = template.pre_gen_hook
-    validate_field: Callable[[str, Any], str | None] | None = getattr(hook, "validate_field", None)
     asked = [name for name in template.options if name not in fixed]
     answers: dict[str, Any] = {}
     for name, option in template.options.items():
@@ -91,7 +89,7 @@ def resolve_answers(
             value = suggested = render_variable(env, default, answers)
             while not no_input:
                 value = read_user_variable(name, suggested, prompts, prefix)
-                problem = validate_field(name, value) if validate_field else None
+                problem = template.hooks.validate_field(name, value)
                 if not problem:
                     break
                 from rich import print as rich_print
@@ -104,11 +102,8 @@ def resolve_answers(
 def validate_answers(template: Template, answers: Mapping[str, Any]) -> None:
     """Run the template's own pre-gen rules in-process, so a bad answer fails before any file
     is written (Cookiecutter would otherwise create the project directory first)."""
-    validate = getattr(template.pre_gen_hook, "validate", None)
-    if validate is None:
-        return
     public = {key: value for key, value in template.context.items() if not key.startswith("_")}
-    problem = validate(answers, public)
+    problem = template.hooks.validate(answers, public)
     if problem:
         raise InvalidAnswer(problem)
 
@@ -202,7 +197,7 @@ def render(
             ) from err
         try:
             context = {**answers, **(private or {})}
-            post_gen = _in_process_post_gen_hook(template)
+            post_gen = template.hooks.in_process_main()
             try:
                 rendered = Path(
                     cookiecutter(
@@ -244,28 +239,6 @@ def render(
             shutil.rmtree(created, ignore_errors=True)
         raise
     return target
-
-
-def _in_process_post_gen_hook(template: Template) -> Callable[..., int] | None:
-    """The template's post-gen `main(answers, root)` when flaskgen can run the hooks itself.
-
-    Cookiecutter runs each hook as a new Python process (rendered first), two interpreter
-    start-ups per project; flaskgen already runs the pre-gen rules in-process
-    (`validate_answers`), so when the template's hooks are exactly an importable pre-gen
-    `validate` and post-gen `main` it renders with Cookiecutter's hooks off and calls `main` here,
-    with the context Cookiecutter would have given it. Any other hook layout (a pre-prompt hook,
-    a hook that only works rendered) keeps Cookiecutter's own way."""
-    hooks = template.path / "hooks"
-    names = {p.name for p in hooks.iterdir() if p.is_file()} if hooks.is_dir() else set()
-    if names - {"pre_gen_project.py", "post_gen_project.py"}:
-        return None
-    pre_gen = template.pre_gen_hook
-    if "pre_gen_project.py" in names and not callable(getattr(pre_gen, "validate", None)):
-        return None
-    if "post_gen_project.py" not in names:
-        return lambda answers, root: 0
-    main = getattr(template.post_gen_hook, "main", None)
-    return main if callable(main) else None
 
 
 def _run_post_gen_hook(
@@ -311,26 +284,19 @@ def generate_project(
     with open_template(template, checkout) as tpl:
         if "project_slug" not in tpl.options:
             raise TemplateError(f"template {tpl.source} has no project_slug variable; flaskgen needs one")
-        assigned = coerce_answers(tpl.options, overrides or {})
-        if name is not None:
-            assigned["project_name"] = tpl.options["project_name"].coerce(name, origin="NAME")
-        checked = preset.checked(tpl.options) if preset is not None else None
-        layers = AnswersMap(
-            locked=dict(checked.locked) if checked else {},
-            assigned=assigned,
-            preset_defaults=dict(checked.defaults) if checked else {},
+        layers = AnswersMap.layered(
+            tpl.options,
+            overrides=overrides,
+            name=name,
+            preset=preset,
             user_defaults=_user_defaults(tpl.options) if use_user_config else {},
             environment=_environment(tpl.options),
-            locked_by=f"preset {checked.path}" if checked else "the preset",
         )
         answers = resolve_answers(tpl, fixed=layers.fixed, defaults=layers.defaults, no_input=no_input)
         validate_answers(tpl, answers)
         out = Path(output_dir)
-        private: dict[str, Any] = tpl.origin_context()
-        if "_git_init" in tpl.context:
-            private["_git_init"] = git and not (out / str(answers["project_slug"]) / ".git").exists()
-        if "_uv_lock" in tpl.context:
-            private["_uv_lock"] = lock
+        git_init = git and not (out / str(answers["project_slug"]) / ".git").exists()
+        private = tpl.private_context(git_init=git_init, uv_lock=lock)
         project = render(tpl, answers, output_dir=out, overwrite=overwrite, private=private)
     return GenerationResult(project_dir=project, answers=answers, files=_list_files(project))
 

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flaskgen.answers import coerce_answers
 from flaskgen.errors import InvalidAnswer, PresetError, UnknownOption
-from flaskgen.template import Option
+from flaskgen.template import Option, coerce_answers
 
 __all__ = ["PRESET_ENV_VAR", "Preset", "find_preset", "load_preset", "user_preset_path"]
 

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
 from flaskgen import git
-from flaskgen.errors import GitError, InvalidAnswer, TemplateError
+from flaskgen.errors import GitError, InvalidAnswer, TemplateError, UnknownOption
+from flaskgen.hooks import ModuleHooks, TemplateHooks, load_hook
 
 __all__ = [
     "Option",
     "Template",
     "bundled_template_dir",
+    "coerce_answers",
     "embedded_origin",
+    "load_hook",
     "load_template_options",
     "open_template",
     "repository_root",
@@ -81,6 +81,18 @@ class Option:
         }
 
 
+def coerce_answers(options: Mapping[str, Option], raw: Mapping[str, Any], *, origin: str = "--set") -> dict[str, Any]:
+    """Check keys and values against the template's variables; unknown keys are errors (every
+    source of answers goes through this: `--set`, presets, the user config, answers files)."""
+    answers: dict[str, Any] = {}
+    for key, value in raw.items():
+        option = options.get(key)
+        if option is None:
+            raise UnknownOption(f"{origin}: unknown option {key!r}; valid options: {', '.join(options)}")
+        answers[key] = option.coerce(value, origin=origin)
+    return answers
+
+
 @dataclass
 class Template:
     """A template ready to render: its directory and its parsed cookiecutter.json."""
@@ -96,22 +108,39 @@ class Template:
     """The template repository's commit (None when the source is not a git repository)."""
     directory: str | None = None
     """The template's directory inside the repository (None at its root)."""
+    hooks: TemplateHooks = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    """Its hooks as flaskgen calls them (flaskgen.hooks), loaded the first time one is used."""
     options: dict[str, Option] = field(init=False)
 
     def __post_init__(self) -> None:
         self.options = parse_options(self.context)
+        if not isinstance(self.hooks, ModuleHooks) or self.hooks.template_dir != self.path:
+            self.hooks = ModuleHooks(self.path)  # a new path (template_at) has its own hooks
 
-    @cached_property
+    @property
     def pre_gen_hook(self) -> ModuleType | None:
-        """The template's pre_gen_project hook as a module: its `validate(answers, options)` and
-        `validate_field(key, value)` are the template's own rules."""
-        return load_hook(self.path, "pre_gen_project")
+        """The template's pre_gen_project hook as a module (None when it cannot be imported)."""
+        return self.hooks.pre_gen if isinstance(self.hooks, ModuleHooks) else None
 
-    @cached_property
+    @property
     def post_gen_hook(self) -> ModuleType | None:
-        """The template's post_gen_project hook as a module: its `main(answers, root)` finishes a
-        rendered project (flaskgen calls it in-process, see generate.render)."""
-        return load_hook(self.path, "post_gen_project")
+        """The template's post_gen_project hook as a module (None when it cannot be imported)."""
+        return self.hooks.post_gen if isinstance(self.hooks, ModuleHooks) else None
+
+    def private_context(
+        self, *, git_init: bool = False, uv_lock: bool = False, checkout: str | None = None
+    ) -> dict[str, Any]:
+        """The private variables flaskgen sets for one render, those the template's
+        cookiecutter.json declares: where the template came from, which the post-gen hook writes
+        into the answers file (checkout: the branch the project follows, when not the
+        template's own), and whether the post-gen hook runs `git init` and `uv lock`."""
+        values = {
+            **self.origin_context(),
+            "_answers_checkout": (self.checkout if checkout is None else checkout) or "",
+            "_git_init": git_init,
+            "_uv_lock": uv_lock,
+        }
+        return {key: value for key, value in values.items() if key in self.context}
 
     def origin_context(self) -> dict[str, str]:
         """Private template variables that the post-gen hook writes into the answers file."""
@@ -130,11 +159,10 @@ def _located(path: Path, context: dict[str, Any], *, source: str | None, checkou
     The template's own post-gen hook decides the origin (`repository_origin`), so `flaskgen new`
     and plain Cookiecutter record the same thing; a template without that function records
     its source only."""
-    hook = load_hook(path, "post_gen_project")
-    find_origin = getattr(hook, "repository_origin", None)
-    origin = find_origin(str(path)) if callable(find_origin) else None
+    hooks = ModuleHooks(path)
+    origin = hooks.repository_origin(str(path))
     if origin is None:
-        return Template(path=path, context=context, source=source or "bundled", checkout=checkout)
+        return Template(path=path, context=context, source=source or "bundled", checkout=checkout, hooks=hooks)
     return Template(
         path=path,
         context=context,
@@ -142,6 +170,7 @@ def _located(path: Path, context: dict[str, Any], *, source: str | None, checkou
         checkout=checkout,
         commit=origin["commit"],
         directory=origin["directory"],
+        hooks=hooks,
     )
 
 
@@ -248,31 +277,6 @@ def resolve_nested(directory: Path) -> tuple[Path, dict[str, Any]]:
             raise TemplateError(f"nested template path {relative} leaves {directory}")
         return target, _read_context(target)
     return directory, context
-
-
-def load_hook(template_dir: Path, name: str) -> ModuleType | None:
-    """Import a hook script as a module (its functions are plain Python; the Jinja parts are
-    only in its `__main__` block). None when the template has no such hook, or when the hook
-    is a plain script: one without a `__name__ == "__main__"` guard does its work at import,
-    so importing it here would run it (a fork's hook may delete or write files)."""
-    path = template_dir / "hooks" / f"{name}.py"
-    if not path.is_file():
-        return None
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not re.search(r"""^if __name__ == ["']__main__["']:""", source, flags=re.MULTILINE):
-        return None
-    spec = importlib.util.spec_from_file_location(f"_flaskgen_hook_{name}", path)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit):  # a fork's hook may only work once rendered: then Cookiecutter alone runs it
-        return None
-    return module
 
 
 def _is_remote(template: str) -> bool:

@@ -392,7 +392,7 @@ def test_upgrade(variant: dict[str, Any], tmp_path: Path, record_property: Any, 
             with open_template(str(REPO)) as head, template_at(head, upgrade_base()) as old:
                 old_options = set(old.options)
                 answers = recorded_answers(old, {key: value for key, value in given.items() if key in old_options})
-                private = {**old.origin_context(), "_git_init": True}
+                private = old.private_context(git_init=True)
                 project = render(old, answers, output_dir=tmp_path, private=private)
             assert (project / ".git").is_dir()
 

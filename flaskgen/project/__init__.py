@@ -33,20 +33,22 @@ from before the template locked) `update` refreshes it with the template's own `
 
 from __future__ import annotations
 
+from typing import Any
+
 from flaskgen.project.drift import CheckResult, check, diff, drifted
 from flaskgen.project.plan import UpdatePlan, decide, plan_update
 from flaskgen.project.position import Target, locate
-from flaskgen.project.record import ANSWERS_FILE, Recorded, read_answers
+from flaskgen.project.record import Recorded, answers_file, read_answers
 from flaskgen.project.renders import pristine, recorded_answers, tree_files
 from flaskgen.project.upgrade import UpdateResult, update
 
 __all__ = [
-    "ANSWERS_FILE",
     "CheckResult",
     "Recorded",
     "Target",
     "UpdatePlan",
     "UpdateResult",
+    "answers_file",
     "check",
     "decide",
     "diff",
@@ -59,3 +61,10 @@ __all__ = [
     "tree_files",
     "update",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`ANSWERS_FILE`, computed when first asked for (importing flaskgen loads no hook)."""
+    if name == "ANSWERS_FILE":
+        return answers_file()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

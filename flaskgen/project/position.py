@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen.errors import ProjectError, TemplateError
-from flaskgen.project.record import ANSWERS_FILE, Recorded
+from flaskgen.project.record import Recorded, answers_file
 from flaskgen.releases import Release, changelog_sections, list_releases, newest_in, parse_version
 from flaskgen.template import Template, open_template, repository_root, template_at
 
@@ -72,7 +72,7 @@ def reach(recorded: Recorded, template: str | None, checkout: str | None) -> Ite
             if template is not None:
                 raise
             raise TemplateError(
-                f"cannot reach the template {source} recorded in {ANSWERS_FILE}; "
+                f"cannot reach the template {source} recorded in {answers_file()}; "
                 "pass --template with a reachable URL or clone of it"
             ) from err
         yield head

@@ -7,16 +7,29 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flaskgen.errors import ProjectError
-from flaskgen.template import bundled_template_dir, load_hook
+from flaskgen.hooks import ModuleHooks
+from flaskgen.template import bundled_template_dir
 
-__all__ = ["ANSWERS_FILE", "Recorded", "new_record", "read_answers"]
+__all__ = ["Recorded", "answers_file", "new_record", "read_answers"]
 
-# The template's contract, written once: the post-gen hook names the file it writes.
-ANSWERS_FILE: str = getattr(load_hook(bundled_template_dir(), "post_gen_project"), "ANSWERS_FILE", ".cruft.json")
+
+@cache
+def answers_file() -> str:
+    """The answers file's name: the template's contract, written once, by its post-gen hook
+    (`ANSWERS_FILE`); read from the bundled template the first time it is needed."""
+    return ModuleHooks(bundled_template_dir()).answers_file
+
+
+def __getattr__(name: str) -> Any:
+    """`ANSWERS_FILE`, computed when first asked for (importing flaskgen loads no hook)."""
+    if name == "ANSWERS_FILE":
+        return answers_file()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ def read_answers(project: str | os.PathLike[str]) -> Recorded:
     root = Path(project)
     if not root.is_dir():
         raise ProjectError(f"{root} is not a directory; give the path of a generated project")
-    path = root / ANSWERS_FILE
+    path = root / answers_file()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         context = data["context"]["cookiecutter"]
@@ -46,7 +59,7 @@ def read_answers(project: str | os.PathLike[str]) -> Recorded:
         skip = [str(entry) for entry in data.get("skip") or []]
     except FileNotFoundError as err:
         raise ProjectError(
-            f"{root} has no {ANSWERS_FILE}: not a project made by flaskgen or cruft; "
+            f"{root} has no {answers_file()}: not a project made by flaskgen or cruft; "
             "generate it with `flaskgen new` (or record it with `cruft link`)"
         ) from err
     except (OSError, ValueError, KeyError, TypeError) as err:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen import git
-from flaskgen.answers import AnswersMap, coerce_answers
+from flaskgen.answers import AnswersMap
 from flaskgen.errors import InvalidAnswer
 from flaskgen.generate import render, resolve_answers, validate_answers
 from flaskgen.presets import Preset
-from flaskgen.project.record import ANSWERS_FILE
+from flaskgen.project.record import answers_file
 from flaskgen.template import Template
 
 __all__ = ["LOCK_FILE", "pristine", "recorded_answers", "skipped_paths", "target_answers", "tree_files"]
@@ -46,25 +46,19 @@ def target_answers(
     no_input); one it removed is dropped; a recorded value that is no longer valid is an error
     naming the new choices, unless overrides (`--set`) replace it. The preset's locked answers
     refuse a conflicting override and answer new variables."""
-    assigned = coerce_answers(tpl.options, overrides or {})
-    checked = preset.checked(tpl.options) if preset is not None else None
-    layers = AnswersMap(
-        locked=dict(checked.locked) if checked else {},
-        assigned=assigned,
-        preset_defaults=dict(checked.defaults) if checked else {},
-        locked_by=f"preset {checked.path}" if checked else "the preset",
-    )
+    layers = AnswersMap.layered(tpl.options, overrides=overrides, preset=preset)
+    assigned = layers.assigned
     kept: dict[str, Any] = {}
     for key, value in recorded.items():
         if key not in tpl.options or key in assigned:
             continue
         option = tpl.options[key]
         try:
-            kept[key] = option.coerce(value, origin=ANSWERS_FILE)
+            kept[key] = option.coerce(value, origin=answers_file())
         except InvalidAnswer as err:
             choices = ", ".join(map(str, option.choices or ()))
             raise InvalidAnswer(
-                f"{ANSWERS_FILE}: {key}={value!r} is not valid in this template version (choices: {choices}); "
+                f"{answers_file()}: {key}={value!r} is not valid in this template version (choices: {choices}); "
                 f"pass --set {key}=<one of them>"
             ) from err
     added = [key for key in tpl.options if key not in recorded and key not in assigned]
@@ -82,15 +76,14 @@ def pristine(tpl: Template, answers: Mapping[str, Any], *, checkout: str | None 
     scratch = Path(tempfile.mkdtemp(prefix="flaskgen-pristine-"))
     try:
         # No lock: uv.lock is the project's own state (resolved on its day), not a template output.
-        private = {**tpl.origin_context(), "_answers_checkout": checkout or "", "_git_init": False, "_uv_lock": False}
-        yield render(tpl, answers, output_dir=scratch, private={k: v for k, v in private.items() if k in tpl.context})
+        yield render(tpl, answers, output_dir=scratch, private=tpl.private_context(checkout=checkout or ""))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _ignored(relative: Path) -> bool:
     return (
-        relative.name == ANSWERS_FILE or relative.as_posix() == LOCK_FILE or bool(IGNORED_PARTS & set(relative.parts))
+        relative.name == answers_file() or relative.as_posix() == LOCK_FILE or bool(IGNORED_PARTS & set(relative.parts))
     )
 
 

@@ -20,7 +20,7 @@ from flaskgen.presets import Preset
 from flaskgen.project.migrations import migrations_between, run_migration, write_tree
 from flaskgen.project.plan import UpdatePlan, plan_update
 from flaskgen.project.position import Target, at, locate, reach
-from flaskgen.project.record import ANSWERS_FILE, new_record, read_answers
+from flaskgen.project.record import answers_file, new_record, read_answers
 from flaskgen.project.renders import LOCK_FILE, pristine, recorded_answers, skipped_paths, target_answers, tree_files
 from flaskgen.template import Template
 
@@ -120,7 +120,8 @@ def update(
                 ours = tree_files(work)
             base, theirs = tree_files(old), tree_files(new)
             protected = skipped_paths(recorded.skip, old, new, root)
-            answers_file = (new / ANSWERS_FILE).read_bytes() if (new / ANSWERS_FILE).is_file() else None
+            rendered = new / answers_file()
+            record = rendered.read_bytes() if rendered.is_file() else None
             lock = _locker(new_tpl)
     result.migrated = sorted(p for p in set(original) | set(ours) if original.get(p) != ours.get(p))
     labels = ("yours", f"template {str(recorded.commit)[:12]}", f"template {str(goal)[:12]}")
@@ -130,16 +131,16 @@ def update(
     result.diff = plan.diff()
     if dry_run:
         return result
-    if answers_file is None:
+    if record is None:
         raise TemplateError("the new template version wrote no answers file; it cannot be tracked any further")
-    apply_plan(plan, root, answers_file)
+    apply_plan(plan, root, record)
     if lock is not None and ("pyproject.toml" in plan.changes or not (root / LOCK_FILE).is_file()):
         result.lock_problem = lock(root)
         result.relocked = result.lock_problem is None
     return result
 
 
-def apply_plan(plan: UpdatePlan, root: Path, answers_file: bytes) -> None:
+def apply_plan(plan: UpdatePlan, root: Path, record: bytes) -> None:
     """Write the plan's changes into the project at root, and its new answers file (the render's,
     keeping what only the project's had)."""
     for path in plan.changes:
@@ -150,7 +151,7 @@ def apply_plan(plan: UpdatePlan, root: Path, answers_file: bytes) -> None:
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(plan.after[path])
-    (root / ANSWERS_FILE).write_bytes(new_record(answers_file, root / ANSWERS_FILE))
+    (root / answers_file()).write_bytes(new_record(record, root / answers_file()))
 
 
 def _locker(tpl: Template) -> Callable[[Path], str | None] | None:
@@ -158,10 +159,9 @@ def _locker(tpl: Template) -> Callable[[Path], str | None] | None:
     projects, else None. The lock file is the project's state, never part of a render: after an
     update changed pyproject.toml (or a project from before locking has none) it is refreshed
     with `uv lock`, which keeps every pin the new constraints still allow."""
-    if not tpl.context.get("_uv_lock"):
+    if not tpl.context.get("_uv_lock") or not tpl.hooks.can_lock:
         return None
-    lock = getattr(tpl.post_gen_hook, "lock_dependencies", None)
-    return lock if callable(lock) else None
+    return tpl.hooks.lock_dependencies
 
 
 def _prune_empty_dirs(directory: Path, root: Path) -> None:
