@@ -144,10 +144,12 @@ def project_names(variant: Mapping[str, Any]) -> tuple[str, str]:
     return slug.replace("-", "_"), slug
 
 
-def variant_id(variant: Mapping[str, Any]) -> str:
-    def show(value: Any) -> str:
-        return {True: "yes", False: "no"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+def show(value: Any) -> str:
+    """An option's value as a user types it (`--set`, `--variant`): booleans as yes/no."""
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
+
+def variant_id(variant: Mapping[str, Any]) -> str:
     return "-".join(f"{key}:{show(variant[key])}" for key in OPTIONS)
 
 
@@ -160,12 +162,14 @@ def one_variant(spec: str) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or key not in OPTIONS:
             raise ValueError(f"--variant {item!r}: write KEY=VALUE with KEY one of {', '.join(OPTIONS)}")
-        shown = {str(v).lower() if not isinstance(v, bool) else ("yes" if v else "no"): v for v in OPTIONS[key]}
-        if raw.lower() not in shown:
-            raise ValueError(f"--variant {key}={raw}: choose one of {', '.join(shown)}")
-        variant[key] = shown[raw.lower()]
-    if any(combo.items() <= variant.items() for combo in UNSUPPORTED):
-        raise ValueError(f"--variant {spec!r} is a combination the template refuses (UNSUPPORTED)")
+        values = {show(value).lower(): value for value in OPTIONS[key]}
+        if raw.lower() not in values:
+            raise ValueError(f"--variant {key}={raw}: choose one of {', '.join(values)}")
+        variant[key] = values[raw.lower()]
+    refused = [combo for combo in UNSUPPORTED if combo.items() <= variant.items()]
+    if refused:
+        shown = " ".join(f"{key}={show(value)}" for key, value in refused[0].items())
+        raise ValueError(f"--variant {spec!r}: the template refuses {shown} together (UNSUPPORTED); set another value")
     return variant
 
 
