@@ -101,7 +101,13 @@ class Node:
         self.ip("link", "set", self.bridge, "up")
 
     def stop_network(self) -> None:
+        """Every process left in a pod's namespace (an Nginx worker outlives a killed master) is
+        killed, then the namespaces, the bridge and the mountpoints made for the pods go."""
         for pod in self.pods:
+            pids = subprocess.run(["ip", "netns", "pids", pod.netns], capture_output=True, text=True).stdout.split()
+            for pid in map(int, pids):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             subprocess.run(["ip", "netns", "del", pod.netns], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         for mountpoint in reversed(self.mountpoints):
