@@ -46,6 +46,7 @@ def database_files(answers: Mapping[str, Any]) -> list[str]:
         f"{package}/models.py",
         f"{package}/items.py",
         "tests/test_items.py",
+        "tests/fixtures_database.py",
     ]
 
 
@@ -71,6 +72,7 @@ def task_queue_files(answers: Mapping[str, Any]) -> list[str]:
         f"{package}/worker.py",
         f"deploy/systemd/{answers['project_slug']}-worker.service",
         "tests/test_tasks.py",
+        "tests/fixtures_task_queue.py",
     ]
 
 
@@ -82,13 +84,17 @@ tests/test_<module>.py exist only with that value."""
 
 def optional_module_files(answers: Mapping[str, Any]) -> list[str]:
     """The modules (and their tests) of the metrics, tracing, error tracking and auth not chosen;
-    without auth also the tests' local OIDC issuer."""
-    return [
-        path
-        for option, (kept, module) in OPTIONAL_MODULES.items()
-        if answers[option] != kept
-        for path in (f"src/{answers['package_name']}/{module}.py", f"tests/test_{module}.py")
-    ] + (["tests/oidc.py"] if answers["auth"] != "oidc" else [])
+    the test fixtures of tracing and auth, and without auth also the tests' local OIDC issuer."""
+    return (
+        [
+            path
+            for option, (kept, module) in OPTIONAL_MODULES.items()
+            if answers[option] != kept
+            for path in (f"src/{answers['package_name']}/{module}.py", f"tests/test_{module}.py")
+        ]
+        + (["tests/fixtures_tracing.py"] if answers["tracing"] != "opentelemetry" else [])
+        + (["tests/oidc.py", "tests/fixtures_auth.py"] if answers["auth"] != "oidc" else [])
+    )
 
 
 def as_bool(value: Any) -> bool:

@@ -38,7 +38,7 @@ def protected(make_app: Callable[..., Flask]) -> Flask:
 
 
 def anonymous(app: Flask) -> FlaskClient:
-    """A client without the suite's default bearer token (conftest.make_app)."""
+    """A client without the suite's default bearer token (tests/fixtures_auth.py)."""
     client = app.test_client()
     client.environ_base.pop("HTTP_AUTHORIZATION", None)
     return client

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 @pytest.fixture
 def worker(app: Flask, real_redis: bool) -> Iterator[Any]:
     """With a real Redis, a real worker consumes the test's own queue; otherwise jobs run
-    in-process ({% if celery %}Celery eager mode{% else %}RQ synchronous mode on fakeredis{% endif %})."""
+    in-process (tests/fixtures_task_queue.py)."""
     if not real_redis:
         yield None
         return

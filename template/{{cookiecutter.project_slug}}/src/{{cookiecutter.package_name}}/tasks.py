@@ -20,7 +20,7 @@ from .models import Item
 
 
 def build_export(rows: int) -> dict[str, Any]:
-    """A CSV export{% if cookiecutter.database != "none" %} of the items (at most rows){% else %} report of rows lines, each with a digest{% endif %}."""
+    """A CSV export of at most rows lines (the items, when there is a database), with its size."""
     out = io.StringIO()
     writer = csv.writer(out)
 {%- if cookiecutter.database != "none" %}
