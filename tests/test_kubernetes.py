@@ -26,6 +26,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -220,7 +221,11 @@ class Node:
         ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
         if "tcpSocket" in spec:
             port = spec["tcpSocket"]["port"]
-            return port_open(ports.get(port, port), pod.ip)
+            try:
+                socket.create_connection((pod.ip, ports.get(port, port)), timeout=timeout).close()
+            except OSError:
+                return False
+            return True
         get = spec["httpGet"]
         port = ports.get(get["port"], get["port"])
         headers = {h["name"]: h["value"] for h in get.get("httpHeaders", [])}
