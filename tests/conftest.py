@@ -86,8 +86,13 @@ SLOW_MODULES = {
     "test_template_update_jobs",  # the generated CI jobs' scripts against bare remotes
     "test_update",  # check, diff and update on projects in real git repositories
 }
-"""Test modules left out of the fast tier (`make test`) as a whole; a slow test elsewhere carries
-the `slow` marker itself, and every `live` test (real Gunicorn/Nginx processes) is slow too."""
+SLOW_TESTS = {
+    "test_kubernetes_checks_find_the_problems",  # kubectl kustomize, kubernetes-validate and checkov runs
+    "test_pre_commit_hook_runs_the_audit",  # pre-commit builds an environment with flaskgen in it
+}
+"""Test modules, and tests in modules of the fast tier, left out of the fast tier (`make test`);
+a slow test may also carry the `slow` marker itself, and every `live` test (real Gunicorn/Nginx
+processes) is slow too."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -96,7 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (and, in slice 1, every test without a variant)."""
     for item in items:
         module = getattr(item, "module", None)
-        if item.get_closest_marker("live") or (module is not None and module.__name__.split(".")[-1] in SLOW_MODULES):
+        in_slow_module = module is not None and module.__name__.split(".")[-1] in SLOW_MODULES
+        if item.get_closest_marker("live") or in_slow_module or getattr(item, "originalname", "") in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
     shard = config.getoption("--shard")
     if shard is None:
