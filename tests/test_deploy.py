@@ -374,6 +374,12 @@ def test_live_auth_guards_the_write_path(tmp_path: Path) -> None:
             created = post(write_token)
             assert created.status == 201, created.body
             assert json.loads(created.body)["name"] == "through nginx"
+            # With a valid token, a body Python's JSON parser cannot take is a 400 like any other.
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {write_token}"}
+            for body in (b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b'{"name": ' + b"7" * 5_000 + b"}"):
+                hostile = stack.request("POST", "/items", headers, body=body, source="127.0.6.2")
+                assert hostile.status == 400, (body[:20], hostile.status, hostile.body[:200])
+                assert_json_error(400, hostile.getheader("Content-Type"), hostile.body)
     finally:
         issuer.stdin.close()
         stop(issuer)

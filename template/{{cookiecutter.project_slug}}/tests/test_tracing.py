@@ -1,5 +1,6 @@
-"""Tracing: a server span per request (probes excluded){% if cookiecutter.database != "none" %}, database statements as its children{% endif %},
-outbound urllib calls as client spans, and the trace id on the request's log lines."""
+"""Tracing: a server span per request (probes excluded), database statements as its children
+when there is a database, outbound urllib calls as client spans, and the trace id on the
+request's log lines."""
 
 from __future__ import annotations
 

@@ -149,8 +149,8 @@ def config_for(name: str) -> type[Config]:
 
 def settings_for(env: str) -> flask.Config:
     """The settings of the tier called env: its defaults, then FLASK_* environment variables
-    (Flask's `from_prefixed_env`){% if cookiecutter.database != "none" or cookiecutter.task_queue != "none" %}, then the conventional service URLs{% endif %}. create_app starts from these, and
-    the entry points configure logging from them before any app exists."""
+    (Flask's `from_prefixed_env`), then the conventional variables below. create_app starts from
+    these, and the entry points configure logging from them before any app exists."""
     settings = flask.Config(os.getcwd())
     settings.from_object(config_for(env))
     settings.from_prefixed_env()

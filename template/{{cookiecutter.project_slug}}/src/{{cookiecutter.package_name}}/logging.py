@@ -29,8 +29,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s{% if cookiecutter.traci
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id`{% if cookiecutter.tracing == "opentelemetry" %} and `trace_id`{% endif %} to each record; runs in the calling (request) thread, before
-    the queue."""
+    """Adds the request id (and the trace id, with tracing) to each record; runs in the calling
+    (request) thread, before the queue."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id() or "-"
