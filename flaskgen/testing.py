@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from flaskgen.audit.deploy_checks import walk_directives
+from flaskgen.audit.parsers.nginx import walk_directives
 
 __all__ = [
     "free_port",

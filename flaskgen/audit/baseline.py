@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from flaskgen.audit import Finding
+from flaskgen.audit.model import Finding
 from flaskgen.errors import AuditError
 
 FORMAT_VERSION = 1

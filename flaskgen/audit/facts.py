@@ -3,124 +3,63 @@
 `collect(root)` walks the tree once and splits it into projects (a folder that holds several
 projects is audited as several: proxy presence, worker class and the module index are each
 project's own). Each file it knows is parsed once (Python modules, Gunicorn settings, Nginx sites,
-command files); the rules (flaskgen.audit.rule_hits) never read a file.
-"""
+command files, compose services, Kubernetes manifests); the rules (flaskgen.audit.checks) never
+read a file."""
 
 from __future__ import annotations
 
 import ast
-import fnmatch
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from flaskgen.audit.deploy_checks import (
-    ComposeServices,
+from flaskgen.audit.model import CommandFile, NginxMain, NginxSite, PythonModule, WorkerCount
+from flaskgen.audit.parsers.compose import ComposeServices, compose_services, yaml_nodes
+from flaskgen.audit.parsers.gunicorn import (
     GunicornConfig,
-    compose_services,
     embedded_gunicorn,
     gunicorn_commands,
     gunicorn_config_file,
-    http_settings,
-    includes,
-    parse_nginx,
-    proxies,
-    upstream_addresses,
     web_concurrency,
-    yaml_nodes,
 )
-from flaskgen.audit.kube_checks import KubeDoc, documents
+from flaskgen.audit.parsers.kubernetes import KubeDoc, documents
+from flaskgen.audit.parsers.nginx import http_settings, includes, parse_nginx, proxies, upstream_addresses
 from flaskgen.audit.paths import NON_PRODUCTION_WORDS, NOT_SERVICE_DIRS, is_test_path, words
 
 SKIP_DIRS = {
     ".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "build", "dist",
     "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov", "bower_components",
 }  # fmt: skip
+
+
 # A directory holding one of these is a project of its own when the audited folder is not one.
 PROJECT_MARKERS = (
     "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile", "Dockerfile", "Procfile",
     "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml", ".git",
 )  # fmt: skip
+
+
 ASYNC_WORKERS = {"gevent", "eventlet", "tornado", "uvicorn.workers.UvicornWorker", "geventwebsocket", "meinheld"}
+
+
 SYNC_WORKERS = {"sync", "gthread"}
+
+
 PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|haproxy|envoyproxy)", re.IGNORECASE)
+
+
 KUBE_KIND = re.compile(r"^apiVersion:", re.MULTILINE)
+
+
 COMPOSE_FORMAT = re.compile(r"^services:[ \t]*$", re.MULTILINE)
+
+
 SERVICE_KEYS = re.compile(r"^[ \t]+(image|build):", re.MULTILINE)
+
+
 CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
-
-
-@dataclass(frozen=True)
-class PythonModule:
-    path: Path
-    relative: PurePosixPath
-    """Path inside its project."""
-    tree: ast.Module
-    source: str
-
-    @property
-    def name(self) -> str:
-        """Dotted module name inside the project (`src/` layouts dropped)."""
-        parts = list(self.relative.with_suffix("").parts)
-        if parts and parts[0] == "src":
-            parts = parts[1:]
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(parts)
-
-    @property
-    def is_package(self) -> bool:
-        return self.relative.name == "__init__.py"
-
-
-@dataclass(frozen=True)
-class WorkerCount:
-    """A worker count set outside Gunicorn's own settings (WEB_CONCURRENCY in an env or compose file)."""
-
-    path: Path
-    line: int
-    count: int
-
-
-@dataclass(frozen=True)
-class NginxSite:
-    path: Path
-    parsed: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class NginxMain:
-    """A main Nginx config: its `http {}` settings, inherited by the files its `include`s read."""
-
-    path: Path
-    http: dict[str, dict[str, Any]]
-    includes: list[str]
-
-    def includes_file(self, site: Path) -> bool:
-        """An include pattern names the site's file (`conf.d/*.conf`), and the site ships in the main
-        config's folder tree (where it is copied from into Nginx's)."""
-        return (
-            site != self.path
-            and site.is_relative_to(self.path.parent)
-            and any(fnmatch.fnmatch(site.name, pattern.rsplit("/", 1)[-1]) for pattern in self.includes)
-        )
-
-
-@dataclass(frozen=True)
-class CommandFile:
-    """A file that starts processes: Dockerfile, compose file, Procfile, systemd unit, shell script."""
-
-    path: Path
-    relative: PurePosixPath
-    text: str
-    kind: str
-    """"dockerfile", "compose", "procfile", "systemd", "supervisor", "script" or "makefile"."""
-    production: bool
-    """False for dev/test/example variants (compose.dev.yaml, Dockerfile.local, a plain compose
-    file next to a compose.prod.yaml, ...)."""
 
 
 @dataclass

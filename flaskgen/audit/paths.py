@@ -1,7 +1,7 @@
 """What a path inside a project says about its file: tests, fixtures, docs, development variants.
 
-One vocabulary for the three places that decide it (facts: which command files are production;
-deploy_checks: which entrypoint branches are; python_checks: which modules are service code).
+One vocabulary for the places that decide it (facts: which command files and manifests are
+production; parsers.commands: which entrypoint branches are; modules: which modules are service code).
 """
 
 from __future__ import annotations

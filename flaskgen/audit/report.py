@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flaskgen import __version__
-from flaskgen.audit import AuditReport
+from flaskgen.audit.model import AuditReport
 from flaskgen.audit.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -1,0 +1,202 @@
+"""FG401 (slow work in request code) and FG402 (HTTP calls with no timeout), and which views query a
+dependency (for FG802)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flaskgen.audit.ast_tools import call_name, dotted, own_nodes
+from flaskgen.audit.index import ProjectIndex, Reach
+from flaskgen.audit.model import Function, Hit
+from flaskgen.audit.modules import ModuleInfo, sessions_in
+
+SLOW_CALLS = {
+    "time.sleep": "sleeps", "os.system": "runs a process", "os.popen": "runs a process",
+    "smtplib.SMTP": "talks SMTP", "smtplib.SMTP_SSL": "talks SMTP", "smtplib.LMTP": "talks SMTP",
+}  # fmt: skip
+
+
+SUBPROCESS = {
+    "run",
+    "call",
+    "check_call",
+    "check_output",
+    "getoutput",
+    "getstatusoutput",
+}  # not Popen: it returns at once
+
+
+# A helper that hands work to a thread or a queue in one branch is an offloading helper.
+OFFLOAD = {"Thread", "delay", "apply_async", "enqueue", "submit", "spawn", "start_new_thread"}
+
+
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
+
+
+# HTTP clients with no timeout unless given one (httpx defaults to 5 s and is left alone).
+UNBOUNDED_HTTP = {"urllib.request.urlopen": 3, "urllib2.urlopen": 3, "http.client.HTTPConnection": 3,
+                  "http.client.HTTPSConnection": 3, "six.moves.urllib.request.urlopen": 3}  # fmt: skip
+"""name -> the position of the timeout argument."""
+
+
+@dataclass(frozen=True)
+class SlowCall:
+    line: int
+    name: str
+    kind: str
+    """"slow" (sleep, SMTP, a process: work for a task queue) or "http" (a network call)."""
+    bounded: bool
+    """For HTTP: a timeout is given (or cannot be ruled out: `**kwargs`)."""
+    node: ast.Call | None = field(default=None, compare=False)
+
+
+def _has_timeout(call: ast.Call, position: int | None = None) -> bool:
+    for kw in call.keywords:
+        if kw.arg is None:  # **kwargs: may carry one
+            return True
+        if kw.arg == "timeout":
+            return not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+    return position is not None and len(call.args) >= position
+
+
+def offloads(function: Function) -> bool:
+    """The function hands work to a thread, a pool or a task queue (`Thread(...)`, `.delay()`, ...)."""
+    return any(isinstance(node, ast.Call) and call_name(node) in OFFLOAD for node in ast.walk(function))
+
+
+def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
+    """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
+    nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
+    sessions = info.sessions if isinstance(scope, ast.Module) else sessions_in(nodes, info.imports) | info.sessions
+    # `mail = current_app.extensions["mail"]` then `mail.send(msg)`.
+    mailers = (
+        {
+            t.id
+            for n in nodes
+            if isinstance(n, ast.Assign) and _mail_extension(n.value)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        if index.uses_mail
+        else set()
+    )
+    for node in nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func, info.imports)
+        head, _, last = name.rpartition(".")
+        if name in SLOW_CALLS or (head == "subprocess" and last in SUBPROCESS):
+            yield SlowCall(node.lineno, name, "slow", False, node)
+        elif head == "requests" and last in HTTP_VERBS:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
+        elif name in UNBOUNDED_HTTP:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]), node)
+        elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
+            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
+        elif last in ("send", "send_message") and _mail_instance(head, info, index):
+            yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False, node)
+        elif (
+            index.uses_mail
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("send", "send_message")
+            and (_mail_extension(node.func.value) or _name_of(node.func.value) in mailers)
+        ):
+            yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
+
+
+MAIL_NAMES = {"mail", "mailer", "mailman"}
+
+
+def _mail_extension(node: ast.AST) -> bool:
+    """A Flask-Mail/Flask-Mailman instance reached by attribute: `current_app.mail`,
+    `app.extensions["mail"]`."""
+    if isinstance(node, ast.Attribute):
+        return node.attr in MAIL_NAMES
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "extensions"
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value in MAIL_NAMES
+    )
+
+
+def _name_of(node: ast.AST) -> str:
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
+    return name in index.mail_instances or f"{info.module.name}.{name}" in index.mail_instances
+
+
+def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+    """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
+    calls, once per function. FG402: an HTTP call without a timeout anywhere in service code
+    (request code or not: a hung upstream holds whichever worker made it)."""
+    in_request: dict[tuple[Path, int], Reach] = {}
+    slow: dict[tuple[Path, int], tuple[SlowCall, Reach]] = {}
+    for info, reach, function in index.reached.values():
+        calls = list(slow_calls(function, info, index))
+        for call in calls:
+            key = (info.path, call.line)
+            if key not in in_request or len(reach.via) < len(in_request[key].via):
+                in_request[key] = reach
+        work = [call for call in calls if call.kind == "slow"]
+        if work and not (reach.via and offloads(function)):
+            slow[(info.path, work[0].line)] = (work[0], reach)
+    for (path, line), (call, reach) in slow.items():
+        where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
+        yield path, Hit("FG401", line, f"{call.name}() blocks the worker {where}")
+    for info in index.modules.values():
+        if not info.is_service_code or info.is_script or info.module.name in index.standalone:
+            continue
+        for call in slow_calls(info.tree, info, index):
+            if call.kind == "http" and not call.bounded and not (call.node and info.in_dev_scope(call.node)):
+                reach = in_request.get((info.path, call.line))
+                where = f" in request code ({reach})" if reach is not None else ""
+                yield (
+                    info.path,
+                    Hit(
+                        "FG402",
+                        call.line,
+                        f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever",
+                    ),
+                )
+
+
+DEPENDENCY_CALLS = {"execute", "ping", "connect", "scalar", "scalars", "exec_driver_sql"}
+"""Calls that reach a database or Redis (`db.session.execute(text("SELECT 1"))`, `redis.ping()`)."""
+
+
+def _queries_dependency(node: ast.AST, info: ModuleInfo) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    head, _, last = dotted(node.func, info.imports).rpartition(".")
+    return call_name(node) in DEPENDENCY_CALLS or (head in ("requests", "httpx") and last in HTTP_VERBS)
+
+
+def dependency_paths(index: ProjectIndex) -> set[str]:
+    """URL paths of views that query a dependency (a database, Redis, an HTTP service), themselves
+    or in a project function they call: not what a liveness probe may call."""
+    found: set[str] = set()
+    for info in index.modules.values():
+        for _label, function in index.request_functions(info):
+            paths = [
+                str(d.args[0].value)
+                for d in function.decorator_list
+                if isinstance(d, ast.Call) and d.args and isinstance(d.args[0], ast.Constant)
+                and call_name(d) in ("route", "get")
+            ]  # fmt: skip
+            if not paths:
+                continue
+            scopes = [(info, function)]
+            for call in (n for n in own_nodes(function) if isinstance(n, ast.Call)):
+                target = index.callee(info, call, None)
+                if target is not None:
+                    scopes.append((target[0], target[2]))
+            if any(_queries_dependency(n, owner) for owner, scope in scopes for n in own_nodes(scope)):
+                found.update(path.rstrip("/") for path in paths)
+    return found

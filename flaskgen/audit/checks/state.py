@@ -1,0 +1,121 @@
+"""FG301 (module-level state changed by request code) and FG701 (contexts pushed in request code)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from flaskgen.audit.ast_tools import base_name, own_nodes
+from flaskgen.audit.index import ProjectIndex
+from flaskgen.audit.model import Function, Hit
+from flaskgen.audit.modules import MUTATING_METHODS, ModuleInfo
+
+CONTEXT_METHODS = {"app_context", "test_request_context", "request_context"}
+
+
+def _local_names(function: Function) -> tuple[set[str], set[str]]:
+    """(names declared global, names bound locally) in a function."""
+    declared_global: set[str] = set()
+    local: set[str] = {a.arg for a in [*function.args.args, *function.args.kwonlyargs, *function.args.posonlyargs]}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Global):
+            declared_global.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+    return declared_global, local - declared_global
+
+
+def _lazy_guard(node: ast.AST, name: str, info: ModuleInfo) -> bool:
+    """`if _client is None: _client = make()`: a set-once lazy setup under a test of the name itself."""
+    return any(
+        isinstance(outer, ast.If) and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(outer.test))
+        for outer in info.enclosing(node)
+    )
+
+
+def global_mutations(
+    where: str, function: Function, info: ModuleInfo, instance: str | None = None
+) -> Iterator[tuple[str, Hit]]:
+    """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
+    add_request()`); `instance`: the module-level object whose method this is (`self` is shared)."""
+    declared_global, local = _local_names(function)
+    kept = info.registries
+    shared = {name for name in info.mutable_globals if name not in local and name not in kept}
+    if instance is not None:
+        shared.add("self")
+    seen: set[str] = set()
+
+    def hit(node: ast.AST, name: str, how: str) -> Iterator[tuple[str, Hit]]:
+        if name not in seen:
+            seen.add(name)
+            if name == "self" and instance:
+                shown, key = instance.rpartition(".")[2], instance
+                at = ""
+            else:
+                shown, key = name, f"{info.module.name}.{name}"
+                at = f" (line {info.mutable_globals.get(name, '?')})"
+            yield key, Hit("FG301", getattr(node, "lineno", 0), f"module-level {shown!r}{at} is {how} in {where}")
+
+    for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in declared_global and target.id not in seen:
+                    seen.add(target.id)
+                    if target.id not in kept and not _lazy_guard(node, target.id, info):
+                        yield (
+                            f"{info.module.name}.{target.id}",
+                            Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {where}"),
+                        )
+                elif isinstance(target, ast.Subscript | ast.Attribute):
+                    name = base_name(target)
+                    # Through a method, `self.value = x` overwrites a cached copy; a container of
+                    # self that grows (`self.carts[user] = x`) or a counter (`+=`) is shared data.
+                    overwrite = name == "self" and isinstance(node, ast.Assign) and isinstance(target.value, ast.Name)
+                    if (name in shared and not overwrite) or (name in declared_global and name not in kept):
+                        yield from hit(node, name or "?", "modified")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
+            name = base_name(node.func.value)
+            if name in shared and isinstance(node.func.value, ast.Name | ast.Attribute | ast.Subscript):
+                yield from hit(node, name, f"changed with .{node.func.attr}()")
+
+
+def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+    """FG301 once per shared name: one design choice is one finding, at the place request code
+    reaches most directly, with the count of the other places that change it."""
+    places: dict[str, list[tuple[int, Path, Hit]]] = {}
+    for info, reach, function in index.reached.values():
+        instance = index.instance_of.get(id(function))
+        for key, hit in global_mutations(str(reach), function, info, instance):
+            places.setdefault(key, []).append((len(reach.via), info.path, hit))
+    for found in places.values():
+        found.sort(key=lambda place: (place[0], str(place[1]), place[2].line))
+        _depth, path, hit = found[0]
+        others = len(found) - 1
+        more = f" (and {others} other place{'s' if others > 1 else ''})" if others else ""
+        yield path, Hit(hit.code, hit.line, hit.detail + more)
+
+
+def context_pushes(label: str, function: Function) -> Iterator[Hit]:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CONTEXT_METHODS:
+            yield Hit("FG701", node.lineno, f".{node.func.attr}() pushed inside request code {label}()")
+
+
+def nested_context_pushes(nodes: list[ast.AST]) -> Iterator[Hit]:
+    def pushes(node: ast.With | ast.AsyncWith) -> bool:
+        return any(
+            isinstance(item.context_expr, ast.Call)
+            and isinstance(item.context_expr.func, ast.Attribute)
+            and item.context_expr.func.attr in CONTEXT_METHODS
+            for item in node.items
+        )
+
+    for outer in nodes:
+        if isinstance(outer, ast.With | ast.AsyncWith) and pushes(outer):
+            for inner in ast.walk(outer):
+                if inner is not outer and isinstance(inner, ast.With | ast.AsyncWith) and pushes(inner):
+                    yield Hit(
+                        "FG701", inner.lineno, f"a context is pushed inside another (outer at line {outer.lineno})"
+                    )

@@ -1,0 +1,245 @@
+"""A project's Python modules indexed once: imports (relative ones resolved), functions and classes,
+module-level mutable state, and which functions are request code — view functions, request hooks,
+MethodView and Flask-RESTful/flask-restx `Resource` methods, subclasses of those defined anywhere
+in the project. Calls are followed from request code into the project's own functions (two levels,
+across modules, through methods of module-level objects), so a view that calls `send_welcome()`
+which opens `smtplib.SMTP()` is found."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from flaskgen.audit.ast_tools import call_name, dotted, is_main_guard, own_nodes
+from flaskgen.audit.model import Function, PythonModule
+from flaskgen.audit.modules import (
+    TASK_DECORATORS,
+    ModuleInfo,
+    module_info,
+)
+
+# Decorators (attribute names) that make a function request code.
+REQUEST_DECORATORS = {
+    "route", "get", "post", "put", "patch", "delete", "before_request", "after_request",
+    "teardown_request", "before_app_request", "after_app_request", "errorhandler",
+    "app_errorhandler", "context_processor", "url_value_preprocessor", "expose",
+}  # fmt: skip
+
+
+VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
+
+
+VIEW_BASES = {"MethodView", "View", "Resource"}
+
+
+VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "flask_smorest", "flask_classful")
+
+
+MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How request code reaches a call: the view and the helpers in between."""
+
+    view: str
+    via: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return " -> ".join([f"{self.view}()", *(f"{name}()" for name in self.via)])
+
+
+REACH_DEPTH = 2
+"""How many calls deep request code is followed into the project's own functions."""
+
+
+class ProjectIndex:
+    """Every module of one project, and what in it is request code."""
+
+    def __init__(self, modules: list[PythonModule]) -> None:
+        self.modules = {m.name: module_info(m) for m in sorted(modules, key=lambda m: m.relative.as_posix())}
+        self.imported: set[str] = set()
+        for info in self.modules.values():
+            for target in info.imports.values():
+                parts = target.split(".")
+                self.imported.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        self.mail_instances = {
+            f"{info.module.name}.{target.id}"
+            for info in self.modules.values()
+            for node in info.tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and dotted(node.value.func, info.imports) in MAIL_CLASSES
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }  # fmt: skip
+        self.view_classes = self._view_classes()
+        self.uses_mail = any(
+            target.split(".")[0] in ("flask_mail", "flask_mailman")
+            for info in self.modules.values()
+            for target in info.imports.values()
+        )
+        self.instances: dict[str, tuple[ModuleInfo, str]] = {}
+        """`module.obj` -> (module of its class, class name) for module-level `obj = ProjectClass(...)`."""
+        for info in self.modules.values():
+            for node in info.tree.body:
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                    target = self._class_target(info, node.value.func)
+                    if target is not None:
+                        self.instances.update(
+                            {f"{info.module.name}.{t.id}": target for t in node.targets if isinstance(t, ast.Name)}
+                        )
+        self.instance_of: dict[int, str] = {}
+        """id(method) -> `module.obj` when request code reached it as a method of a module-level object."""
+        self._request_functions: dict[str, list[tuple[str, Function]]] = {}
+        self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
+
+    def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
+        name = dotted(base, info.imports)
+        if isinstance(base, ast.Name) and base.id in info.classes:
+            return info, base.id
+        module, _, cls = name.rpartition(".")
+        if module in self.modules and cls in self.modules[module].classes:
+            return self.modules[module], cls
+        return None
+
+    def _view_classes(self) -> set[tuple[str, str]]:
+        """(module, class) of MethodView/View/Resource subclasses, direct or through project classes."""
+        found: set[tuple[str, str]] = set()
+        changed = True
+        while changed:
+            changed = False
+            for info in self.modules.values():
+                for name, node in info.classes.items():
+                    if (info.module.name, name) in found:
+                        continue
+                    for base in node.bases:
+                        name_of_base = dotted(base, info.imports)
+                        library = name_of_base.split(".")[0] in VIEW_LIBRARIES
+                        target = self._class_target(info, base)
+                        if (library and name_of_base.split(".")[-1] in VIEW_BASES) or (
+                            target is not None and (target[0].module.name, target[1]) in found
+                        ):
+                            found.add((info.module.name, name))
+                            changed = True
+                            break
+        return found
+
+    @cached_property
+    def standalone(self) -> set[str]:
+        """Modules that are programs of their own (a command-line client, a one-off script): run by
+        a `__main__` guard or click commands, never imported by the project, with no request code
+        and no Flask app. What hangs there holds no worker."""
+        found: set[str] = set()
+        for name, info in self.modules.items():
+            if name in self.imported or self.request_functions(info):
+                continue
+            if any(call_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list):
+                continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")
+            entry = any(
+                is_main_guard(node)
+                or (
+                    isinstance(node, Function)
+                    and any(call_name(d) in ("command", "group") for d in node.decorator_list)
+                )
+                for node in info.tree.body
+            )
+            creates_app = any(
+                isinstance(node, ast.Call) and dotted(node.func, info.imports) in ("flask.Flask", "Flask")
+                for node in info.nodes
+            )
+            if entry and not creates_app:
+                found.add(name)
+        return found
+
+    def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:
+        """(label, function): view functions, request hooks and error handlers (by decorator),
+        functions passed as view_func, and the HTTP methods of view classes."""
+        if info.module.name not in self._request_functions:
+            self._request_functions[info.module.name] = list(self._find_request_functions(info))
+        return self._request_functions[info.module.name]
+
+    def _find_request_functions(self, info: ModuleInfo) -> Iterator[tuple[str, Function]]:
+        view_funcs = {
+            kw.value.id
+            for node in info.nodes
+            if isinstance(node, ast.Call) and call_name(node) == "add_url_rule"
+            for kw in node.keywords
+            if kw.arg == "view_func" and isinstance(kw.value, ast.Name)
+        }
+        for node in info.nodes:
+            if isinstance(node, Function):
+                if any(call_name(d) in REQUEST_DECORATORS for d in node.decorator_list) or node.name in view_funcs:
+                    yield node.name, node
+            elif isinstance(node, ast.ClassDef) and (info.module.name, node.name) in self.view_classes:
+                for item in node.body:
+                    if isinstance(item, Function) and item.name in VIEW_METHODS:
+                        yield f"{node.name}.{item.name}", item
+
+    def callee(self, info: ModuleInfo, call: ast.Call, cls: str | None) -> tuple[ModuleInfo, str, Function] | None:
+        """The project function a call runs, when the audit can tell: a function of this module, an
+        imported one (`from .mail import send`, `mail.send`), `Class.method`, or `self.method`."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in info.functions and func.id not in info.imports:
+            return info, func.id, info.functions[func.id]
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            key = f"{cls}.{func.attr}"
+            return (info, key, info.functions[key]) if cls and key in info.functions else None
+        parts = dotted(func, info.imports).split(".")
+        owner = ".".join(parts[:-1])
+        for instance in (owner, f"{info.module.name}.{owner}"):
+            if isinstance(func, ast.Attribute) and instance in self.instances:
+                module, cls = self.instances[instance]
+                key = f"{cls}.{parts[-1]}"
+                return (module, key, module.functions[key]) if key in module.functions else None
+        for split in (len(parts) - 1, len(parts) - 2):
+            module, key = ".".join(parts[:split]), ".".join(parts[split:])
+            target = self.modules.get(module) if split > 0 else None
+            if target is not None and key in target.functions:
+                return target, key, target.functions[key]
+        return None
+
+    def _instance_called(self, info: ModuleInfo, func: ast.expr, caller: Function) -> str | None:
+        """`module.obj` when func is a method of a module-level object (`store.put`, or `self.x`
+        inside a method already reached through that object)."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            return self.instance_of.get(id(caller))
+        owner = dotted(func, info.imports).rpartition(".")[0]
+        for instance in (owner, f"{info.module.name}.{owner}"):
+            if instance in self.instances:
+                return instance
+        return None
+
+    @cached_property
+    def reached(self) -> dict[int, tuple[ModuleInfo, Reach, Function]]:
+        """id(function) -> (its module, how request code reaches it, the function), for request
+        functions and the project functions they call, REACH_DEPTH levels down (the shortest way
+        wins). Computed once per project: the blocking-call and shared-state rules both walk it."""
+        seen: dict[int, tuple[ModuleInfo, Reach, Function]] = {}
+        frontier: list[tuple[ModuleInfo, str, Function, Reach]] = []
+        for info in self.modules.values():
+            if not info.is_service_code:
+                continue
+            for label, function in self.request_functions(info):
+                if id(function) not in seen:
+                    seen[id(function)] = (info, Reach(label), function)
+                    frontier.append((info, label, function, Reach(label)))
+        for _level in range(REACH_DEPTH):
+            following: list[tuple[ModuleInfo, str, Function, Reach]] = []
+            for info, label, function, reach in frontier:
+                cls = label.split(".")[0] if "." in label else None
+                for node in own_nodes(function):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    target = self.callee(info, node, cls)
+                    if target is None or id(target[2]) in seen or not target[0].is_service_code:
+                        continue
+                    instance = self._instance_called(info, node.func, function)
+                    if instance is not None:
+                        self.instance_of[id(target[2])] = instance
+                    step = Reach(reach.view, (*reach.via, target[1]))
+                    seen[id(target[2])] = (target[0], step, target[2])
+                    following.append((target[0], target[1], target[2], step))
+            frontier = following
+        return seen
