@@ -99,14 +99,14 @@ def gunicorn(
     if worker_class == "sync":
         # Gunicorn silently runs gthread when threads > 1 (the default variant's config sets 4).
         command[1:1] = ["--threads", "1"]
-    full_env = tool_env(
-        APP_ENV="production",
-        FLASK_SECRET_KEY=secrets.token_hex(32),
-        GUNICORN_BIND=bind,
-        WEB_CONCURRENCY=str(workers),
-        GUNICORN_MAX_REQUESTS="0",
-        **dict(env or {}),
-    )
+    defaults = {
+        "APP_ENV": "production",
+        "FLASK_SECRET_KEY": secrets.token_hex(32),
+        "GUNICORN_BIND": bind,
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+    full_env = tool_env(**{**defaults, **dict(env or {})})
     process = None
     try:
         with log.open("wb") as out:

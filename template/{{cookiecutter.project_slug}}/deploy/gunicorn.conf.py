@@ -67,14 +67,18 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Keep-alive with Nginx; short, since Nginx holds the client connections. Nginx closes its idle
 # upstream connections sooner (keepalive_timeout 4s), so it never sends on one Gunicorn closed.
 keepalive = 5
-# Recycle workers after a number of requests (bounded memory growth), jittered so they
-# do not all restart at once.
+# Recycle workers after a number of requests (bounded memory growth). Under even load every
+# worker reaches the count at the same pace, so each draws its own limit from max_requests to
+# 1.5 x max_requests: they restart one at a time, not together (the libraries preloaded below
+# make a new worker quick to serve).
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
-# Request size limits. Nginx refuses oversized requests first, with its own errors; these sit at
-# or above what it lets through (the request line and each header line within one 8 KiB buffer of
-# large_client_header_buffers, all headers within 4 of them: 32 KiB, so at most ~8,000 tiny
-# header lines), so Gunicorn never answers a request that Nginx passed with its own HTML 400.
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 2)
+# Request size limits. Nginx refuses oversized requests first, with its own (JSON) errors; these
+# sit at or above what it lets through (the request line and each header line within one 8 KiB
+# buffer of large_client_header_buffers, all headers within 4 of them: 32 KiB, so at most ~8,000
+# tiny header lines), so no size Nginx passed makes Gunicorn refuse it. Gunicorn still answers a
+# header it cannot accept (a control character in its value, which Nginx passes on) with its own
+# short HTML 400 (deploy/README.md, "Errors").
 limit_request_line = 8190
 limit_request_fields = 32768  # Gunicorn's maximum; Nginx's 32 KiB header limit binds first
 limit_request_field_size = 8190
@@ -127,6 +131,10 @@ PRELOADED_LIBRARIES = (
     "opentelemetry.sdk.trace",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.instrumentation.flask",
+    "opentelemetry.instrumentation.urllib",
+{%- if cookiecutter.database != "none" %}
+    "opentelemetry.instrumentation.sqlalchemy",
+{%- endif %}
 {%- endif %}
 {%- if cookiecutter.database != "none" %}
     "sqlalchemy.orm",

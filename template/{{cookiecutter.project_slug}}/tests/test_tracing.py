@@ -7,13 +7,15 @@ from __future__ import annotations
 import http.server
 import logging
 import threading
+import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 from flask import Flask
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -99,3 +101,25 @@ def test_an_outbound_urllib_call_is_a_client_span(spans: InMemorySpanExporter) -
 def test_opentelemetry_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert tracing.start() is None
+
+
+def test_a_collector_that_never_answers_does_not_hold_the_exit() -> None:
+    """A process exits within SHUTDOWN_SECONDS of its last request even when the export hangs
+    (the SDK's own flush at exit waits up to 30 s: each recycled Gunicorn worker did)."""
+    release = threading.Event()
+
+    class BlackHole(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            release.wait(30)
+            return SpanExportResult.FAILURE
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(BlackHole()))
+    with provider.get_tracer(__name__).start_as_current_span("request"):
+        pass
+    began = time.monotonic()
+    try:
+        tracing.shutdown(provider)
+        assert time.monotonic() - began < tracing.SHUTDOWN_SECONDS + 2
+    finally:
+        release.set()

@@ -14,8 +14,10 @@ the `flask` command); create_app only instruments each app it makes (init_app).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 
 # Never traced: the probes and the scraper, which would otherwise be most of the spans.
 EXCLUDED_URLS = "healthz,readyz,metrics"
+# An export gives up after EXPORT_TIMEOUT_SECONDS (the SDK's default is 10, retries included), and
+# a process exits at most SHUTDOWN_SECONDS after its last request, whatever the collector does;
+# spans wait in the SDK's bounded queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048) and beyond it are dropped.
+EXPORT_TIMEOUT_SECONDS = 2.0
+SHUTDOWN_SECONDS = 0.5
 
 
 class NoExport(SpanExporter):
@@ -65,14 +72,25 @@ def start(processor: SpanProcessor | None = None) -> TracerProvider | None:
         return current
     resource = Resource.create({SERVICE_NAME: "{{ cookiecutter.project_slug }}", SERVICE_VERSION: project_version()})
     # Resource.create gives OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES precedence over these.
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter()))
+    # The SDK's own atexit flush waits up to 30 s for a collector that does not answer: long
+    # enough to stall every recycled Gunicorn worker. Ours gives up after SHUTDOWN_SECONDS.
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter(timeout=EXPORT_TIMEOUT_SECONDS)))
     trace.set_tracer_provider(provider)
+    atexit.register(shutdown, provider)
 {%- if cookiecutter.database != "none" %}
     SQLAlchemyInstrumentor().instrument(tracer_provider=provider)
 {%- endif %}
     URLLibInstrumentor().instrument(tracer_provider=provider)
     return provider
+
+
+def shutdown(provider: TracerProvider) -> None:
+    """Flush what the collector takes within SHUTDOWN_SECONDS, then let the process exit (the
+    SDK's thread is a daemon thread)."""
+    flushing = threading.Thread(target=provider.shutdown, name="otel-shutdown", daemon=True)
+    flushing.start()
+    flushing.join(SHUTDOWN_SECONDS)
 
 
 def init_app(app: Flask) -> None:
