@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -274,6 +275,55 @@ def test_live_forwarded_headers_count_from_the_proxy_only(items_stack: Stack, tm
             assert direct.getheader("Location") == f"{scheme}://{stack.host}/items/1", source
     finally:
         stop(gunicorn)
+
+
+def raw_request(stack: Stack, data: bytes, source: str = "127.0.0.4") -> tuple[int, dict[str, str], bytes] | None:
+    """Send data as the whole request through Nginx: (status, headers lower-cased, body), or None
+    when Nginx closed the connection without an answer."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10, source_address=(source, 0)) as client:
+        client.sendall(data)
+        received = b""
+        while chunk := client.recv(65536):
+            received += chunk
+    if not received:
+        return None
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.live
+def test_live_client_errors_are_json(items_stack: Stack) -> None:
+    """Errors a client can make Nginx answer come back as JSON in the app's format: an unknown
+    Transfer-Encoding (501), TRACE (405, with Allow), a missing or forbidden path under /static/
+    (404, 403). An HTTP version Nginx does not speak (505) and CONNECT (405) are JSON too where
+    Nginx answers them (nginx 1.22 closes the connection without an answer). Gunicorn answers a
+    header value with a control character itself (its HTML 400: deploy/README.md says so)."""
+    host = f"Host: {items_stack.host}\r\nConnection: close\r\n"
+    cases = {
+        501: f"POST /items HTTP/1.1\r\n{host}Transfer-Encoding: gzip\r\n\r\n",
+        405: f"TRACE /items HTTP/1.1\r\n{host}\r\n",
+        404: f"GET /static/missing.css HTTP/1.1\r\n{host}\r\n",
+        403: f"GET /static/ HTTP/1.1\r\n{host}\r\n",
+    }
+    for status, request in cases.items():
+        answer = raw_request(items_stack, request.encode())
+        assert answer is not None, request
+        answered, headers, body = answer
+        assert answered == status, (request, answered, body[:200])
+        assert_json_error(status, headers.get("content-type"), body)
+        assert headers.get("allow") == ("GET, HEAD, OPTIONS, POST" if status == 405 else None), headers
+    for request in (f"GET /healthz HTTP/2.0\r\n{host}\r\n", f"CONNECT {items_stack.host}:443 HTTP/1.1\r\n{host}\r\n"):
+        answer = raw_request(items_stack, request.encode())
+        if answer is not None:  # answered: JSON, never Nginx's HTML page
+            assert_json_error(answer[0], answer[1].get("content-type"), answer[2])
+    app_405 = raw_request(items_stack, f"DELETE /items HTTP/1.1\r\n{host}\r\n".encode())
+    assert (
+        app_405 is not None and app_405[1]["allow"].count("GET") == 1
+    )  # the app's own 405 names its own methods, once
+    control = raw_request(items_stack, f"GET /healthz HTTP/1.1\r\n{host}X-Odd: a\x01b\r\n\r\n".encode())
+    assert control is not None and control[0] == 400
 
 
 def requests_counted(exposition: bytes, endpoint: str) -> float:
