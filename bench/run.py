@@ -441,7 +441,7 @@ def bench_recycling(project: Path, size: Size) -> str:
         idle, gap = _idle_seconds(result)
         rows.append([label, max_requests, restarts, result.rps, idle, ms(gap), result.errors])
     return table(
-        f"Worker recycling: 3 gthread workers, max_requests {max_requests}, 8 clients on /healthz for "
+        f"12. Worker recycling: 3 gthread workers, max_requests {max_requests}, 8 clients on /healthz for "
         f"{duration:.0f} s",
         ["jitter", "max_requests", "restarts", "req/s", "seconds with no completed request", "longest gap ms",
          "errors"],

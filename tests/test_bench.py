@@ -14,7 +14,8 @@ from flaskgen.testing import nginx_binary, tool_env
 from tests.helpers import REPO, redis_available, require
 
 TITLES = ["1. Slowloris", "2. Slow bodies", "3. Worker crash", "4. Logging", "5. A 0.5 s export",
-          "6. Sync worker count", "7. Overhead", "8. Generation", "9. Fleet status", "11. Where a request"]  # fmt: skip
+          "6. Sync worker count", "7. Overhead", "8. Generation", "9. Fleet status", "11. Where a request",
+          "12. Worker recycling"]  # fmt: skip
 
 
 @pytest.mark.live
