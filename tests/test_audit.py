@@ -764,14 +764,16 @@ def test_corpus_score_counts_verdicts_and_misses(tmp_path: Path) -> None:
 
 
 def test_corpus_file_is_complete() -> None:
-    """Every project has a commit and a set; every verdict is TP/FP/debatable with a reason."""
+    """Every project (corpus.toml and the first-pass fresh sets) has a commit and a set; every verdict is
+    TP/FP/debatable with a reason."""
     import tomllib
 
     from tests.audit_corpus.score import CORPUS, VERDICTS
 
-    corpus = tomllib.loads(CORPUS.read_text())
-    repos = {p["repo"] for p in corpus["project"]}
-    assert len(repos) >= 15 and all(len(p["commit"]) == 40 and p["set"] for p in corpus["project"])
-    for entry in corpus["verdict"] + corpus["missed"]:
-        assert entry["repo"] in repos and entry["code"] in {r.code for r in RULES}
-    assert all(v["verdict"] in VERDICTS and v["why"] for v in corpus["verdict"])
+    for path, least in ((CORPUS, 15), (CORPUS.with_name("fresh-1.toml"), 10), (CORPUS.with_name("fresh-2.toml"), 10)):
+        corpus = tomllib.loads(path.read_text())
+        repos = {p["repo"] for p in corpus["project"]}
+        assert len(repos) >= least and all(len(p["commit"]) == 40 and p["set"] for p in corpus["project"]), path
+        for entry in corpus["verdict"] + corpus["missed"]:
+            assert entry["repo"] in repos and entry["code"] in {r.code for r in RULES}, (path, entry)
+        assert all(v["verdict"] in VERDICTS and v["why"] for v in corpus["verdict"]), path

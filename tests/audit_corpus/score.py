@@ -9,7 +9,9 @@ mirrors (`fetch github:owner/name` in a session brings one to /work/.mirror/owne
 at the recorded commit.
 
 Strict precision = TP / all findings; recall = TP / (TP + missed that the audit still does not
-report). Exit 1 when a finding has no verdict (judge it: `--unjudged` prints TOML to paste) or
+report). fresh-1.toml and fresh-2.toml are first-pass sets: each was judged once by a reader who had
+not seen the rules, at the audit commit named in its header, and is never rejudged or tuned on (`--corpus`
+scores one against today's rules; its new findings show as unjudged). Exit 1 when a finding has no verdict (judge it: `--unjudged` prints TOML to paste) or
 when a mirror is missing.
 """
 
@@ -115,11 +117,12 @@ def export(mirror: Path, repo: str, commit: str, into: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="verdict file (default: corpus.toml)")
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--unjudged", action="store_true", help="print TOML stubs for findings without a verdict")
     parser.add_argument("--select", action="append", default=[], help="rule codes/prefixes, ALL for the opt-in level")
     args = parser.parse_args(argv)
-    corpus = tomllib.loads(CORPUS.read_text())
+    corpus = tomllib.loads(args.corpus.read_text())
     score = Score()
     by_set: dict[str, Score] = {}
     with tempfile.TemporaryDirectory() as scratch:
