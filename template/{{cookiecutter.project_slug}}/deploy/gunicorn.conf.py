@@ -102,7 +102,7 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 # The app is imported in each worker after fork (no preload): no shared state, and each
-# worker starts its own logging thread. post_fork covers preload_app=True as well.
+# worker starts its own logging thread.
 preload_app = False
 proc_name = "{{ cookiecutter.project_slug }}"
 # No control socket: Gunicorn's default path (~/.gunicorn/gunicorn.ctl) is shared by every
@@ -177,12 +177,6 @@ def on_starting(server):  # type: ignore[no-untyped-def]
         os.remove(leftover)
 {%- endif %}
 
-
-def post_fork(server, worker):  # type: ignore[no-untyped-def]
-    """Threads do not survive fork(): restart the logging listener in the new worker."""
-    from {{ cookiecutter.package_name }}.logging import restart_after_fork
-
-    restart_after_fork()
 {%- if cookiecutter.metrics == "prometheus" %}
 
 

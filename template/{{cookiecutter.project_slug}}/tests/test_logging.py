@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }} import logging as app_logging
 from {{ cookiecutter.package_name }}.config import settings_for
-from {{ cookiecutter.package_name }}.logging import BoundedQueueHandler, JsonFormatter, queue_handlers
+from {{ cookiecutter.package_name }}.logging import DroppingQueueHandler, JsonFormatter, queue_handlers
 
 ConfigureLogging = Callable[..., QueueHandler]
 
@@ -117,7 +117,7 @@ def test_a_full_log_queue_drops_and_counts(configure_logging: ConfigureLogging) 
     try:
         for n in range(50):
             flood.warning("record %d", n)
-        assert isinstance(handler, BoundedQueueHandler)
+        assert isinstance(handler, DroppingQueueHandler)
         # At most 5 wait in the queue and 1 in the blocked sink, whenever the listener thread runs.
         assert handler.dropped_total >= 44
     finally:

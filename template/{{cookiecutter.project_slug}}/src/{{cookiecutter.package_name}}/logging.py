@@ -13,7 +13,6 @@ import json
 import logging
 import logging.config
 import queue
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
@@ -59,67 +58,52 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class BoundedQueueHandler(QueueHandler):
-    """A QueueHandler on a bounded queue: when the sink falls behind and the queue is full, a
-    record is dropped and counted rather than held in memory; the next record that fits is
-    preceded by a warning with the count. Handler.handle holds the handler lock, so the count
-    is never updated by two threads at once."""
+class DroppingQueueHandler(QueueHandler):
+    """A QueueHandler on a bounded queue: a record that finds it full is dropped and counted (the
+    stock handler reports each with a traceback on stderr, the very sink that is behind), and the
+    next record that fits is preceded by a warning with the count. Handler.handle holds the
+    handler's lock, so two threads never update the count at once."""
 
-    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
-        super().__init__(records)
-        self.dropped = 0
-        """Dropped since the last warning (the count the next warning reports)."""
-        self.dropped_total = 0
-        """Dropped since start."""
+    dropped = 0  # since the last warning
+    dropped_total = 0
 
     def enqueue(self, record: logging.LogRecord) -> None:
         try:
             if self.dropped:
-                self.queue.put_nowait(self._dropped_record())
+                message = f"dropped {self.dropped} log records: the log sink is slower than the log rate"
+                warning = logging.makeLogRecord({"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
+                                                 "msg": message})  # fmt: skip
+                self.filter(warning)  # the request id, as on every record
+                self.queue.put_nowait(warning)
                 self.dropped = 0
             self.queue.put_nowait(record)
         except queue.Full:
             self.dropped += 1
             self.dropped_total += 1
 
-    def _dropped_record(self) -> logging.LogRecord:
-        message = "dropped %d log records: the log sink is slower than the log rate"
-        record = logging.LogRecord(__name__, logging.WARNING, __file__, 0, message, (self.dropped,), None)
-        record.request_id = "-"
-{%- if cookiecutter.tracing == "opentelemetry" %}
-        record.trace_id = "-"
-{%- endif %}
-        return record
-
-
-def make_queue_handler(log_format: str, queue_size: int = 10_000, stream: Any = None) -> QueueHandler:
-    """A QueueHandler whose listener thread writes formatted records to stream (stderr)."""
-    sink = logging.StreamHandler(stream or sys.stderr)
-    sink.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=queue_size)
-    handler = BoundedQueueHandler(records)
-    handler.addFilter(RequestIdFilter())
-    start_listener(handler, DrainingQueueListener(records, sink, respect_handler_level=True))
-    return handler
-
 
 class DrainingQueueListener(QueueListener):
-    """A QueueListener whose stop() waits for room for its stop marker: the stock one puts it
-    with put_nowait, which raises queue.Full at exit whenever the bounded queue is busy."""
-
-    def __init__(
-        self, records: queue.Queue[Any], *handlers: logging.Handler, respect_handler_level: bool = False
-    ) -> None:
-        super().__init__(records, *handlers, respect_handler_level=respect_handler_level)
-        self.records = records
+    """A QueueListener whose stop() waits for room for its stop marker (None): the stock one
+    puts it with put_nowait, which raises queue.Full at exit whenever the bounded queue is busy."""
 
     def enqueue_sentinel(self) -> None:
-        self.records.put(None)  # None is QueueListener's stop marker; the listener drains, so room comes
+        assert isinstance(self.queue, queue.Queue)  # queue_handler's
+        self.queue.put(None)  # the listener drains the queue, so room comes
 
 
-def start_listener(handler: QueueHandler, listener: QueueListener) -> None:
+def queue_handler(log_format: str, queue_size: int) -> QueueHandler:
+    """dictConfig's factory of the root handler: a DroppingQueueHandler whose listener thread
+    writes formatted records to stderr. (Python 3.12's dictConfig builds a QueueHandler and its
+    listener from `queue` and `handlers` keys; this project supports 3.11, which cannot, and the
+    bounded queue needs the dropping handler above on every version.)"""
+    sink = logging.StreamHandler()
+    sink.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler = DroppingQueueHandler(queue.Queue(maxsize=queue_size))
+    handler.addFilter(RequestIdFilter())
+    listener = DrainingQueueListener(handler.queue, sink, respect_handler_level=True)
     listener.start()
     handler.listener = listener  # type: ignore[attr-defined,unused-ignore]  # typed from Python 3.12
+    return handler
 
 
 def queue_handlers() -> list[QueueHandler]:
@@ -136,15 +120,6 @@ def stop() -> None:
             listener.stop()
 
 
-def restart_after_fork() -> None:
-    """Threads do not survive fork(): give each queue handler a fresh listener thread.
-    Gunicorn's post_fork hook calls this (it matters with preload_app)."""
-    for handler in queue_handlers():
-        old = getattr(handler, "listener", None)
-        if old is not None:
-            start_listener(handler, DrainingQueueListener(old.queue, *old.handlers, respect_handler_level=True))
-
-
 def configure(settings: Mapping[str, Any]) -> None:
     """Route all logging (root logger) through one queue, with the LOG_LEVEL, LOG_FORMAT and
     LOG_QUEUE_SIZE of settings (config.settings_for). Calling it again replaces the handler
@@ -156,7 +131,7 @@ def configure(settings: Mapping[str, Any]) -> None:
             "disable_existing_loggers": False,
             "handlers": {
                 "queue": {
-                    "()": make_queue_handler,
+                    "()": queue_handler,
                     "log_format": settings["LOG_FORMAT"],
                     "queue_size": settings["LOG_QUEUE_SIZE"],
                 }
