@@ -89,6 +89,7 @@ SLOW_MODULES = {
 SLOW_TESTS = {
     "test_kubernetes_checks_find_the_problems",  # kubectl kustomize, kubernetes-validate and checkov runs
     "test_pre_commit_hook_runs_the_audit",  # pre-commit builds an environment with flaskgen in it
+    "test_shard_option_splits_the_collected_matrix",  # collects the full matrix four times (CI's shards)
 }
 """Test modules, and tests in modules of the fast tier, left out of the fast tier (`make test`);
 a slow test may also carry the `slow` marker itself, and every `live` test (real Gunicorn/Nginx
