@@ -75,6 +75,7 @@ def expose_interpreters() -> None:
 
 
 SLOW_MODULES = {
+    "test_backstage",  # projects baked per preset and front door, Backstage's validators run by node
     "test_deploy",  # bakes a project per worker class and TLS value; live Nginx -> Gunicorn stacks
     "test_faults",  # attacks and faults through a live stack
     "test_fleet",  # nine repositories with bare remotes, the report in Chromium
