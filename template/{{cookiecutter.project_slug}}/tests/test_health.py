@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 {% if db %}
 from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.extensions import db
 {%- endif %}
 from {{ cookiecutter.package_name }}.health import add_check
 
@@ -42,10 +43,11 @@ def test_readyz_when_database_is_down(tmp_path: Path, make_config: Callable[...,
     assert response.get_json()["checks"]["database"] == "down"
 
 
-def test_readyz_when_the_schema_is_missing(tmp_path: Path, make_config: Callable[..., dict[str, Any]]) -> None:
+def test_readyz_when_the_schema_is_missing(make_app: Callable[..., Flask]) -> None:
     """A database without the tables (before `flask db upgrade`) is not ready."""
-    empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    app = create_app(make_config(tmp_path, SQLALCHEMY_DATABASE_URI=empty), env="testing")
+    app = make_app()
+    with app.app_context():
+        db.drop_all()
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "down"
