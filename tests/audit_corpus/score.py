@@ -9,10 +9,10 @@ mirrors (`fetch github:owner/name` in a session brings one to /work/.mirror/owne
 at the recorded commit.
 
 Strict precision = TP / all findings; recall = TP / (TP + missed that the audit still does not
-report). fresh-1.toml and fresh-2.toml are first-pass sets: each was judged once by a reader who had
-not seen the rules, at the audit commit named in its header, and is never rejudged or tuned on (`--corpus`
-scores one against today's rules; its new findings show as unjudged). Exit 1 when a finding has no verdict (judge it: `--unjudged` prints TOML to paste) or
-when a mirror is missing.
+report). fresh-1.toml and fresh-2.toml are first-pass sets: each was judged once, by a reader who
+had not seen the rules, at the audit commit named in its header, and is never rejudged or tuned on
+(`--corpus` scores one against today's rules; its new findings show as unjudged). Exit 1 when a
+finding has no verdict (judge it: `--unjudged` prints TOML to paste) or when a mirror is missing.
 """
 
 from __future__ import annotations
