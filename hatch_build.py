@@ -45,6 +45,9 @@ def git_origin(root: Path, project_url: str | None) -> dict[str, Any] | None:
         "template": _git(root, "remote", "get-url", "origin") or project_url,
         "commit": _git(root, "rev-parse", "HEAD"),
         "dirty": bool(_git(root, "status", "--porcelain", "--", "template", "hooks", "cookiecutter.json")),
+        # The commit in git's words (the post-gen hook's template_version): an installed wheel has
+        # no git to describe it, and `update` compares against a render that had.
+        "release": _git(root, "describe", "--tags", "--match", "v[0-9]*.[0-9]*.[0-9]*", "--abbrev=12", "HEAD"),
     }
 
 

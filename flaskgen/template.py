@@ -108,6 +108,8 @@ class Template:
     """The template repository's commit (None when the source is not a git repository)."""
     directory: str | None = None
     """The template's directory inside the repository (None at its root)."""
+    release: str | None = None
+    """The commit as `git describe` words it, when no git repository is at hand to ask (a wheel)."""
     hooks: TemplateHooks = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     """Its hooks as flaskgen calls them (flaskgen.hooks), loaded the first time one is used."""
     options: dict[str, Option] = field(init=False)
@@ -149,6 +151,7 @@ class Template:
             "_answers_commit": self.commit or "",
             "_answers_checkout": self.checkout or "",
             "_answers_directory": self.directory or "",
+            "_answers_version": self.release or "",
         }
         return {key: value for key, value in wanted.items() if key in self.context}
 
@@ -223,6 +226,7 @@ def _bundled() -> Template:
         source=origin["template"],
         commit=origin.get("commit"),
         directory=origin.get("directory"),
+        release=origin.get("release"),
     )
 
 

@@ -239,11 +239,15 @@ RELEASE_TAGS = "v[0-9]*.[0-9]*.[0-9]*"
 def template_version(origin: Mapping[str, Any], answers: Mapping[str, Any]) -> str:
     """The release the template commit is, in git's own words (`git describe` in the template's
     repository): "v1.2.0" on a release, "v1.2.0-3-g<commit>" after one, the commit without any
-    release or outside that repository, "unknown" when the template was in no git repository."""
+    release or outside that repository, "unknown" when the template was in no git repository.
+    The repository is the one template_origin read (cruft passes no _repo_dir, only _template), so
+    every front door that sees the template's tags words the same commit the same way."""
+    if answers.get("_answers_version"):  # worded by flaskgen's build, where git was at hand
+        return str(answers["_answers_version"])
     commit = origin["commit"]
     if not commit:
         return "unknown"
-    repository = str(answers.get("_repo_dir") or "")
+    repository = str(answers.get("_repo_dir") or answers.get("_template") or "")
     described = _git_output(repository, "describe", "--tags", "--match", RELEASE_TAGS, "--abbrev=12", commit)
     return described or commit
 
