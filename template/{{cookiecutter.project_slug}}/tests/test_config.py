@@ -115,7 +115,10 @@ def test_the_instance_folder_is_named_by_config(tmp_path: Any, monkeypatch: pyte
 def test_wsgi_with_an_instance_folder_it_cannot_create_fails_with_one_line(tmp_path: Any) -> None:
     """Status 4, as for a weak key: systemd (RestartPreventExitStatus=4) does not loop on it."""
     (tmp_path / "a-file").write_text("")
-    result = import_wsgi(FLASK_SECRET_KEY=STRONG_KEY, FLASK_INSTANCE_PATH=str(tmp_path / "a-file" / "instance"))
+    settings = {"FLASK_SECRET_KEY": STRONG_KEY, "FLASK_INSTANCE_PATH": str(tmp_path / "a-file" / "instance")}
+    # Everything else production asks for (an issuer where there is auth), so the folder is what is refused.
+    settings.update(FLASK_OIDC_ISSUER="https://login.example.com", FLASK_OIDC_AUDIENCE="tests")
+    result = import_wsgi(**settings)
     assert result.returncode == 4, result.stderr
     assert result.stderr.strip().startswith("error: cannot create the instance folder")
     assert len(result.stderr.strip().splitlines()) == 1
