@@ -205,9 +205,12 @@ class Node:
             log = (pod.root / f"{container['name']}.log").open("wb")
             # Like a container's stdout, reopenable by its user (/dev/stderr is /proc/self/fd/2).
             os.chmod(log.fileno(), 0o666)
+            # A container starts in its workingDir (else the root), never in the test's own folder,
+            # which the pod's mounts (an emptyDir on /tmp) may hide.
+            workdir = self.image_paths([container["workingDir"]])[0] if "workingDir" in container else "/"
             pod.processes[container["name"]] = subprocess.Popen(
                 self.container_command(pod, container, argv), env=self.environment(container, pod),
-                stdout=log, stderr=subprocess.STDOUT,
+                stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
             )  # fmt: skip
             log.close()
 

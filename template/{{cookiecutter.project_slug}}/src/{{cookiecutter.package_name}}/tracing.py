@@ -89,7 +89,10 @@ def shutdown(provider: TracerProvider) -> None:
     """Flush what the collector takes within SHUTDOWN_SECONDS, then let the process exit (the
     SDK's thread is a daemon thread)."""
     flushing = threading.Thread(target=provider.shutdown, name="otel-shutdown", daemon=True)
-    flushing.start()
+    try:
+        flushing.start()
+    except RuntimeError:  # Python >= 3.12 at interpreter exit: no new thread, and no unbounded flush
+        return
     flushing.join(SHUTDOWN_SECONDS)
 
 
