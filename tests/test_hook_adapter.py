@@ -65,7 +65,8 @@ def test_private_context_sets_only_what_the_template_declares() -> None:
     with open_template(str(bundled_template_dir())) as tpl:
         private = tpl.private_context(git_init=True, uv_lock=False, checkout="main")
         assert set(private) == {key for key in tpl.context if key.startswith("_") and not key.startswith("__")} & {
-            "_answers_source", "_answers_commit", "_answers_checkout", "_answers_directory", "_git_init", "_uv_lock"
+            "_answers_source", "_answers_commit", "_answers_checkout", "_answers_directory", "_answers_version",
+            "_git_init", "_uv_lock",
         }  # fmt: skip
         assert private["_git_init"] is True and private["_uv_lock"] is False and private["_answers_checkout"] == "main"
         assert tpl.private_context()["_answers_checkout"] == (tpl.checkout or "")

@@ -313,6 +313,11 @@ class Fleet:
                 connection.close()
             answered = self.served_by().get(rid, [])
             if any(name == app_host.host.name for name, _ in answered):
+                # The host that gave the client its answer logs it just after sending it.
+                settle = time.monotonic() + 2
+                while not any(code == str(status) for _, code in answered) and time.monotonic() < settle:
+                    time.sleep(0.05)
+                    answered = self.served_by().get(rid, [])
                 return status, answered
             time.sleep(0.1)
         return 0, []
