@@ -28,7 +28,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,9 +99,8 @@ def _origin_values(tpl: Template, ref: str) -> dict[str, str]:
     """The template's private origin variables, which its catalog-info.yaml names (the post-gen
     hook, which Backstage does not run, would otherwise fill them): source, commit, directory,
     and the version as the hook's own `template_version` words it."""
-    describe = getattr(tpl.post_gen_hook, "template_version", None)
     origin = {"template": tpl.source, "commit": tpl.commit}
-    version = describe(origin, {"_repo_dir": str(tpl.path)}) if callable(describe) else ref
+    version = tpl.hooks.template_version(origin, {"_repo_dir": str(tpl.path)}) or ref
     wanted = {**tpl.origin_context(), "_answers_version": version}
     return {key: value for key, value in wanted.items() if value}
 
@@ -110,10 +109,10 @@ def _answers_step(tpl: Template, values: Mapping[str, Any], locked: Mapping[str,
     """The step that writes the answers file: the post-gen hook's `answers_record` of the values
     fetch:cookiecutter gets (form answers as `${{ parameters.* }}`, which the scaffolder fills in
     with their types), rendered as JSON by ANSWERS_TEMPLATE."""
-    record = getattr(tpl.post_gen_hook, "answers_record", None)
-    name = getattr(tpl.post_gen_hook, "ANSWERS_FILE", None)
-    if not callable(record) or not isinstance(name, str):
-        raise TemplateError(f"template {tpl.source} has no post-gen answers_record and ANSWERS_FILE; fix the template")
+    record = tpl.hooks.answers_record(values)
+    if record is None:
+        raise TemplateError(f"template {tpl.source} has no post-gen answers_record; fix the template")
+    name = tpl.hooks.answers_file
     return {
         "id": "answers",
         "name": f"Record the template and answers in {name} (for flaskgen check and update)",
@@ -121,7 +120,7 @@ def _answers_step(tpl: Template, values: Mapping[str, Any], locked: Mapping[str,
         "input": {
             "url": f"./{ANSWERS_TEMPLATE}",
             "targetPath": f"./{_project_dir(locked)}/{name}",
-            "values": {"record": record(values)},
+            "values": {"record": record},
         },
     }
 
@@ -149,7 +148,7 @@ def _parameter(option: Option, default: Any) -> dict[str, Any]:
 def _asked(tpl: Template, locked: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The form's first page: every option not locked (derived ones without a default are
     required), with the pre-gen hook's FORM_RULES (the part of its checks a form can make)."""
-    rules = getattr(tpl.pre_gen_hook, "FORM_RULES", {})
+    rules = tpl.hooks.form_rules
     properties = {
         name: {**_parameter(option, defaults.get(name, option.default)), **rules.get(name, {})}
         for name, option in tpl.options.items()
@@ -157,13 +156,15 @@ def _asked(tpl: Template, locked: Mapping[str, Any], defaults: Mapping[str, Any]
     }
     required = [name for name, prop in properties.items() if "default" not in prop and prop["type"] == "string"]
     page: dict[str, Any] = {"title": "The service", "required": required, "properties": properties}
-    refused = _refused_combinations(getattr(tpl.pre_gen_hook, "INCOMPATIBLE", ()), locked)
+    refused = _refused_combinations(tpl.hooks.incompatible, locked)
     if refused:
         page["allOf"] = refused
     return page
 
 
-def _refused_combinations(incompatible: Any, locked: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _refused_combinations(
+    incompatible: Iterable[tuple[Mapping[str, Any], str]], locked: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The pre-gen hook's INCOMPATIBLE combinations as JSON Schema the form enforces: one
     `not` per combination still possible under the locks (locked answers that match drop out of
     it; a combination a lock rules out is left out)."""
@@ -200,8 +201,7 @@ def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any
     by varying one answer at a time from base); a path decided by two answers together cannot be
     written as one `if:` and is an error, as is a template whose hook has no `files_to_prune`.
     Paths name the package and project through the form's answers."""
-    files_to_prune = getattr(tpl.post_gen_hook, "files_to_prune", None)
-    if not callable(files_to_prune):
+    if tpl.hooks.files_to_prune(base) is None:
         raise TemplateError(
             f"template {tpl.source} has no post-gen files_to_prune(answers) to translate; fix the template"
         )
@@ -209,7 +209,7 @@ def prune_steps(tpl: Template, locked: Mapping[str, Any], base: Mapping[str, Any
     names = {**base, **{key: markers[key] for key in markers if key not in locked}}
 
     def pruned(answers: Mapping[str, Any]) -> set[str]:
-        return set(files_to_prune(answers))
+        return set(tpl.hooks.files_to_prune(answers) or ())
 
     variable = [n for n, o in tpl.options.items() if o.kind in ("choice", "boolean") and n not in locked]
     outcomes = {(n, v): pruned({**names, n: v}) for n in variable for v in tpl.options[n].choices or ()}

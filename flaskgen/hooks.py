@@ -58,6 +58,30 @@ class TemplateHooks(Protocol):
         generate.render), else None: Cookiecutter runs the hook scripts itself."""
         return None
 
+    # What `flaskgen backstage` translates into a software template (the scaffolder runs no hooks).
+
+    @property
+    def form_rules(self) -> Mapping[str, Mapping[str, Any]]:
+        """The pre-gen checks a form can make, as JSON Schema per option (its `FORM_RULES`)."""
+        return {}
+
+    @property
+    def incompatible(self) -> tuple[tuple[Mapping[str, Any], str], ...]:
+        """Combinations of answers the pre-gen hook refuses, each with why (its `INCOMPATIBLE`)."""
+        return ()
+
+    def files_to_prune(self, answers: Mapping[str, Any]) -> list[str] | None:
+        """The files the post-gen hook deletes for answers; None when it cannot say."""
+        return None
+
+    def answers_record(self, answers: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The answers file's content the post-gen hook writes for answers; None when it cannot say."""
+        return None
+
+    def template_version(self, origin: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+        """The template version as the post-gen hook words it in the project; None without one."""
+        return None
+
 
 class ModuleHooks(TemplateHooks):
     """A template's hooks imported from its `hooks/` directory, each the first time it is used."""
@@ -101,6 +125,27 @@ class ModuleHooks(TemplateHooks):
     def lock_dependencies(self, root: Path) -> str | None:
         found = self._function(self.post_gen, "lock_dependencies")
         return found(root) if found else super().lock_dependencies(root)
+
+    @property
+    def form_rules(self) -> Mapping[str, Mapping[str, Any]]:
+        rules = getattr(self.pre_gen, "FORM_RULES", None)
+        return rules if isinstance(rules, Mapping) else super().form_rules
+
+    @property
+    def incompatible(self) -> tuple[tuple[Mapping[str, Any], str], ...]:
+        return tuple(getattr(self.pre_gen, "INCOMPATIBLE", None) or super().incompatible)
+
+    def files_to_prune(self, answers: Mapping[str, Any]) -> list[str] | None:
+        found = self._function(self.post_gen, "files_to_prune")
+        return list(found(answers)) if found else super().files_to_prune(answers)
+
+    def answers_record(self, answers: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = self._function(self.post_gen, "answers_record")
+        return found(answers) if found else super().answers_record(answers)
+
+    def template_version(self, origin: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+        found = self._function(self.post_gen, "template_version")
+        return found(origin, answers) if found else super().template_version(origin, answers)
 
     def in_process_main(self) -> Callable[[Mapping[str, Any], Path], int] | None:
         """Cookiecutter runs each hook as a new Python process (rendered first), two interpreter

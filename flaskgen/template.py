@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 from flaskgen import git
@@ -118,16 +117,6 @@ class Template:
         self.options = parse_options(self.context)
         if not isinstance(self.hooks, ModuleHooks) or self.hooks.template_dir != self.path:
             self.hooks = ModuleHooks(self.path)  # a new path (template_at) has its own hooks
-
-    @property
-    def pre_gen_hook(self) -> ModuleType | None:
-        """The template's pre_gen_project hook as a module (None when it cannot be imported)."""
-        return self.hooks.pre_gen if isinstance(self.hooks, ModuleHooks) else None
-
-    @property
-    def post_gen_hook(self) -> ModuleType | None:
-        """The template's post_gen_project hook as a module (None when it cannot be imported)."""
-        return self.hooks.post_gen if isinstance(self.hooks, ModuleHooks) else None
 
     def private_context(
         self, *, git_init: bool = False, uv_lock: bool = False, checkout: str | None = None

@@ -22,7 +22,7 @@ def dotted(node: ast.AST, imports: dict[str, str]) -> str:
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    if isinstance(node, ast.Call):  # create_app().run -> create_app.().run
+    if isinstance(node, ast.Call):  # create_app().run -> "create_app().run"
         inner = dotted(node.func, imports)
         return ".".join([inner + "()", *reversed(parts)]) if inner else ""
     if not isinstance(node, ast.Name):

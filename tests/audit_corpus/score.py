@@ -5,8 +5,8 @@
 corpus.toml lists each project as `repo@commit` and a verdict for every finding the audit makes on
 it (TP, FP or debatable, with one line why), plus the anti-patterns a reader found that the audit
 should report (`missed`). No code of these projects is kept here: the trees come from bare git
-mirrors (`fetch github:owner/name` in a session brings one to /work/.mirror/owner+name), exported
-at the recorded commit.
+mirrors, `<owner>+<name>/repo` under the --mirror folder (`git clone --bare
+https://github.com/<owner>/<name> <folder>/<owner>+<name>/repo`), exported at the recorded commit.
 
 Strict precision = TP / all findings; recall = TP / (TP + missed that the audit still does not
 report). fresh-1.toml and fresh-2.toml are first-pass sets: each was judged once, by a reader who
@@ -86,7 +86,7 @@ def export(mirror: Path, repo: str, commit: str, into: Path) -> Path:
     if (git_dir / ".git").is_dir():
         git_dir = git_dir / ".git"
     if not git_dir.is_dir():
-        raise SystemExit(f"no mirror of {repo} at {git_dir}; fetch github:{repo} first")
+        raise SystemExit(f"no mirror of {repo} at {git_dir}; git clone --bare https://github.com/{repo} {git_dir}")
     target = into / repo.replace("/", "+")
     git = ["git", f"--git-dir={git_dir}"]
     listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], check=True, capture_output=True).stdout
