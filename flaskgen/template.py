@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -313,6 +315,9 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
 
     clone_root = Path(tempfile.mkdtemp(prefix="flaskgen-template-"))
     try:
+        # Cookiecutter logs a failed `git clone` with its traceback before raising; the error below says it.
+        vcs_log = logging.getLogger("cookiecutter.vcs")
+        vcs_log.disabled = True
         try:
             repo_dir, _ = determine_repo_dir(
                 template=template,
@@ -321,12 +326,14 @@ def open_template(template: str | None = None, checkout: str | None = None) -> I
                 checkout=checkout,
                 no_input=True,
             )
-        except (CookiecutterException, OSError, ValueError) as err:
+        except (CookiecutterException, OSError, ValueError, subprocess.CalledProcessError) as err:
             raise TemplateError(
                 f"cannot fetch template {template!r}"
                 f"{f' at {checkout!r}' if checkout else ''}: {_one_line(err)}; "
                 "check the URL and ref"
             ) from err
+        finally:
+            vcs_log.disabled = False
         path, context = resolve_nested(Path(repo_dir))
         yield _located(path, context, source=recorded, checkout=checkout)
     finally:
@@ -365,6 +372,9 @@ def template_at(template: Template, ref: str) -> Iterator[Template]:
 
 
 def _one_line(err: BaseException) -> str:
+    output = getattr(err, "output", None)  # a failed git clone: git's own last line says why
+    if isinstance(output, bytes) and output.strip():
+        err = Exception(output.decode(errors="replace").strip().splitlines()[-1])
     text = " ".join(str(err).split())
     return text[:300] or type(err).__name__
 

@@ -406,3 +406,21 @@ def test_unreachable_recorded_source_is_one_line(template_repo: Path, tmp_path: 
         f"error: cannot reach the template {template_repo} recorded in {ANSWERS_FILE}; "
         "pass --template with a reachable URL or clone of it"
     )
+
+
+def test_unreachable_remote_template_is_one_line(template_repo: Path, tmp_path: Path) -> None:
+    """A recorded git URL that cannot be reached (here: a closed port): git's own reason on one
+    line, exit 2, no traceback from Cookiecutter's clone."""
+    project = make_project(template_repo, tmp_path)
+    record = json.loads((project / ANSWERS_FILE).read_text())
+    record["template"] = "https://127.0.0.1:9/nowhere/template.git"
+    (project / ANSWERS_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    commit_all(project, "template moved")
+    for command in ("check", "update"):
+        result = subprocess.run(
+            [sys.executable, "-m", "flaskgen", command], cwd=project, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 2, result
+        assert result.stdout == "" and "Traceback" not in result.stderr, result
+        assert result.stderr.startswith("error: cannot reach the template https://127.0.0.1:9/"), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
