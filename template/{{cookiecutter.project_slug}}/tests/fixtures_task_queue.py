@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
+{%- if cookiecutter.task_queue == "celery" %}
+from types import MappingProxyType
+{%- endif %}
 
 import pytest
 {%- if cookiecutter.task_queue == "rq" %}
@@ -29,7 +32,15 @@ def test_queue(real_redis: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     name = f"{{ cookiecutter.package_name }}-test-{uuid.uuid4().hex[:12]}"
     monkeypatch.setattr(TestingConfig, "TASK_QUEUE_NAME", name)
 {%- if cookiecutter.task_queue == "celery" %}
-    monkeypatch.setattr(TestingConfig, "CELERY_EAGER", not real_redis)
+    if not real_redis:  # tasks run in the request, results kept in memory: the enqueue path end to end
+        eager = {
+            "broker_url": "memory://",
+            "result_backend": "cache+memory://",
+            "task_always_eager": True,
+            "task_store_eager_result": True,
+            "task_eager_propagates": True,
+        }
+        monkeypatch.setattr(TestingConfig, "CELERY", MappingProxyType(eager))
 {%- else %}
     monkeypatch.setattr(TestingConfig, "RQ_ASYNC", real_redis)
     if not real_redis:

@@ -56,7 +56,7 @@ def test_readyz_when_the_schema_is_missing(make_app: Callable[..., Flask]) -> No
 
 
 def test_readyz_when_broker_is_down(make_app: Callable[..., Flask]) -> None:
-    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if cookiecutter.task_queue == "celery" %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if cookiecutter.task_queue == "celery" %}CELERY={}{% else %}RQ_ASYNC=True{% endif %})
 {%- if cookiecutter.task_queue == "rq" %}
     from redis import Redis
 

@@ -93,7 +93,7 @@ def test_unknown_job_is_404(client: FlaskClient, job_id: str) -> None:
 
 
 def test_export_with_the_broker_down_is_503(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
-    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if celery %}CELERY_EAGER=False{% else %}RQ_ASYNC=True{% endif %})
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", {% if celery %}CELERY={}{% else %}RQ_ASYNC=True{% endif %})
 {%- if not celery %}
     from redis import Redis
 

@@ -20,13 +20,6 @@ CONFIG_ENV_VAR = "APP_ENV"
 MIN_SECRET_KEY_LENGTH = 32
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 """10 MiB; deploy/nginx sets client_max_body_size to the same value."""
-{%- if cookiecutter.database == "postgresql" %}
-DATABASE_CONNECT_TIMEOUT = 3
-"""Seconds to open a database connection (libpq connect_timeout)."""
-DATABASE_STATEMENT_TIMEOUT = 5
-"""Seconds a statement may run: PostgreSQL cancels it (statement_timeout), and the client gives
-up one second later even when the server does not answer at all (deadlines.py)."""
-{%- endif %}
 
 
 class ConfigError(RuntimeError):
@@ -68,8 +61,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None
 {%- else %}
     SQLALCHEMY_DATABASE_URI: str | None = "postgresql+psycopg://{{ cookiecutter.package_name }}@127.0.0.1:5432/{{ cookiecutter.package_name }}"
-    DATABASE_CONNECT_TIMEOUT = DATABASE_CONNECT_TIMEOUT
-    DATABASE_STATEMENT_TIMEOUT = DATABASE_STATEMENT_TIMEOUT
+    # Seconds to open a database connection (libpq connect_timeout), and seconds a statement may
+    # run: PostgreSQL cancels it (statement_timeout), and the client gives up one second later
+    # even when the server does not answer at all (deadlines.py).
+    DATABASE_CONNECT_TIMEOUT = 3
+    DATABASE_STATEMENT_TIMEOUT = 5
 {%- endif %}
     # Read-only so no code can change the shared class attribute at run time.
     SQLALCHEMY_ENGINE_OPTIONS: Mapping[str, Any] = MappingProxyType({"pool_pre_ping": True})
@@ -84,7 +80,9 @@ class Config:
     TASK_QUEUE_NAME = "{{ cookiecutter.package_name }}"
 {%- endif %}
 {%- if cookiecutter.task_queue == "celery" %}
-    CELERY_EAGER = False
+    # Celery settings by Celery's names, over those queue_celery.py derives from the above, e.g.
+    # FLASK_CELERY='{"worker_concurrency": 4}'.
+    CELERY: Mapping[str, Any] = MappingProxyType({})
 {%- endif %}
 {%- if cookiecutter.task_queue == "rq" %}
     RQ_ASYNC = True

@@ -1,8 +1,8 @@
 """Slow work off the request path.
 
-POST /exports enqueues the export job and answers 202 with the job id at once; a worker
-process ({{ cookiecutter.project_slug }}-worker) runs it; GET /exports/<id> reports its status.
-The queue is {{ cookiecutter.task_queue }} on Redis (queue_{{ cookiecutter.task_queue }}.py).
+POST /exports enqueues the export job and answers 202 with the job id at once; a worker process
+(the project's `-worker` command) runs it; GET /exports/<id> reports its status. The queue is the
+project's queue module (Celery or RQ, on Redis).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ class ExportOut(Schema):
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["broker_down_until"] = 0.0
     app.register_blueprint(bp)
 
 
@@ -48,11 +47,12 @@ def init_app(app: Flask) -> None:
 def fail_fast() -> None:
     """While the broker failed moments ago, 503 at once instead of each request waiting out
     REDIS_TIMEOUT again (a frozen Redis would otherwise hold every request thread in turn)."""
-    if time.monotonic() < current_app.extensions["broker_down_until"]:
+    if time.monotonic() < current_app.extensions.get("broker_down_until", 0.0):
         abort(503, description="the task queue's broker failed moments ago; retry later")
 
 
 def broker_failed(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A 503 (errors.handle_unavailable), and the next BROKER_FAIL_FAST_SECONDS fail fast."""
     current_app.extensions["broker_down_until"] = time.monotonic() + current_app.config["BROKER_FAIL_FAST_SECONDS"]
     return handle_unavailable(error)
 

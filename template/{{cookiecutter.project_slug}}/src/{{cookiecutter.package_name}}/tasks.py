@@ -1,7 +1,7 @@
-"""The slow work itself, run by the {{ cookiecutter.task_queue }} worker, never in a request.
+"""The slow work itself, run by the task worker, never in a request.
 
-Plain functions of their arguments: the queue module (queue_{{ cookiecutter.task_queue }}.py) wraps
-them as jobs, and tests can call them directly.
+Plain functions of their arguments: the queue module wraps them as jobs, and tests can call them
+directly.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""OpenTelemetry tracing: a span for every request (Flask){% if cookiecutter.database != "none" %}, database statement (SQLAlchemy){% endif %} and
-outbound HTTP call made with urllib, exported over OTLP/HTTP.
+"""OpenTelemetry tracing: a span for every request (Flask), database statement (SQLAlchemy, when
+the project has a database) and outbound HTTP call made with urllib, exported over OTLP/HTTP.
 
 Configured by the standard OTEL_* variables, read by the SDK itself: OTEL_EXPORTER_OTLP_ENDPOINT
-(default http://localhost:4318), OTEL_SERVICE_NAME (default "{{ cookiecutter.project_slug }}"),
+(default http://localhost:4318), OTEL_SERVICE_NAME (default: the project's name),
 OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, OTEL_RESOURCE_ATTRIBUTES; OTEL_TRACES_EXPORTER=none
 traces without exporting (development, the test run), OTEL_SDK_DISABLED=true turns it off. The
 trace id is on every log line next to the request id (logging.py).
@@ -15,13 +15,11 @@ the `flask` command); create_app only instruments each app it makes (init_app).
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from contextlib import suppress
 
-from flask import Flask, Response
+from flask import Flask, request
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -30,16 +28,11 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 {%- endif %}
 from opentelemetry.instrumentation.urllib import URLLibInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from werkzeug.exceptions import SecurityError
-from werkzeug.wsgi import get_host
 
 from . import project_version
-from .errors import error_body
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 # Never traced: the probes and the scraper, which would otherwise be most of the spans.
 EXCLUDED_URLS = "healthz,readyz,metrics"
@@ -50,38 +43,29 @@ EXPORT_TIMEOUT_SECONDS = 2.0
 SHUTDOWN_SECONDS = 0.5
 
 
-class NoExport(SpanExporter):
-    """OTEL_TRACES_EXPORTER=none: spans are made (trace ids in the logs) and sent nowhere."""
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
-
 def start(processor: SpanProcessor | None = None) -> TracerProvider | None:
     """Set this process's tracer provider and instrument the libraries (once per process; a
     second call adds processor to the provider already set). processor replaces the OTLP batch
     exporter (tests). None when OTEL_SDK_DISABLED is true."""
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
-    if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
-        processor = processor or SimpleSpanProcessor(NoExport())
-    current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):  # started before in this process (the test run)
-        if processor is not None:
-            current.add_span_processor(processor)
-        return current
-    resource = Resource.create({SERVICE_NAME: "{{ cookiecutter.project_slug }}", SERVICE_VERSION: project_version()})
-    # Resource.create gives OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES precedence over these.
-    # The SDK's own atexit flush waits up to 30 s for a collector that does not answer: long
-    # enough to stall every recycled Gunicorn worker. Ours gives up after SHUTDOWN_SECONDS.
-    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter(timeout=EXPORT_TIMEOUT_SECONDS)))
-    trace.set_tracer_provider(provider)
-    atexit.register(shutdown, provider)
+    if processor is None and os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() != "none":
+        processor = BatchSpanProcessor(OTLPSpanExporter(timeout=EXPORT_TIMEOUT_SECONDS))
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # not started before in this process (the test run is)
+        resource = Resource.create({SERVICE_NAME: "{{ cookiecutter.project_slug }}", SERVICE_VERSION: project_version()})
+        # Resource.create gives OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES precedence over these.
+        # The SDK's own atexit flush waits up to 30 s for a collector that does not answer: long
+        # enough to stall every recycled Gunicorn worker. Ours gives up after SHUTDOWN_SECONDS.
+        provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        trace.set_tracer_provider(provider)
+        atexit.register(shutdown, provider)
 {%- if cookiecutter.database != "none" %}
-    SQLAlchemyInstrumentor().instrument(tracer_provider=provider)
+        SQLAlchemyInstrumentor().instrument(tracer_provider=provider)
 {%- endif %}
-    URLLibInstrumentor().instrument(tracer_provider=provider)
+        URLLibInstrumentor().instrument(tracer_provider=provider)
+    if processor is not None:  # none for OTEL_TRACES_EXPORTER=none: spans (and trace ids) without export
+        provider.add_span_processor(processor)
     return provider
 
 
@@ -89,31 +73,23 @@ def shutdown(provider: TracerProvider) -> None:
     """Flush what the collector takes within SHUTDOWN_SECONDS, then let the process exit (the
     SDK's thread is a daemon thread)."""
     flushing = threading.Thread(target=provider.shutdown, name="otel-shutdown", daemon=True)
-    try:
+    with suppress(RuntimeError):  # Python >= 3.12 at interpreter exit: no new thread (and no flush)
         flushing.start()
-    except RuntimeError:  # Python >= 3.12 at interpreter exit: no new thread, and no unbounded flush
-        return
-    flushing.join(SHUTDOWN_SECONDS)
+        flushing.join(SHUTDOWN_SECONDS)
 
 
 def init_app(app: Flask) -> None:
-    """A span per request of this app, on the process's provider (a no-op one until start()).
+    """A span per request of this app, on the process's provider (a no-op one until start())."""
 
-    A request naming a Host outside TRUSTED_HOSTS is answered 400 before the instrumentation
-    sees it: its hooks read request.url, which raises again for such a Host after Flask's own
-    400, past every error handler (a 500)."""
+    @app.before_request  # before the instrumentation's own hook
+    def trace_refused_hosts_too() -> None:
+        """Flask refuses a Host outside TRUSTED_HOSTS (a 400, raised after the before_request
+        hooks); until then request.url raises for it, and the instrumentation reads request.url
+        in its hooks, past every error handler (a 500). Flask has checked: let it be read."""
+        if isinstance(request.routing_exception, SecurityError):
+            request.trusted_hosts = None
+
     FlaskInstrumentor().instrument_app(app, excluded_urls=EXCLUDED_URLS)  # type: ignore[no-untyped-call]
-    traced = app.wsgi_app
-
-    def trusted_hosts_first(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            get_host(environ, app.config["TRUSTED_HOSTS"])
-        except SecurityError as error:
-            body = json.dumps(error_body(400, "Bad Request", error.description or "untrusted Host"))
-            return Response(body, 400, mimetype="application/json")(environ, start_response)
-        return traced(environ, start_response)
-
-    app.wsgi_app = trusted_hosts_first  # type: ignore[method-assign]
 
 
 def current_trace_id() -> str:

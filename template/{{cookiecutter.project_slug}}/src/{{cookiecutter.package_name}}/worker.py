@@ -1,4 +1,4 @@
-"""The task worker: `{{ cookiecutter.project_slug }}-worker` (installed with the package).
+"""The task worker: the project's `-worker` command (pyproject.toml's [project.scripts]).
 
 An entry point: logging is configured first, then the app is made, inside main(), so importing
 this module has no side effects.
