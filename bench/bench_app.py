@@ -39,12 +39,15 @@ def slow_export(seconds: float) -> dict[str, Any]:
 
 def _configure_logging(mode: str) -> None:
     root = logging.getLogger()
+    queue_handlers = [h for h in root.handlers if isinstance(h, service_logging.BoundedQueueHandler)]
     if mode == "direct":
-        service_logging.stop()
+        for handler in queue_handlers:
+            handler.close()  # stops its listener thread
         root.handlers = [SlowSink(sys.stderr)]
     elif mode == "queue":
-        for handler in service_logging.queue_handlers():
-            handler.listener.handlers = (SlowSink(sys.stderr),)  # type: ignore[attr-defined]
+        for handler in queue_handlers:
+            assert handler.listener is not None
+            handler.listener.handlers = (SlowSink(sys.stderr),)
 
 
 def _routes(app: Flask) -> None:

@@ -13,6 +13,7 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import create_app
 
@@ -33,6 +34,9 @@ def test_docs_ui_only_in_development(
     app = create_app(make_config(tmp_path / env), env=env)
     assert app.test_client().get("/docs").status_code == status
 
+
+# Names (items.py) have `format: printable`: what str.isprintable accepts, for schemathesis to send.
+schemathesis.openapi.format("printable", st.text(st.characters(exclude_categories=["C", "Z"]), min_size=1))
 
 # The contract is read from an app made once at import (openapi.json depends only on the code);
 # each generated request goes to the test's own fresh app. (schemathesis.pytest.from_fixture,

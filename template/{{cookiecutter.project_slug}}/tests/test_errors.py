@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from apiflask import Schema
@@ -65,7 +66,8 @@ HOSTILE_JSON = {
 
 @pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=list(HOSTILE_JSON))
 def test_hostile_json_bodies_are_bad_requests(make_app: Callable[..., Flask], body: str | bytes) -> None:
-    """Every route that reads a JSON body (the app's own, and one added here) answers 400."""
+    """Every route that reads a JSON body answers 400: the app's own, one added here with apiflask's
+    input, and a plain Flask view that calls request.get_json() itself."""
     app = make_app()
 
     @app.post("/echo")
@@ -73,8 +75,13 @@ def test_hostile_json_bodies_are_bad_requests(make_app: Callable[..., Flask], bo
     def echo(json_data: dict[str, str]) -> dict[str, str]:
         return json_data
 
+    @app.post("/plain")
+    def plain() -> dict[str, Any]:
+        return {"body": request.get_json()}
+
     routes = [path for path, operations in app.spec["paths"].items() if "requestBody" in operations.get("post", {})]
     assert "/echo" in routes
+    routes.append("/plain")
     client = app.test_client()
     for path in routes:
         response = client.post(path, data=body, content_type="application/json")

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from {{ cookiecutter.package_name }} import tracing
-from {{ cookiecutter.package_name }}.logging import TEXT_FORMAT, JsonFormatter, RequestIdFilter
+from {{ cookiecutter.package_name }}.logging import TEXT_FORMAT, JsonFormatter, add_request_id
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_the_trace_id_is_on_the_request_log_lines(spans: InMemorySpanExporter, m
     @app.get("/logs-a-line")
     def logs_a_line() -> dict[str, str]:
         record = logging.LogRecord("app", logging.INFO, __file__, 0, "handled", None, None)
-        RequestIdFilter().filter(record)
+        add_request_id(record)
         lines.append(record)
         return {}
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+{%- if cookiecutter.database != "none" %}
 from types import MappingProxyType
+{%- endif %}
 from typing import Any
 
 import flask
@@ -127,30 +129,15 @@ class ProductionConfig(Config):
     TRUSTED_HOSTS = ("{{ cookiecutter.domain_name }}",)
 
 
-TIERS: Mapping[str, type[Config]] = MappingProxyType(
-    {
-        "development": DevelopmentConfig,
-        "testing": TestingConfig,
-        "production": ProductionConfig,
-    }
-)
-
-
-def config_for(name: str) -> type[Config]:
-    """The tier called name; ConfigError naming the valid ones otherwise."""
-    try:
-        return TIERS[name.strip().lower()]
-    except KeyError:
-        valid = ", ".join(TIERS)
-        raise ConfigError(f"{CONFIG_ENV_VAR}={name!r} is not a config tier; use one of: {valid}") from None
-
-
 def settings_for(env: str) -> flask.Config:
     """The settings of the tier called env: its defaults, then FLASK_* environment variables
     (Flask's `from_prefixed_env`), then the conventional variables below. create_app starts from
     these, and the entry points configure logging from them before any app exists."""
+    tiers = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+    if env not in tiers:
+        raise ConfigError(f"{CONFIG_ENV_VAR}={env!r} is not a config tier; use one of: {', '.join(tiers)}")
     settings = flask.Config(os.getcwd())
-    settings.from_object(config_for(env))
+    settings.from_object(tiers[env])
     settings.from_prefixed_env()
     if os.environ.get("FORWARDED_ALLOW_IPS"):
         settings["FORWARDED_ALLOW_IPS"] = os.environ["FORWARDED_ALLOW_IPS"]

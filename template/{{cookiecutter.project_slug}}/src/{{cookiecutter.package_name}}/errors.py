@@ -17,7 +17,7 @@ from typing import Any
 from apiflask import APIFlask, HTTPError
 from flask import current_app
 from werkzeug import http
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 RETRY_AFTER_SECONDS = 5
 
@@ -38,7 +38,8 @@ def error_body(code: int, name: str, message: str) -> dict[str, Any]:
 
 def handle_http_error(error: HTTPException) -> tuple[dict[str, Any], int, list[tuple[str, str]]]:
     """400, 404, 405, 413, ...: the status and Werkzeug's description, as JSON, with the
-    exception's own headers (Allow on a 405, WWW-Authenticate on a 401)."""
+    exception's own headers (Allow on a 405, WWW-Authenticate on a 401). An unhandled exception
+    ends here too, as Werkzeug's InternalServerError (Flask logs it with the traceback first)."""
     code = error.code or 500
     headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     return error_body(code, error.name, error.description or error.name), code, headers
@@ -51,11 +52,6 @@ def handle_api_error(error: HTTPError) -> tuple[dict[str, Any], int, Any]:
     if error.detail:
         body["error"]["detail"] = error.detail
     return body, code, error.headers
-
-
-def handle_internal_error(error: InternalServerError) -> tuple[dict[str, Any], int]:
-    """Unhandled exceptions end here (Flask logs them with the traceback first)."""
-    return error_body(500, "Internal Server Error", "the server failed; the error was logged"), 500
 
 
 def handle_unavailable(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -73,4 +69,3 @@ def init_app(app: APIFlask) -> None:
     # it: the descriptions given to abort() reach the client, which apiflask's would drop.
     app.error_processor(handle_api_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(InternalServerError, handle_internal_error)

@@ -11,13 +11,12 @@ import time
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Dict, String
+from apiflask.fields import Dict, Integer, String
 from apiflask.validators import OneOf, Range
 from flask import Flask, abort, current_app, url_for
 
 {% if cookiecutter.auth == "oidc" %}from .auth import require_auth
-{% endif %}from .contract import WholeNumber
-from .errors import handle_unavailable
+{% endif %}from .errors import handle_unavailable
 from .queue_{{ cookiecutter.task_queue }} import BROKER_ERRORS, enqueue_export, export_status
 
 bp = APIBlueprint("exports", __name__, url_prefix="/exports")
@@ -28,7 +27,7 @@ UNAVAILABLE = "The task queue's broker is unavailable"
 
 
 class ExportIn(Schema):
-    rows = WholeNumber(load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS))
+    rows = Integer(strict=True, load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS))
 
 
 class ExportOut(Schema):

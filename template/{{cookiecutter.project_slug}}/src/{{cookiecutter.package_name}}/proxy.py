@@ -26,18 +26,15 @@ class FromProxy:
     def __init__(self, wsgi_app: WSGIApplication, allowed: str) -> None:
         self.wsgi_app = wsgi_app
         self.proxied = ProxyFix(wsgi_app, x_for=1, x_proto=1)
-        names = {name.strip() for name in allowed.split(",")} - {""}
-        self.networks = [ipaddress.ip_network(name, strict=False) for name in names - {"*"}]
-        self.anyone = "*" in names
+        names = allowed.replace("*", "0.0.0.0/0,::/0").split(",")
+        self.networks = [ipaddress.ip_network(name.strip(), strict=False) for name in names if name.strip()]
 
     def is_proxy(self, peer: str) -> bool:
-        if not peer or self.anyone:  # no address: a unix socket
-            return True
+        """No address is a unix socket, which only the proxy can open."""
         try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
+            return not peer or any(ipaddress.ip_address(peer) in network for network in self.networks)
+        except ValueError:  # not an address
             return False
-        return any(address in network for network in self.networks)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         app = self.proxied if self.is_proxy(environ.get("REMOTE_ADDR", "")) else self.wsgi_app

@@ -17,7 +17,7 @@ from .config import CONFIG_ENV_VAR, ConfigError
 APP_LOAD_ERROR = 4
 
 try:
-    tier = os.environ.get(CONFIG_ENV_VAR, "production").strip().lower()
+    tier = os.environ.get(CONFIG_ENV_VAR, "production")
     if tier != "production":
         raise ConfigError(
             f"{CONFIG_ENV_VAR}={tier!r} under a WSGI server: wsgi.py serves production only; "
