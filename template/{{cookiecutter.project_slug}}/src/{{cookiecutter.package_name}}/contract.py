@@ -17,9 +17,10 @@ def require_bodies(spec: dict[Any, Any] | str) -> dict[Any, Any] | str:
     schemas = spec.get("components", {}).get("schemas", {})
     for operations in spec["paths"].values():
         for operation in operations.values():
-            schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            body = operation.get("requestBody", {})
+            schema = body.get("content", {}).get("application/json", {}).get("schema", {})
             if schemas.get(schema.get("$ref", "").rpartition("/")[2], schema).get("required"):
-                operation["requestBody"]["required"] = True
+                body["required"] = True
     return spec
 
 
