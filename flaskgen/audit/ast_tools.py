@@ -4,6 +4,9 @@ as far as they are known, environment lookups, development switches, a function'
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from collections.abc import Iterator
 
 from flaskgen.audit.model import Function
@@ -135,3 +138,87 @@ def base_name(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute | ast.Subscript):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+REPAIRS = 20
+"""At most this many statements of one file are set aside before the file counts as not Python."""
+
+
+PYTHON_2 = re.compile(r"Missing parentheses in call to|leading zeros in decimal integer")
+"""What CPython says of Python 2 code: such a file is old, not newer, syntax and is not read."""
+
+
+TEMPLATE = re.compile(r"\{%|\{\{\s*[\w.]+\s*\}\}")
+"""Jinja in a .py file (a project template): not Python to read."""
+
+
+def _logical_lines(text: str) -> list[tuple[int, int]]:
+    """(first, last) physical line of each logical line, as far as the tokenizer gets."""
+    spans: list[tuple[int, int]] = []
+    start = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                continue
+            if start is None:
+                start = token.start[0]
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                spans.append((start, token.end[0]))
+                start = None
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return spans
+
+
+_HEADER = re.compile(r"^(\s*)(?:(async\s+)?def\s+(\w+)|class\s+(\w+)|(elif|else|try|finally|except)\b|(@))")
+
+
+def _placeholder(first: str, header: bool) -> str:
+    """A line the running Python parses, standing for a statement it does not: a function or class
+    keeps its name (its body stays inside it), other block headers become `if True:`."""
+    match = _HEADER.match(first)
+    indent = re.match(r"\s*", first).group(0)  # type: ignore[union-attr]
+    if match is None:
+        return f"{indent}{'if True:' if header else 'pass'}"
+    if match.group(3):
+        return f"{indent}{match.group(2) or ''}def {match.group(3)}(*args, **kwargs):"
+    if match.group(4):
+        return f"{indent}class {match.group(4)}:"
+    if match.group(6):
+        return f"{indent}@staticmethod"
+    return indent + {"elif": "elif True:", "except": "except Exception:"}.get(match.group(5), f"{match.group(5)}:")
+
+
+def parse_source(text: str, filename: str = "<unknown>") -> tuple[ast.Module, list[int]]:
+    """The module's AST, and the lines of the statements that the running Python could not parse
+    (newer syntax: PEP 701 f-strings or type parameters read by an older interpreter). Each such
+    statement is replaced by a placeholder on the same lines, so the rest of the file is read with
+    its own line numbers. Raises the first SyntaxError when the file is not Python 3 at all (Python
+    2, or more than REPAIRS statements that do not parse)."""
+    try:
+        return ast.parse(text, filename=filename), []
+    except SyntaxError as error:
+        first_error = error
+    if PYTHON_2.search(first_error.msg):
+        raise first_error
+    lines = text.splitlines()
+    spans = _logical_lines(text)
+    set_aside: list[int] = []
+    error = first_error
+    for _attempt in range(REPAIRS):
+        line = error.lineno
+        if not line or line > len(lines) or line in set_aside or TEMPLATE.search(lines[line - 1]):
+            break
+        first, last = next(((a, b) for a, b in spans if a <= line <= b), (line, line))
+        statement = " ".join(lines[first - 1 : last]).split("#")[0].rstrip()
+        lines[first - 1] = _placeholder(lines[first - 1], statement.endswith(":"))
+        for number in range(first, last):
+            lines[number] = ""
+        set_aside.append(line)
+        try:
+            return ast.parse("\n".join(lines) + "\n", filename=filename), set_aside
+        except SyntaxError as again:
+            error = again
+        if PYTHON_2.search(error.msg):
+            break
+    raise first_error

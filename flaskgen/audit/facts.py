@@ -8,15 +8,19 @@ read a file."""
 
 from __future__ import annotations
 
-import ast
+import io
 import os
 import re
+import sys
+import tokenize
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from flaskgen.audit.ast_tools import parse_source
 from flaskgen.audit.model import CommandFile, NginxMain, NginxSite, PythonModule, WorkerCount
-from flaskgen.audit.parsers.compose import ComposeServices, compose_services, yaml_nodes
+from flaskgen.audit.parsers.commands import split_stages
+from flaskgen.audit.parsers.compose import Build, ComposeServices, compose_builds, compose_services, yaml_nodes
 from flaskgen.audit.parsers.gunicorn import (
     GunicornConfig,
     embedded_gunicorn,
@@ -62,6 +66,31 @@ SERVICE_KEYS = re.compile(r"^[ \t]+(image|build):", re.MULTILINE)
 CI_PATHS = (".github", ".circleci", ".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "Jenkinsfile")
 
 
+# Folders that say how an image is built, not which one it is (docker/Dockerfile).
+GENERIC_FOLDERS = {"docker", "dockerfiles", "build", "deploy", "deployment", "container", "containers", "images",
+                   "image", "ci", "ops", "infra"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Image:
+    """A container image a Dockerfile of the project builds, and Gunicorn as the image starts it
+    (its production stages, and the entrypoint scripts they name)."""
+
+    path: Path
+    names: tuple[frozenset[str], ...]
+    """The words of each name it goes by: its folder (`vote/Dockerfile`), its suffix
+    (`Dockerfile.web`), the compose services that build it and their `image:`, the module of the
+    app its Gunicorn serves."""
+    gunicorn: tuple[GunicornConfig, ...]
+
+    def built_as(self, reference: str) -> bool:
+        """A container's `image:` is this image (`registry/acme/examplevotingapp_vote:1` for a
+        `vote/Dockerfile`): every word of one of its names is a word of the image's name."""
+        repository = reference.rsplit("/", 1)[-1].split("@")[0].split(":")[0]
+        found = words(repository)
+        return any(name and name <= found for name in self.names)
+
+
 @dataclass
 class ProjectFacts:
     root: Path
@@ -84,6 +113,11 @@ class ProjectFacts:
     address must be 0.0.0.0 (what is reachable is decided by the published ports)."""
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     """Files that could not be read or parsed, with the reason."""
+    images: list[Image] = field(default_factory=list)
+    """The container images the Dockerfiles of the audited tree build (Kubernetes containers name
+    them; a repository's manifests run the images its projects build)."""
+    builds: list[tuple[Path, bool, Build]] = field(default_factory=list)
+    """(compose file, whether it is production, a service it builds)."""
 
     @property
     def sync_workers(self) -> bool | None:
@@ -96,6 +130,16 @@ class ProjectFacts:
         if classes & ASYNC_WORKERS:
             return False
         return True if classes <= SYNC_WORKERS else None
+
+    @property
+    def cooperative_workers(self) -> bool:
+        """Every Gunicorn setting of the web process (not a `gunicorn_worker.py` of a background
+        service) picks gevent or eventlet workers, which patch time.sleep, sockets and subprocesses
+        to yield to the worker's other requests."""
+        background = {"worker", "workers", "celery", "tasks"}
+        web = [c for c in self.gunicorn if not words(c.path.relative_to(self.root).as_posix()) & background]
+        classes = {config.effective_worker_class.lower() for config in web or self.gunicorn}
+        return bool(classes) and all("gevent" in name or "eventlet" in name for name in classes)
 
     @property
     def upstreams(self) -> set[str]:
@@ -186,11 +230,15 @@ class _Reader:
         if is_test_path(relative) or ("versions" in parts and {"migrations", "alembic"} & parts):
             return  # exempt from every code rule, and never imported by the service: not parsed
         try:
-            tree = ast.parse(text, filename=str(path))
+            tree, set_aside = parse_source(text, filename=str(path))
         except (SyntaxError, ValueError) as error:
             line = getattr(error, "lineno", None)
             self.facts.skipped.append((path, f"not valid Python{f' (line {line})' if line else ''}"))
             return
+        if set_aside:
+            lines = ", ".join(str(line) for line in set_aside)
+            version = ".".join(str(part) for part in sys.version_info[:2])
+            self.facts.skipped.append((path, f"line {lines} skipped, the rest read: newer Python than {version}?"))
         self.facts.python.append(PythonModule(path, relative, tree, text))
         if "gunicorn" in path.name:
             self.facts.gunicorn.append(gunicorn_config_file(path, tree))
@@ -228,15 +276,67 @@ class _Reader:
             self.facts.proxy_in_front = True
         if production and kind == "compose" and "ports" in text:
             self.facts.compose.append((path, compose_services(text)))
-        if production:
-            self.facts.gunicorn += gunicorn_commands(path, text, kind)
-            self.facts.worker_counts += [WorkerCount(path, line, count) for count, line in web_concurrency(text)]
+        if kind == "compose" and "build" in text:
+            self.facts.builds += [(path, production, build) for build in compose_builds(text)]
+
+    def finish(self) -> None:
+        """What needs every command file read: which stages of each Dockerfile production builds
+        (and whether only development compose files build it), then Gunicorn as production starts
+        it, and the images Kubernetes may run."""
+        builds: dict[Path, list[tuple[bool, Build]]] = {}
+        for compose, production, build in self.facts.builds:
+            dockerfile = Path(os.path.normpath(compose.parent / build.context / build.dockerfile))
+            builds.setdefault(dockerfile, []).append((production, build))
+        commands: list[CommandFile] = []
+        for command in self.facts.commands:
+            if command.kind == "dockerfile":
+                users = builds.get(command.path, [])
+                targets = {build.target for production, build in users if production and build.target}
+                text, development = split_stages(command.text, targets)
+                # Built only by development compose files (a source-mounting compose.yaml), for its default stage.
+                dev_only = bool(users) and not any(p for p, _ in users) and any(not b.target for _, b in users)
+                command = replace(command, text=text, development=development,
+                                  production=command.production and not dev_only)  # fmt: skip
+            commands.append(command)
+        self.facts.commands = commands
+        for command in commands:
+            if command.production:
+                self.facts.gunicorn += gunicorn_commands(command.path, command.text, command.kind)
+                self.facts.worker_counts += [
+                    WorkerCount(command.path, line, count) for count, line in web_concurrency(command.text)
+                ]
+        self.facts.images = [
+            self._image(c, builds.get(c.path, []), commands)
+            for c in commands
+            if c.kind == "dockerfile" and not NOT_SERVICE_DIRS & set(c.relative.parts[:-1])
+        ]
+
+    def _image(self, dockerfile: CommandFile, users: list[tuple[bool, Build]], commands: list[CommandFile]) -> Image:
+        relative = dockerfile.relative
+        folders = [part for part in reversed(relative.parts[:-1]) if part.lower() not in GENERIC_FOLDERS]
+        names = [folders[0] if folders else self.facts.root.name]
+        suffix = re.sub(r"(?i)^dockerfile[.-]?|[.-]?dockerfile$", "", relative.name)
+        names += [suffix, *(b.service for _, b in users), *(b.image.rsplit("/", 1)[-1].split(":")[0] for _, b in users)]
+        named = [c for c in commands if c.kind == "script" and c.production and c.path.name in dockerfile.text]
+        beside = [c for c in named if c.path.is_relative_to(dockerfile.path.parent)]
+        scripts = beside or named  # the copy in the Dockerfile's folder when several scripts share the name
+        gunicorn = [*gunicorn_commands(dockerfile.path, dockerfile.text, "dockerfile"),
+                    *(g for c in scripts for g in gunicorn_commands(c.path, c.text, "script"))]  # fmt: skip
+        names += [config.app.split(":")[0].split(".")[0] for config in gunicorn if config.app]
+        return Image(dockerfile.path, tuple(frozenset(words(n)) for n in names if n), tuple(gunicorn))
+
+
+def _decode(data: bytes, *, python: bool) -> str:
+    """A file's text, newlines as `\\n`: UTF-8 without a byte-order mark, or for Python the encoding
+    its coding cookie declares (PEP 263)."""
+    encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0] if python else "utf-8-sig"
+    return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read(reader: _Reader, path: Path, relative: PurePosixPath) -> None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
+        text = _decode(path.read_bytes(), python=path.suffix == ".py")
+    except (UnicodeDecodeError, LookupError, SyntaxError):
         if path.suffix == ".py":
             reader.facts.skipped.append((path, "not UTF-8"))
         return
@@ -266,7 +366,9 @@ def collect(root: Path) -> list[ProjectFacts]:
     """The facts of each project under root (a project directory, a folder of projects, or one file)."""
     if root.is_file():
         facts = ProjectFacts(root.parent)
-        _read(_Reader(facts), root, PurePosixPath(root.name))
+        reader = _Reader(facts)
+        _read(reader, root, PurePosixPath(root.name))
+        reader.finish()
         return [facts]
     roots = project_roots(root)
     projects = {project: ProjectFacts(project) for project in roots}
@@ -275,4 +377,10 @@ def collect(root: Path) -> list[ProjectFacts]:
     for path in _walk(root):
         project = next((p for p in nested if path.is_relative_to(p)), root)
         _read(readers[project], path, PurePosixPath(path.relative_to(project).as_posix()))
+    for reader in readers.values():
+        reader.finish()
+    # A manifest runs images that other projects of the repository build (k8s/ next to src/*/Dockerfile).
+    images = [image for facts in projects.values() for image in facts.images]
+    for facts in projects.values():
+        facts.images = images
     return [f for f in projects.values() if f.python or f.commands or f.nginx or f.kube or f.skipped]

@@ -46,13 +46,28 @@ class Reach:
 
     view: str
     via: tuple[str, ...] = ()
+    dispatched: bool = False
+    """A step on the way is a method of an object of unknown class, followed to an implementation."""
 
     def __str__(self) -> str:
         return " -> ".join([f"{self.view}()", *(f"{name}()" for name in self.via)])
 
 
 REACH_DEPTH = 2
-"""How many calls deep request code is followed into the project's own functions."""
+"""How many calls deep request code is followed into the project's own functions for what it
+changes (FG301) and what a production command starts (FG604)."""
+
+
+SLOW_REACH_DEPTH = 4
+"""How many calls deep request code is followed for slow work (FG401): a view -> a notification
+helper -> a provider class chosen at run time -> its SMTP connection."""
+
+
+# Method names too common to follow by name alone when the object is not known.
+GENERIC_METHODS = {
+    "get", "set", "pop", "update", "items", "keys", "values", "append", "add", "copy", "clear", "close",
+    "open", "read", "write", "join", "split", "format", "run", "start", "stop", "save", "delete", "load",
+}  # fmt: skip
 
 
 class ProjectIndex:
@@ -90,6 +105,7 @@ class ProjectIndex:
                         self.instances.update(
                             {f"{info.module.name}.{t.id}": target for t in node.targets if isinstance(t, ast.Name)}
                         )
+        self.implementations = self._implementations()
         self.instance_of: dict[int, str] = {}
         """id(method) -> `module.obj` when request code reached it as a method of a module-level object."""
         self._request_functions: dict[str, list[tuple[str, Function]]] = {}
@@ -126,11 +142,45 @@ class ProjectIndex:
                             break
         return found
 
+    def _implementations(self) -> dict[str, list[tuple[ModuleInfo, str, Function]]]:
+        """Method name -> its implementations, for the methods a project class overrides from a
+        project base class (an interface such as `EmailProvider.sendmail`): what a call of that
+        method on an object of unknown class may run."""
+        found: dict[str, list[tuple[ModuleInfo, str, Function]]] = {}
+        for info in self.modules.values():
+            for name, node in info.classes.items():
+                for base in node.bases:
+                    target = self._class_target(info, base)
+                    if target is None:
+                        continue
+                    for item in node.body:
+                        key = f"{target[1]}.{getattr(item, 'name', '')}"
+                        if isinstance(item, Function) and key in target[0].functions:
+                            found.setdefault(item.name, []).append((info, f"{name}.{item.name}", item))
+        return {
+            method: implementations
+            for method, implementations in found.items()
+            if method not in GENERIC_METHODS and method not in VIEW_METHODS and not method.startswith("__")
+        }
+
+    def dispatched(self, info: ModuleInfo, call: ast.Call) -> list[tuple[ModuleInfo, str, Function]]:
+        """The implementations an overridden method may run when it is called on an object the
+        audit cannot type (`provider.sendmail(...)`, `self.backend.notify(...)`)."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or func.attr not in self.implementations:
+            return []
+        receiver = func.value
+        root = receiver.value if isinstance(receiver, ast.Attribute) else receiver
+        if not isinstance(root, ast.Name) or (root.id in info.imports and root.id not in ("self", "cls")):
+            return []
+        return self.implementations[func.attr]
+
     @cached_property
     def standalone(self) -> set[str]:
-        """Modules that are programs of their own (a command-line client, a one-off script): run by
-        a `__main__` guard or click commands, never imported by the project, with no request code
-        and no Flask app. What hangs there holds no worker."""
+        """Modules that are programs of their own (a command-line client, a one-off script, a
+        renewal loop): run by a `__main__` guard, click commands or a loop at their top level, never
+        imported by the project, with no request code and no Flask app. What hangs there holds no
+        worker."""
         found: set[str] = set()
         for name, info in self.modules.items():
             if name in self.imported or self.request_functions(info):
@@ -139,6 +189,7 @@ class ProjectIndex:
                 continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")
             entry = any(
                 is_main_guard(node)
+                or isinstance(node, ast.While)  # a daemon's loop at the top of a script
                 or (
                     isinstance(node, Function)
                     and any(call_name(d) in ("command", "group") for d in node.decorator_list)
@@ -214,8 +265,9 @@ class ProjectIndex:
     @cached_property
     def reached(self) -> dict[int, tuple[ModuleInfo, Reach, Function]]:
         """id(function) -> (its module, how request code reaches it, the function), for request
-        functions and the project functions they call, REACH_DEPTH levels down (the shortest way
-        wins). Computed once per project: the blocking-call and shared-state rules both walk it."""
+        functions and the project functions they call, SLOW_REACH_DEPTH levels down (the shortest
+        way wins; overridden methods on objects of unknown class to each implementation). Computed
+        once per project: the blocking-call and shared-state rules both walk it."""
         seen: dict[int, tuple[ModuleInfo, Reach, Function]] = {}
         frontier: list[tuple[ModuleInfo, str, Function, Reach]] = []
         for info in self.modules.values():
@@ -225,7 +277,7 @@ class ProjectIndex:
                 if id(function) not in seen:
                     seen[id(function)] = (info, Reach(label), function)
                     frontier.append((info, label, function, Reach(label)))
-        for _level in range(REACH_DEPTH):
+        for _level in range(SLOW_REACH_DEPTH):
             following: list[tuple[ModuleInfo, str, Function, Reach]] = []
             for info, label, function, reach in frontier:
                 cls = label.split(".")[0] if "." in label else None
@@ -233,13 +285,14 @@ class ProjectIndex:
                     if not isinstance(node, ast.Call):
                         continue
                     target = self.callee(info, node, cls)
-                    if target is None or id(target[2]) in seen or not target[0].is_service_code:
-                        continue
-                    instance = self._instance_called(info, node.func, function)
-                    if instance is not None:
-                        self.instance_of[id(target[2])] = instance
-                    step = Reach(reach.view, (*reach.via, target[1]))
-                    seen[id(target[2])] = (target[0], step, target[2])
-                    following.append((target[0], target[1], target[2], step))
+                    for found in [target] if target is not None else self.dispatched(info, node):
+                        if id(found[2]) in seen or not found[0].is_service_code:
+                            continue
+                        instance = self._instance_called(info, node.func, function) if target is not None else None
+                        if instance is not None:
+                            self.instance_of[id(found[2])] = instance
+                        step = Reach(reach.view, (*reach.via, found[1]), reach.dispatched or target is None)
+                        seen[id(found[2])] = (found[0], step, found[2])
+                        following.append((found[0], found[1], found[2], step))
             frontier = following
         return seen

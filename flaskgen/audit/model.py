@@ -87,11 +87,14 @@ class CommandFile:
     path: Path
     relative: PurePosixPath
     text: str
+    """What production runs (of a multi-stage Dockerfile, the stages its image is made of)."""
     kind: str
     """"dockerfile", "compose", "procfile", "systemd", "supervisor", "script" or "makefile"."""
     production: bool
     """False for dev/test/example variants (compose.dev.yaml, Dockerfile.local, a plain compose
-    file next to a compose.prod.yaml, ...)."""
+    file next to a compose.prod.yaml, a Dockerfile only development compose files build, ...)."""
+    development: str = ""
+    """What only development runs, when text leaves it out (a Dockerfile's `dev` stage)."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def _skipped_line(report: AuditReport) -> str:
         return ""
     shown = ", ".join(f"{path} ({reason})" for path, reason in report.skipped[:5])
     more = f" and {len(report.skipped) - 5} more" if len(report.skipped) > 5 else ""
-    return f"skipped {len(report.skipped)} file(s) that do not parse: {shown}{more}\n"
+    return f"skipped {len(report.skipped)} file(s), or lines of them, that do not parse: {shown}{more}\n"
 
 
 def as_text(report: AuditReport, root: Path) -> str:
@@ -60,7 +60,7 @@ def as_github(report: AuditReport, root: Path) -> str:
         lines.append(f"::warning {properties}::{_escape(f'{f.message}. Fix: {f.fix}.')}")
     for path, reason in report.skipped:
         file = _escape(os.path.relpath(base / path), property_value=True)
-        lines.append(f"::notice file={file}::{_escape(f'flaskgen audit skipped this file: {reason}')}")
+        lines.append(f"::notice file={file}::{_escape(f'flaskgen audit skipped this file or lines of it: {reason}')}")
     lines.append(f"{len(report.findings)} finding(s)" if report.findings else "no findings")
     return "\n".join(lines) + "\n"
 

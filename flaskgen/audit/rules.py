@@ -50,8 +50,10 @@ RULES: tuple[Rule, ...] = (
          "read it from the environment with no default (FLASK_SECRET_KEY with app.config.from_prefixed_env())"),
     Rule("FG602", "debug-in-production", "DEBUG or FLASK_DEBUG is switched on where production can reach it",
          "enable DEBUG only in a development config, never in code or settings production loads"),
-    Rule("FG603", "app-at-import", "a Flask app is created at module import (no application factory)",
-         "build the app in create_app() and create it once in wsgi.py"),
+    Rule("FG603", "app-at-import",
+         "a Flask app is created at module import, no application factory (opt-in: a structural choice "
+         "that tests and per-environment settings pay for, not a fault in production)",
+         "build the app in create_app() and create it once in wsgi.py", opt_in=True),
     Rule("FG604", "dev-server-in-production",
          "the development server (flask run, app.run, run_simple) is the production entrypoint",
          "serve with Gunicorn (gunicorn 'pkg.wsgi:app') behind Nginx; keep app.run() under "

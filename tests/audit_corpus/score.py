@@ -87,7 +87,7 @@ def export(mirror: Path, repo: str, commit: str, into: Path) -> Path:
         git_dir = git_dir / ".git"
     if not git_dir.is_dir():
         raise SystemExit(f"no mirror of {repo} at {git_dir}; git clone --bare https://github.com/{repo} {git_dir}")
-    target = into / repo.replace("/", "+")
+    target = into / repo  # owner/name: the tree's folder is named as a checkout's is
     git = ["git", f"--git-dir={git_dir}"]
     listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], check=True, capture_output=True).stdout
     blobs = []

@@ -19,9 +19,10 @@ from flaskgen.audit.index import ProjectIndex
 from flaskgen.audit.model import Hit
 
 
-def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path, Hit]]:
+def check_project(index: ProjectIndex, started: set[str], *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
     """The code rules on one project's modules (tests, fixtures, docs and examples are exempt).
-    `started`: project-relative paths of Python files production command files run directly."""
+    `started`: project-relative paths of Python files production command files run directly;
+    `async_workers`: Gunicorn runs gevent/eventlet workers (a sleep yields there)."""
     # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
     yield from shared_state_hits(index)
     for info in index.modules.values():
@@ -35,14 +36,14 @@ def check_project(index: ProjectIndex, started: set[str]) -> Iterator[tuple[Path
         yield from ((info.path, hit) for hit in blocking_logging(info))
         yield from ((info.path, hit) for hit in dev_server_hits(info, index))
     yield from started_dev_server(index, started)
-    yield from blocking_hits(index)
+    yield from blocking_hits(index, async_workers=async_workers)
 
 
 def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit]]:
     """Every rule applied to one project's facts."""
     commands = production_commands(facts)
     index = ProjectIndex(facts.python)
-    yield from check_project(index, started_modules(facts, commands))
+    yield from check_project(index, started_modules(facts, commands), async_workers=facts.cooperative_workers)
     for config in facts.gunicorn:
         yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
     yield from published_past_the_proxy(facts)
@@ -59,6 +60,6 @@ def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit
         yield from check_kubernetes(
             facts.kube,
             [config for config in facts.gunicorn if config.origin == "config"],
-            image=[config for config in facts.gunicorn if config.origin in ("dockerfile", "script")],
+            images=facts.images,
             dependency_paths=dependency_paths(index),
         )

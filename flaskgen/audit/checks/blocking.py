@@ -4,11 +4,12 @@ dependency (for FG802)."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flaskgen.audit.ast_tools import call_name, dotted, own_nodes
+from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, literal_text, own_nodes
 from flaskgen.audit.index import ProjectIndex, Reach
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import ModuleInfo, sessions_in
@@ -92,7 +93,7 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             yield SlowCall(node.lineno, name, "slow", False, node)
         elif head == "requests" and last in HTTP_VERBS:
             yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
-        elif name in UNBOUNDED_HTTP:
+        elif name in UNBOUNDED_HTTP and not (node.args and _local_url(node.args[0], nodes)):
             yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]), node)
         elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
             yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
@@ -105,6 +106,22 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             and (_mail_extension(node.func.value) or _name_of(node.func.value) in mailers)
         ):
             yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
+
+
+LOCAL_URL = re.compile(r"^(data|file):", re.IGNORECASE)
+
+
+def _local_url(url: ast.expr, nodes: list[ast.AST]) -> bool:
+    """A URL that reaches no network: a `data:` or `file:` literal, a value named for a data URI
+    (`qr.png_data_uri()`), or a local variable bound to one."""
+    text = literal_text(url)
+    if (text and LOCAL_URL.match(text)) or re.search(r"data_?ur[il]", ast.unparse(url), re.IGNORECASE):
+        return True
+    if isinstance(url, ast.Name):
+        bound = [n.value for n in nodes if isinstance(n, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == url.id for t in n.targets)]  # fmt: skip
+        return bool(bound) and all(not isinstance(v, ast.Name) and _local_url(v, []) for v in bound)
+    return False
 
 
 MAIL_NAMES = {"mail", "mailer", "mailman"}
@@ -132,10 +149,27 @@ def _mail_instance(name: str, info: ModuleInfo, index: ProjectIndex) -> bool:
     return name in index.mail_instances or f"{info.module.name}.{name}" in index.mail_instances
 
 
-def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+def _off_by_default(call: ast.Call, function: Function, info: ModuleInfo) -> bool:
+    """A sleep of a configured length that is 0 unless set (`time.sleep(int(os.getenv("DELAY_MS", 0)) / 1000)`):
+    a knob for demos and tests, off in a deployment that does not ask for it."""
+    scope = [*own_nodes(function), *info.tree.body]
+    names = {n.id for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Name)}
+    values = [*call.args, *(
+        n.value for n in scope
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in n.targets)
+    )]  # fmt: skip
+    lookups = [found for value in values for n in ast.walk(value) if (found := env_lookup(n)) is not None]
+    return bool(lookups) and all(
+        isinstance(default, ast.Constant) and str(default.value).strip() in ("0", "0.0", "")
+        for _name, default in lookups
+    )
+
+
+def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
     """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
-    calls, once per function. FG402: an HTTP call without a timeout anywhere in service code
-    (request code or not: a hung upstream holds whichever worker made it)."""
+    calls, once per function (a sleep is left alone under gevent/eventlet workers, where it yields,
+    and when its length is a setting that is 0 unless set). FG402: an HTTP call without a timeout
+    anywhere in service code (request code or not: a hung upstream holds whichever worker made it)."""
     in_request: dict[tuple[Path, int], Reach] = {}
     slow: dict[tuple[Path, int], tuple[SlowCall, Reach]] = {}
     for info, reach, function in index.reached.values():
@@ -144,7 +178,15 @@ def blocking_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
             key = (info.path, call.line)
             if key not in in_request or len(reach.via) < len(in_request[key].via):
                 in_request[key] = reach
-        work = [call for call in calls if call.kind == "slow"]
+        work = [
+            call
+            for call in calls
+            if call.kind == "slow"
+            and not (
+                call.name == "time.sleep"
+                and (async_workers or (call.node is not None and _off_by_default(call.node, function, info)))
+            )
+        ]
         if work and not (reach.via and offloads(function)):
             slow[(info.path, work[0].line)] = (work[0], reach)
     for (path, line), (call, reach) in slow.items():
@@ -178,10 +220,10 @@ def _queries_dependency(node: ast.AST, info: ModuleInfo) -> bool:
     return call_name(node) in DEPENDENCY_CALLS or (head in ("requests", "httpx") and last in HTTP_VERBS)
 
 
-def dependency_paths(index: ProjectIndex) -> set[str]:
-    """URL paths of views that query a dependency (a database, Redis, an HTTP service), themselves
-    or in a project function they call: not what a liveness probe may call."""
-    found: set[str] = set()
+def dependency_paths(index: ProjectIndex) -> dict[str, bool]:
+    """URL path of each view -> whether it queries a dependency (a database, Redis, an HTTP
+    service), itself or in a project function it calls: such a path is no liveness probe."""
+    found: dict[str, bool] = {}
     for info in index.modules.values():
         for _label, function in index.request_functions(info):
             paths = [
@@ -197,6 +239,7 @@ def dependency_paths(index: ProjectIndex) -> set[str]:
                 target = index.callee(info, call, None)
                 if target is not None:
                     scopes.append((target[0], target[2]))
-            if any(_queries_dependency(n, owner) for owner, scope in scopes for n in own_nodes(scope)):
-                found.update(path.rstrip("/") for path in paths)
+            queries = any(_queries_dependency(n, owner) for owner, scope in scopes for n in own_nodes(scope))
+            for path in paths:
+                found[path.rstrip("/")] = found.get(path.rstrip("/"), False) or queries
     return found

@@ -90,7 +90,7 @@ def production_commands(facts: ProjectFacts) -> list[CommandFile]:
     `start.sh` that just `compose.dev.yaml` names)."""
     chosen = [c for c in facts.commands if c.production and c.kind != "script"]
     named = " ".join(c.text for c in chosen)
-    named_by_dev = " ".join(c.text for c in facts.commands if not c.production and c.kind != "script")
+    named_by_dev = " ".join(c.development if c.production else c.text for c in facts.commands if c.kind != "script")
     return chosen + [
         c
         for c in facts.commands

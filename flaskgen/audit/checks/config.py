@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flaskgen.audit.ast_tools import (
     dotted,
@@ -40,16 +40,42 @@ def _secret_fallback(value: ast.AST | None, *, named: bool = False) -> str | Non
     return None
 
 
-def _secret(name: str | None, value: ast.AST | None) -> str | None:
-    """How a secret setting is a literal: 'the literal ...' or 'a literal fallback ...', else None."""
+def _secret(name: str | None, value: ast.AST | None, refused: frozenset[str] = frozenset()) -> str | None:
+    """How a secret setting is a literal: 'the literal ...' or 'a literal fallback ...', else None.
+    Not a value that is itself a setting's name (`ConfigKey.SECRET_KEY = "SECRET_KEY"`), nor a
+    fallback for a variable that the module refuses to run without (`refused`)."""
     if not name or not SECRET_NAME.search(name):
         return None
     if nonblank_string(value):
-        return f"{name} is the literal {str(value.value)[:8]!r}..."  # type: ignore[union-attr]
+        text = str(value.value)  # type: ignore[union-attr]
+        if re.fullmatch(r"[A-Za-z_][\w.]*", text) and SECRET_NAME.search(text):
+            return None
+        return f"{name} is the literal {text[:8]!r}..."
     fallback = _secret_fallback(value, named=True)
-    if fallback is not None:
+    variables = {name} | {found[0] for n in ast.walk(value) if (found := env_lookup(n)) is not None}  # type: ignore[arg-type]
+    if fallback is not None and not variables & refused:
         return f"{name} falls back to the literal {fallback[:8]!r}... when the environment lacks it"
     return None
+
+
+def _refused(info: ModuleInfo) -> frozenset[str]:
+    """Settings and variables the module stops on when they are missing: `assert
+    os.environ.get("SECRET_KEY")`, `if not app.config["SECRET_KEY"]: raise ...` (a production
+    config that refuses to start on the fallback)."""
+    if "secret" not in info.module.source.lower():
+        return frozenset()
+    tests = [
+        node.test
+        for node in info.nodes
+        if isinstance(node, ast.Assert)
+        or (isinstance(node, ast.If) and any(isinstance(b, ast.Raise) for b in node.body))
+    ]
+    return frozenset(
+        n.value if isinstance(n, ast.Constant) else n.id if isinstance(n, ast.Name) else n.attr
+        for test in tests
+        for n in ast.walk(test)
+        if (isinstance(n, ast.Constant) and isinstance(n.value, str)) or isinstance(n, ast.Name | ast.Attribute)
+    )
 
 
 def _target_name(target: ast.expr) -> str | None:
@@ -62,11 +88,12 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
     """FG601 a literal (or literal fallback) SECRET_KEY, FG602 DEBUG on; development/testing config
     classes and modules, and branches a development switch selects, are exempt."""
     dev_module = info.is_dev_config
+    refused = _refused(info)
     for node in info.nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 name = _target_name(target)
-                problem = _secret(name, node.value)
+                problem = _secret(name, node.value, refused)
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, problem)
                 if (
@@ -80,16 +107,16 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
             for key, value in zip(node.keys, node.values, strict=True):
                 # Flask config keys are upper case; `secret_key` in a mapping is data (a schema, a form).
                 name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
-                problem = _secret(name, value) if name and name.isupper() else None
+                problem = _secret(name, value, refused) if name and name.isupper() else None
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, f"{problem} (in a config mapping)")
         elif isinstance(node, ast.Call):
             for kw in node.keywords:
-                problem = _secret(kw.arg, kw.value)
+                problem = _secret(kw.arg, kw.value, refused)
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, problem)
             lookup = env_lookup(node)
-            fallback = _secret_fallback(node) if lookup else None
+            fallback = _secret_fallback(node) if lookup and lookup[0] not in refused else None
             # In an assignment, a keyword or a mapping the checks above report it with its setting.
             if (
                 lookup
@@ -105,15 +132,35 @@ DEMO_MODULES = 2
 """A project whose service code is this many modules or fewer is a demo: a factory buys it nothing."""
 
 
+def _home(info: ModuleInfo, index: ProjectIndex) -> PurePosixPath:
+    """The folder a module's service lives in: the one holding its outermost package, or, for a
+    module in no package, its own folder (`payment/payment.py` in a repository of services)."""
+    parts = info.module.name.split(".")
+    for depth in range(1, len(parts) + 1):
+        package = index.modules.get(".".join(parts[:depth]))
+        if package is not None and package.module.is_package:
+            return package.relative.parent.parent
+    return info.relative.parent
+
+
 def app_at_import(info: ModuleInfo, index: ProjectIndex) -> Iterator[Hit]:
-    """FG603: the app is created at import, in a project larger than a one- or two-file demo."""
-    service = [m for m in index.modules.values() if m.is_service_code and not m.is_script]
-    if info.is_dev_config or len(service) - len(index.standalone) <= DEMO_MODULES:
+    """FG603: the app is created at import, in a service larger than a one- or two-file demo (the
+    service's modules: those in the folder of its outermost package)."""
+    created = [
+        node for node in info.tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
+        and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask")
+    ]  # fmt: skip
+    if not created or info.is_dev_config:
         return
-    for node in info.tree.body:
-        created = isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
-        if created and dotted(node.value.func, info.imports) in ("flask.Flask", "Flask"):  # type: ignore[union-attr]
-            yield Hit("FG603", node.lineno, "Flask(...) is created at import time")
+    home = _home(info, index)
+    service = [
+        m for m in index.modules.values()
+        if m.is_service_code and not m.is_script and m.module.name not in index.standalone
+        and m.relative.is_relative_to(home)
+    ]  # fmt: skip
+    if len(service) > DEMO_MODULES:
+        yield from (Hit("FG603", node.lineno, "Flask(...) is created at import time") for node in created)
 
 
 def _is_dev_server(node: ast.Call, info: ModuleInfo) -> bool:

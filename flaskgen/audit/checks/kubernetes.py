@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flaskgen.audit.checks.commands import env_problem
+from flaskgen.audit.facts import Image
 from flaskgen.audit.model import Hit
-from flaskgen.audit.parsers.commands import split_words
+from flaskgen.audit.parsers.commands import expand, split_words
 from flaskgen.audit.parsers.compose import PROXY_NAMES, mapping
 from flaskgen.audit.parsers.gunicorn import GunicornConfig, gunicorn_options, split_bind
 from flaskgen.audit.parsers.kubernetes import (
@@ -28,6 +29,7 @@ from flaskgen.audit.parsers.kubernetes import (
     scalar,
     walk_yaml,
 )
+from flaskgen.audit.paths import words
 
 GUNICORN_DEFAULT_GRACEFUL_TIMEOUT = 30
 
@@ -35,7 +37,14 @@ GUNICORN_DEFAULT_GRACEFUL_TIMEOUT = 30
 KUBERNETES_DEFAULT_GRACE_PERIOD = 30
 
 
-SECRET_SETTING = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
+SECRET_SETTING = re.compile(
+    r"SECRET|PASSWORD|PASSWD|PASSPHRASE|(^|_)(PASS|PWD|PW)($|_)|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIAL",
+    re.IGNORECASE,
+)
+
+
+DEMO_WORDS = {"demo", "example", "sample", "dummy", "fake"}
+"""A setting named for a demo (DEMO_LOGIN_PASSWORD, shown on a demo's login page) is no secret of the service."""
 
 
 NOT_A_SECRET = re.compile(
@@ -57,6 +66,11 @@ DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.I
 INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
 
 
+ROUTES = {"Ingress", "HTTPRoute", "Route", "IngressRoute", "VirtualService"}
+"""What sends outside traffic to a Service: an Ingress, Gateway API route, OpenShift route, Traefik
+or Istio route."""
+
+
 @dataclass(frozen=True)
 class GunicornInPod:
     container: Container
@@ -64,10 +78,10 @@ class GunicornInPod:
     """Settings from the container's command line (and GUNICORN_CMD_ARGS)."""
 
 
-def gunicorn_in(pod: Pod, image: list[GunicornConfig]) -> GunicornInPod | None:
-    """The container that runs Gunicorn: named in its command/args, or the project's own image
-    (`image`: Gunicorn as its Dockerfile or entrypoint starts it) when the container sets no
-    command and exposes the port that Gunicorn binds there."""
+def gunicorn_in(pod: Pod, images: list[Image]) -> GunicornInPod | None:
+    """The container that runs Gunicorn: named in its command/args, or, when it sets no command,
+    an image a Dockerfile of the project builds whose production stages start Gunicorn (its binds
+    read with the container's environment: `-b :$PORT` with `PORT: "8080"`)."""
     for container in pod.containers:
         argv = container.argv
         extra = split_words(container.literal_env("GUNICORN_CMD_ARGS") or "")
@@ -78,10 +92,11 @@ def gunicorn_in(pod: Pod, image: list[GunicornConfig]) -> GunicornInPod | None:
             )
         if argv or PROXY_NAMES.search(container.image):
             continue
-        exposed = {str(scalar(get_node(item, "containerPort"))) for item in items(container.get("ports"))}
-        for config in image:
-            if exposed & {split_bind(bind)[1] for bind, line_of in config.binds}:
-                return GunicornInPod(container, config)
+        built = [config for image in images if image.built_as(container.image) for config in image.gunicorn]
+        if built:
+            env = {name: value for name in container.env if (value := container.literal_env(name)) is not None}
+            binds = tuple((expand(bind, env), line) for bind, line in built[0].binds)
+            return GunicornInPod(container, replace(built[0], binds=binds))
     return None
 
 
@@ -173,14 +188,14 @@ def _probe_path(probe: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def liveness_hit(found: GunicornInPod, dependency_paths: set[str]) -> tuple[Any, Hit] | None:
-    """FG802: the liveness probe is a readiness/dependency check (by its path, or because the
-    project's view for that path queries a dependency)."""
+def liveness_hit(found: GunicornInPod, dependency_paths: dict[str, bool]) -> tuple[Any, Hit] | None:
+    """FG802: the liveness probe is a dependency check: the project's view for its path queries a
+    dependency, or, with no such view in the project, the path is named for one (`/readyz`)."""
     probe = found.container.get("livenessProbe")
     path = _probe_path(probe) if probe is not None else None
     if path is None:
         return None
-    if DEPENDENCY_PATH.search(path) or path.rstrip("/") in dependency_paths:
+    if dependency_paths.get(path.rstrip("/"), bool(DEPENDENCY_PATH.search(path))):
         message = f"the liveness probe calls {path}, which checks dependencies: when one is down every pod restarts"
         return probe, Hit("FG802", line_of(probe), message)
     return None
@@ -189,11 +204,14 @@ def liveness_hit(found: GunicornInPod, dependency_paths: set[str]) -> tuple[Any,
 def service_hits(
     docs: list[KubeDoc], all_pods: list[Pod], gunicorn: dict[int, GunicornInPod], sync: bool
 ) -> Iterator[tuple[Path, Hit]]:
-    """FG804: a Service reaches sync Gunicorn with no proxy in the pod and no ingress-nginx in
-    front of it; ingress-nginx told not to buffer requests or to take bodies of any size."""
-    buffered = set()
+    """FG804: a Service that clients outside the cluster reach (type LoadBalancer or NodePort, or
+    the backend of an Ingress or route that is not ingress-nginx) targets sync Gunicorn with no
+    proxy in the pod; ingress-nginx told not to buffer requests or to take bodies of any size. A
+    ClusterIP Service that only other pods call has no slow clients."""
+    buffered: set[str] = set()
+    routed: set[str] = set()
     for doc in docs:
-        if doc.kind != "Ingress":
+        if doc.kind not in ROUTES:
             continue
         annotations = {k: str(scalar(v)) for k, v in mapping(get_node(doc.node, "metadata", "annotations")).items()}
         nginx_class = str(
@@ -202,30 +220,23 @@ def service_hits(
         off = annotations.get(INGRESS_NGINX + "proxy-request-buffering", "").lower() == "off"
         for key, node in mapping(get_node(doc.node, "metadata", "annotations")).items():
             if key == INGRESS_NGINX + "proxy-request-buffering" and off and sync:
-                yield (
-                    doc.path,
-                    Hit(
-                        "FG804",
-                        line_of(node),
-                        "ingress-nginx proxy-request-buffering off in front of sync Gunicorn workers",
-                    ),
-                )
+                message = "ingress-nginx proxy-request-buffering off in front of sync Gunicorn workers"
+                yield doc.path, Hit("FG804", line_of(node), message)
             if key == INGRESS_NGINX + "proxy-body-size" and str(scalar(node)).strip() in ("0", "0m", "0k"):
-                yield (
-                    doc.path,
-                    Hit(
-                        "FG804",
-                        line_of(node),
-                        "ingress-nginx proxy-body-size 0: request bodies of any size are accepted",
-                    ),
-                )
-        if ("nginx" in nginx_class or any(k.startswith(INGRESS_NGINX) for k in annotations)) and not off:
-            text = " ".join(str(scalar(n)) for n in walk_yaml(doc.node))
-            buffered.update(re.findall(r"[\w.-]+", text))
+                message = "ingress-nginx proxy-body-size 0: request bodies of any size are accepted"
+                yield doc.path, Hit("FG804", line_of(node), message)
+        text = " ".join(str(scalar(n)) for n in walk_yaml(doc.node))
+        nginx = doc.kind == "Ingress" and (
+            "nginx" in nginx_class or any(k.startswith(INGRESS_NGINX) for k in annotations)
+        )
+        (buffered if nginx and not off else routed).update(re.findall(r"[\w.-]+", text))
     if not sync:
         return
     for doc in docs:
         if doc.kind != "Service" or doc.name in buffered:
+            continue
+        kind = str(scalar(get_node(doc.node, "spec", "type")) or "ClusterIP")
+        if kind not in ("LoadBalancer", "NodePort") and doc.name not in routed:
             continue
         selector = {k: str(scalar(v)) for k, v in mapping(get_node(doc.node, "spec", "selector")).items()}
         targets = [p for p in all_pods if selector and selector.items() <= p.labels.items() and not p.has_proxy]
@@ -237,7 +248,8 @@ def service_hits(
             for port in items(get_node(doc.node, "spec", "ports")):
                 target = get_node(port, "targetPort") or get_node(port, "port")
                 if str(scalar(target)) in ports:
-                    message = f"Service {doc.name} targets Gunicorn's port {scalar(target)} directly"
+                    how = f"{kind} Service" if doc.name not in routed else "Service"
+                    message = f"{how} {doc.name} targets Gunicorn's port {scalar(target)} directly"
                     yield (
                         doc.path,
                         Hit("FG804", line_of(target), f"{message}, with no Nginx in the pod to buffer requests"),
@@ -258,7 +270,7 @@ def _env_setting(path: Path, name: str, value: Any, node: Any) -> Iterator[tuple
     text = str(value)
     if "$(" in text or not text.strip():
         return
-    secret_name = SECRET_SETTING.search(name) and not NOT_A_SECRET.search(name)
+    secret_name = SECRET_SETTING.search(name) and not NOT_A_SECRET.search(name) and not words(name) & DEMO_WORDS
     if (secret_name and not NOT_A_SECRET_VALUE.fullmatch(text.strip())) or CREDENTIALS_IN_URL.match(text):
         yield path, Hit("FG805", line_of(node), f"{name} is a literal in the manifest ({text[:4]!r}...)")
         return
@@ -288,12 +300,12 @@ def env_hits(docs: list[KubeDoc]) -> Iterator[tuple[Path, Hit]]:
 
 
 def check_kubernetes(
-    docs: list[KubeDoc], configs: list[GunicornConfig], *, image: list[GunicornConfig], dependency_paths: set[str]
+    docs: list[KubeDoc], configs: list[GunicornConfig], *, images: list[Image], dependency_paths: dict[str, bool]
 ) -> Iterator[tuple[Path, Hit]]:
-    """Every Kubernetes rule on one project's manifests. configs: Gunicorn config files; image:
-    Gunicorn as the project's Dockerfile or entrypoint script starts it."""
+    """Every Kubernetes rule on one project's manifests. configs: Gunicorn config files; images:
+    the project's Dockerfiles, with Gunicorn as each image starts it."""
     all_pods = pods(docs)
-    found = {id(pod): g for pod in all_pods if (g := gunicorn_in(pod, image)) is not None}
+    found = {id(pod): g for pod in all_pods if (g := gunicorn_in(pod, images)) is not None}
     classes = {g.options.effective_worker_class for g in found.values() if g.options.worker_class} | {
         c.effective_worker_class for c in configs if c.worker_class
     }

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from flaskgen.audit.ast_tools import base_name, own_nodes
-from flaskgen.audit.index import ProjectIndex
+from flaskgen.audit.ast_tools import base_name, dotted, own_nodes
+from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import MUTATING_METHODS, ModuleInfo
+from flaskgen.audit.paths import words
 
 CONTEXT_METHODS = {"app_context", "test_request_context", "request_context"}
 
@@ -34,13 +36,70 @@ def _lazy_guard(node: ast.AST, name: str, info: ModuleInfo) -> bool:
     )
 
 
+TIME_CALLS = re.compile(r"(^|\.)(time|monotonic|perf_counter|now|utcnow)$")
+
+
+USER_WORDS = {"request", "session", "current", "user", "username", "uid", "ip", "addr", "remote", "client",
+              "token", "email", "login", "account", "cookie"}  # fmt: skip
+
+
+def ttl_caches(function: Function, info: ModuleInfo) -> set[str]:
+    """Module-level names a function fills as a per-worker cache with an expiry: `_CACHE[key] =
+    (time.monotonic(), value)` in a function that compares a stored time with the clock, each
+    worker filling its own. Not when the key is the user's (a per-user record kept in one worker
+    is the rule's case)."""
+    nodes = list(own_nodes(function))
+
+    def clock(n: ast.AST) -> bool:
+        return isinstance(n, ast.Call) and bool(TIME_CALLS.search(dotted(n.func, info.imports)))
+
+    stamps = {
+        t.id
+        for n in nodes
+        if isinstance(n, ast.Assign) and clock(n.value)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+
+    def timed(expr: ast.AST) -> bool:
+        return any(clock(n) or (isinstance(n, ast.Name) and n.id in stamps) for n in ast.walk(expr))
+
+    if not any(isinstance(n, ast.Compare) and timed(n) for n in nodes):
+        return set()
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and timed(node.value):
+            for target in node.targets:
+                if not isinstance(target, ast.Subscript) or base_name(target) not in info.mutable_globals:
+                    continue
+                key = {n.id if isinstance(n, ast.Name) else getattr(n, "attr", "") for n in ast.walk(target.slice)}
+                if not USER_WORDS & {w for name in key for w in words(str(name))}:
+                    found.add(base_name(target) or "")
+    return found
+
+
+def _module_caches(info: ModuleInfo) -> frozenset[str]:
+    """The module's per-worker caches with an expiry (ttl_caches of each function that stores
+    into a module-level container)."""
+    storing = {
+        id(outer): outer
+        for node in info.nodes
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Subscript) and base_name(t) in info.mutable_globals for t in node.targets)
+        for outer in [next((o for o in info.enclosing(node) if isinstance(o, Function)), None)]
+        if outer is not None
+    }
+    return frozenset(name for function in storing.values() for name in ttl_caches(function, info))
+
+
 def global_mutations(
-    where: str, function: Function, info: ModuleInfo, instance: str | None = None
+    where: str, function: Function, info: ModuleInfo, instance: str | None = None, caches: frozenset[str] = frozenset()
 ) -> Iterator[tuple[str, Hit]]:
     """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
-    add_request()`); `instance`: the module-level object whose method this is (`self` is shared)."""
+    add_request()`); `instance`: the module-level object whose method this is (`self` is shared);
+    `caches`: names of this module that are per-worker caches with an expiry."""
     declared_global, local = _local_names(function)
-    kept = info.registries
+    kept = info.registries | caches
     shared = {name for name in info.mutable_globals if name not in local and name not in kept}
     if instance is not None:
         shared.add("self")
@@ -83,11 +142,17 @@ def global_mutations(
 
 def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     """FG301 once per shared name: one design choice is one finding, at the place request code
-    reaches most directly, with the count of the other places that change it."""
+    reaches most directly, with the count of the other places that change it. A per-worker cache
+    with an expiry (of data not keyed by the user) is left alone."""
     places: dict[str, list[tuple[int, Path, Hit]]] = {}
+    caches = {info.module.name: _module_caches(info) for info in index.modules.values() if info.mutable_globals}
     for info, reach, function in index.reached.values():
+        if len(reach.via) > REACH_DEPTH or reach.dispatched:
+            continue
         instance = index.instance_of.get(id(function))
-        for key, hit in global_mutations(str(reach), function, info, instance):
+        for key, hit in global_mutations(
+            str(reach), function, info, instance, caches.get(info.module.name, frozenset())
+        ):
             places.setdefault(key, []).append((len(reach.via), info.path, hit))
     for found in places.values():
         found.sort(key=lambda place: (place[0], str(place[1]), place[2].line))

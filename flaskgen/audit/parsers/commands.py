@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from flaskgen.audit.paths import NON_PRODUCTION_WORDS, words
 
@@ -63,7 +64,7 @@ def commands(text: str, kind: str) -> Iterator[tuple[int, list[str]]]:
     """(line, argv) of each command a file runs, with Dockerfile/compose/Procfile/systemd prefixes
     removed, continuations joined and known variables expanded."""
     variables = shell_variables(text) if kind in ("script", "dockerfile") else {}
-    for number, line in logical_lines(text):
+    for number, line in production_lines(text):
         command = line.strip()
         command = re.sub(
             r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command\s*[:=]|entrypoint:|[\w.-]+:(?=\s)|-)\s*",
@@ -102,9 +103,14 @@ def started_scripts(text: str, kind: str) -> Iterator[tuple[int, str]]:
 
 
 def production_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Logical lines without comments and without the branches of a shell `case` or the shell
-    functions named for development (`dev_server)`, `debug)`, `run_dev() {`)."""
+    """Logical lines without comments and without the branches that development selects: a shell
+    `case` branch or function named for it (`dev_server)`, `debug)`, `run_dev() {`), the branch of
+    an `if` whose test names it (`if [ "$APP_CONFIG" = config.DevelopmentConfig ]; then`, the `else`
+    of `if [ "$ENV" = production ]`), a `[ "$DEBUG" = 1 ] && ...` line."""
     scope: set[str] = set()
+    branches: list[tuple[bool | None, bool]] = []
+    """Open `if`s: (what their first test says: True development, False production, None
+    neither; whether the current branch is a development one)."""
     for number, line in logical_lines(text):
         stripped = line.strip()
         if stripped.startswith("#"):
@@ -116,8 +122,107 @@ def production_lines(text: str) -> Iterator[tuple[int, str]]:
             scope = words(label.group(1))
         elif stripped in (";;", "}", "esac"):
             scope = set()
-        if not scope & NON_PRODUCTION_WORDS:
+        test = re.match(r"^(if|elif)\s+(.*?)(?:;\s*then\b.*)?$", stripped)
+        in_dev = any(dev for _said, dev in branches)
+        if test and test.group(1) == "if":
+            said = shell_dev_test(test.group(2))
+            if re.search(r"\bfi\s*$", stripped):  # one line: if ...; then ...; fi
+                in_dev = in_dev or said is True
+            else:
+                branches.append((said, said is True))
+        elif test and branches:
+            branches[-1] = (branches[-1][0], shell_dev_test(test.group(2)) is True)
+        elif re.match(r"^else\b", stripped) and branches:
+            branches[-1] = (branches[-1][0], branches[-1][0] is False)
+        elif re.match(r"^fi\b", stripped) and branches:
+            branches.pop()
+        chained = re.match(r"^(\[\[?[^]]*\]\]?|test\s[^&|]*)\s*&&", stripped)
+        if chained and shell_dev_test(chained.group(1)) is True:
+            continue
+        if not scope & NON_PRODUCTION_WORDS and not in_dev:
             yield number, line
+
+
+def camel_words(text: str) -> set[str]:
+    """`config.DevelopmentConfig` -> {"config", "development"}: words, camelCase split."""
+    return words(re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text))
+
+
+def shell_dev_test(test: str) -> bool | None:
+    """True when a shell test holds in development (`[ "$FLASK_ENV" = development ]`, `[ -n "$DEBUG" ]`),
+    False when it holds in production (`[ "$ENV" = production ]`, `[ "$DEBUG" != 1 ]`), else None."""
+    found = camel_words(test)
+    dev, prod = bool(found & NON_PRODUCTION_WORDS - {"override"}), bool(found & {"prod", "production", "live"})
+    if dev == prod:
+        return None
+    negated = bool(re.search(r"!=|(^|\s)!\s|\s-z\s", test))
+    negated ^= bool(re.search(r"=\s*['\"]?(0|false|no|off)['\"]?\s*\]", test, re.IGNORECASE))
+    return dev is not negated
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a Dockerfile: `FROM base AS name` to the next FROM."""
+
+    name: str
+    base: str
+    first: int
+    last: int
+    uses: frozenset[str]
+    """Stages it copies from (`COPY --from=builder`)."""
+
+
+def dockerfile_stages(text: str) -> list[Stage]:
+    found: list[Stage] = []
+    uses: set[str] = set()
+    total = len(text.splitlines())
+    for number, line in logical_lines(text):
+        start = re.match(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
+        if start:
+            if found:
+                found[-1] = Stage(found[-1].name, found[-1].base, found[-1].first, number - 1, frozenset(uses))
+            uses = set()
+            name = (start.group(2) or str(len(found))).lower()
+            found.append(Stage(name, start.group(1).lower(), number, total, frozenset()))
+        elif found:
+            uses.update(m.lower() for m in re.findall(r"--(?:from|mount=[^\s]*from)=([\w.-]+)", line))
+    if found:
+        found[-1] = Stage(found[-1].name, found[-1].base, found[-1].first, total, frozenset(uses))
+    return found
+
+
+def production_stages(stages: list[Stage], targets: set[str]) -> list[Stage]:
+    """The stages a production image is made of: each stage no other one builds on or copies from
+    (the default build target, or a sibling such as `final` next to `dev`) unless it is named for
+    development, each stage that a production compose file targets, and the stages they build on."""
+    names = {stage.name for stage in stages}
+    used = {stage.base for stage in stages} | {name for stage in stages for name in stage.uses}
+    chosen = {
+        stage.name for stage in stages
+        if (stage.name not in used and not camel_words(stage.name) & NON_PRODUCTION_WORDS) or stage.name in targets
+    }  # fmt: skip
+    by_name = {stage.name: stage for stage in stages}
+    frontier = list(chosen)
+    while frontier:
+        base = by_name[frontier.pop()].base
+        if base in names and base not in chosen:
+            chosen.add(base)
+            frontier.append(base)
+    return [stage for stage in stages if stage.name in chosen]
+
+
+def split_stages(text: str, targets: set[str]) -> tuple[str, str]:
+    """(production, development) text of a Dockerfile, each with the other's stages blanked (line
+    numbers kept): what a production image runs, and what only development builds do."""
+    stages = dockerfile_stages(text)
+    if len(stages) < 2:
+        return text, ""
+    kept = production_stages(stages, targets)
+    lines = text.splitlines()
+    dropped = {n for s in stages if s not in kept for n in range(s.first, s.last + 1)}
+    production = "\n".join("" if n in dropped else line for n, line in enumerate(lines, start=1))
+    development = "\n".join(line if n in dropped else "" for n, line in enumerate(lines, start=1))
+    return production + "\n", development + "\n"
 
 
 def dockerfile_env(line: str) -> list[tuple[str, str]]:

@@ -60,6 +60,45 @@ def _port(entry: Any) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Build:
+    """A compose service built from a Dockerfile of the project."""
+
+    service: str
+    context: str
+    dockerfile: str
+    target: str
+    image: str
+    """The name the built image is tagged with (`image:` next to `build:`), or ''."""
+
+
+def compose_builds(text: str) -> list[Build]:
+    found: list[Build] = []
+    for document in yaml_nodes(text):
+        for name, service in mapping(mapping(document).get("services")).items():
+            settings = mapping(service)
+            build = settings.get("build")
+            if build is None:
+                continue
+            long = mapping(build)
+
+            def value(key: str, where: dict[str, Any] = long) -> str:
+                node = where.get(key)
+                return str(getattr(node, "value", "") or "") if node is not None else ""
+
+            context = (value("context") if long else str(getattr(build, "value", "") or "")) or "."
+            found.append(
+                Build(
+                    name,
+                    context,
+                    value("dockerfile") or "Dockerfile",
+                    value("target").lower(),
+                    value("image", settings),
+                )
+            )
+    return found
+
+
 def compose_services(text: str) -> ComposeServices:
     """Proxy services and published ports of a compose file."""
     proxies_: list[str] = []

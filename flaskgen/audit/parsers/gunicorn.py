@@ -35,6 +35,8 @@ class GunicornConfig:
     """The worker count is computed from the CPU count (`multiprocessing.cpu_count() * 2 + 1`)."""
     workers_env: tuple[str, ...] = ()
     """Environment variables the worker count is read from first (`os.getenv("WORKERS", ...)`)."""
+    app: str = ""
+    """The application a command line serves (`web.wsgi:app`, `"frontend:create_app()"`)."""
 
     @property
     def effective_worker_class(self) -> str:
@@ -84,6 +86,7 @@ _FLAGS = {"-b": "bind", "--bind": "bind", "-w": "workers", "--workers": "workers
 def gunicorn_options(path: Path, origin: str, line: int, argv: list[str]) -> GunicornConfig:
     binds: list[str] = []
     values: dict[str, str] = {}
+    app = ""
     i = 0
     while i < len(argv):
         key, _, inline = argv[i].partition("=")
@@ -95,6 +98,8 @@ def gunicorn_options(path: Path, origin: str, line: int, argv: list[str]) -> Gun
                 values[_FLAGS[key]] = value
             i += 1 if inline else 2
             continue
+        if not app and re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?", argv[i]):
+            app = argv[i]
         i += 1
 
     def at_line(name: str) -> tuple[int, int] | None:
@@ -102,7 +107,7 @@ def gunicorn_options(path: Path, origin: str, line: int, argv: list[str]) -> Gun
 
     return GunicornConfig(
         path, origin, tuple((bind, line) for bind in binds), at_line("workers"), values.get("worker_class"),
-        at_line("timeout"),
+        at_line("timeout"), app=app,
     )  # fmt: skip
 
 
