@@ -145,15 +145,22 @@ def timed(
 @pytest.mark.live
 def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
     """PostgreSQL frozen (SIGSTOP) under 25 concurrent /items requests: every request is answered
-    (503 once its deadline passes: the template's deadlines.py), /readyz says 503, /healthz keeps
-    answering, and all is well again once the database thaws."""
+    (503 once its deadline passes, or at once: the template's deadlines.py fails fast after a
+    missed deadline or a failed connect), /readyz says 503, /healthz keeps answering without
+    waiting behind them, and all is well again once the database thaws."""
+    # The generated connect_timeout and a statement_timeout above the generated 5 s, so that the
+    # connects' timeout and a statement's deadline (statement_timeout + the template's 1 s) are
+    # far apart for the /healthz bound below.
+    connect_timeout, statement_timeout = 3, 8
     project = make_project(tmp_path, database="postgresql")
     install(project)
     with own_postgres() as (port, data):
         url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         run_step("migrate", [str(project / ".venv/bin/flask"), "--app", "edge_api.cli", "db", "upgrade"], project,
                  tool_env(DATABASE_URL=url, APP_ENV="testing"))  # fmt: skip
-        with running_stack(project, DATABASE_URL=url) as stack:
+        timeouts = {"FLASK_DATABASE_CONNECT_TIMEOUT": str(connect_timeout),
+                    "FLASK_DATABASE_STATEMENT_TIMEOUT": str(statement_timeout)}  # fmt: skip
+        with running_stack(project, DATABASE_URL=url, **timeouts) as stack:
             assert stack.request("POST", "/items", {"Content-Type": "application/json"}).status in (422, 201)
             assert stack.request(path="/items").status == 200
             assert stack.request(path="/readyz").status == 200
@@ -192,9 +199,16 @@ def test_a_frozen_database_does_not_hang_the_service(tmp_path: Path, record_prop
             assert set(item_statuses) <= {200, 503}, item_statuses
             assert 503 in item_statuses
             assert [status for status, _ in health_results] == [200] * 8, health_results
-            # Thawed: back to normal without a restart, in every worker (the connections whose
-            # statements were cut off are replaced: pool_pre_ping).
+            # Failing fast: a /healthz waits at most for the connects under way when it came
+            # (connect_timeout), never for a statement's deadline; without it every request thread
+            # sat out its own connect_timeout or deadline in turn, and /healthz waited for many.
+            assert numbers["healthz_worst_s"] < (statement_timeout + 1) / 2, health_results
+            # Thawed: back to normal without a restart, in every worker, once FAIL_FAST_SECONDS
+            # (the template's 1 s) have passed since its last failure: its next call then tries
+            # the server and the answer ends the failing fast. The connections whose statements
+            # were cut off are replaced (pool_pre_ping).
             wait_until(lambda: stack.request(path="/readyz", source="127.0.4.1").status == 200, "readiness", 30)
+            time.sleep(1.0)
             after = [stack.request(path="/items", source=f"127.0.4.{n}") for n in range(2, 14)]
             assert [r.status for r in after] == [200] * 12, [(r.status, r.body[:300]) for r in after]
 
