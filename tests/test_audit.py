@@ -211,6 +211,19 @@ BAD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from flask import request\nfrom app.state import store\n@bp.post('/cart')\ndef add():\n"
         "    store.put(request.remote_addr, request.json)\n    return ''\n",
     },
+    "FG402-client-package-the-app-imports": {
+        "web/__init__.py": "from flask import Flask\nfrom client.api import fetch\ndef create_app():\n    return Flask(__name__)\n",
+        "client/__init__.py": "", "client/api.py": "import requests\ndef fetch(url):\n    return requests.get(url)\n",
+    },
+    "FG402-session-from-a-helper": {
+        "app/http.py": "import requests\ndef get_session():\n    s = requests.Session()\n    s.headers['X'] = 'y'\n    return s\n",
+        "app/client.py": "from app.http import get_session\ndef fetch(url):\n    s = get_session()\n    return s.get(url)\n",
+    },
+    "FG402-session-set-by-a-base-class": {
+        "app/base.py": "import requests\nclass Base:\n    def __init__(self):\n        self.session = requests.Session()\n",
+        "app/github.py": "from app.base import Base\nclass GitHub(Base):\n    def user(self, name):\n"
+        "        return self.session.get('https://api.github.com/users/' + name)\n",
+    },
     "FG402-session-on-an-attribute": {
         "client.py": "import requests\nclass Api:\n    def __init__(self):\n        self.session = requests.Session()\n"
         "    def push(self, data):\n        return self.session.post('http://x', json=data)\n"
@@ -631,6 +644,26 @@ GOOD: dict[str, dict[str, str]] = {
         "views.py": VIEW + "import time\n_CACHE = {}\nTTL = 900\n@bp.get('/news')\ndef news():\n"
         "    cached = _CACHE.get('feed')\n    now = time.monotonic()\n    if cached and now - cached[0] < TTL:\n"
         "        return cached[1]\n    _CACHE['feed'] = (now, 'fetched')\n    return _CACHE['feed'][1]\n"
+    },
+    "http-call-in-a-function-run-under-a-test-double": {
+        "app/checks.py": "import requests\nimport requests_mock\n@requests_mock.Mocker()\ndef check(m):\n"
+        "    m.get('http://x', text='ok')\n    return requests.get('http://x').text\n",
+        "app/smoke.py": "import requests\nfrom unittest import mock\n@mock.patch('app.smoke.token')\n"
+        "def smoke(token):\n    return requests.get('http://x').text\n",
+        "app/cases.py": "import unittest\nimport requests\nclass Ping(unittest.TestCase):\n"
+        "    def test_ping(self):\n        requests.get('http://x')\n",
+    },
+    "debug-server-unit-in-a-development-folder": {
+        "devel/app.service": "[Service]\nEnvironment=FLASK_DEBUG=1\nExecStart=/srv/.venv/bin/flask run --host 0.0.0.0\n",
+        "vagrant/provision/web.service": "[Service]\nExecStart=/srv/.venv/bin/flask --debug run\n",
+    },
+    "client-library-shipped-next-to-the-service": {
+        "web/__init__.py": "from flask import Flask\ndef create_app():\n    return Flask(__name__)\n",
+        "client/__init__.py": "", "client/api.py": "import requests\ndef fetch(url):\n    return requests.get(url)\n",
+    },
+    "urlopen-under-a-process-wide-socket-timeout": {
+        "app.py": "import socket\nfrom urllib.request import urlopen\nsocket.setdefaulttimeout(10)\n"
+        "def fetch(url):\n    return urlopen(url).read()\n",
     },
     "renewal-loop-script": {
         "core/nginx/letsencrypt.py": "import time\nimport requests\nwhile True:\n    requests.post('http://certbot/renew')\n"

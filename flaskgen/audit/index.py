@@ -15,9 +15,11 @@ from functools import cached_property
 from flaskgen.audit.ast_tools import call_name, dotted, is_main_guard, own_nodes
 from flaskgen.audit.model import Function, PythonModule
 from flaskgen.audit.modules import (
+    SESSION_FACTORIES,
     TASK_DECORATORS,
     ModuleInfo,
     module_info,
+    sessions_in,
 )
 
 # Decorators (attribute names) that make a function request code.
@@ -109,6 +111,7 @@ class ProjectIndex:
         self.instance_of: dict[int, str] = {}
         """id(method) -> `module.obj` when request code reached it as a method of a module-level object."""
         self._request_functions: dict[str, list[tuple[str, Function]]] = {}
+        self._sessions: dict[str, set[str]] = {}
         self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
 
     def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
@@ -202,6 +205,96 @@ class ProjectIndex:
             )
             if entry and not creates_app:
                 found.add(name)
+        return found
+
+    @cached_property
+    def session_factories(self) -> set[str]:
+        """`module.function` of the project's functions that return a requests.Session (`get_session()`)."""
+        found: set[str] = set()
+        for info in self.modules.values():
+            if not any(target.split(".")[0] == "requests" for target in info.imports.values()):
+                continue
+            for key, function in info.functions.items():
+                nodes = list(own_nodes(function))
+                returned = [n.value for n in nodes if isinstance(n, ast.Return) and n.value is not None]
+                if returned and any(
+                    (isinstance(v, ast.Call) and dotted(v.func, info.imports) in SESSION_FACTORIES)
+                    or (isinstance(v, ast.Name) and v.id in sessions_in(nodes, info.imports))
+                    for v in returned
+                ):
+                    found.add(f"{info.module.name}.{key}")
+        return found
+
+    def factories_in(self, info: ModuleInfo) -> set[str]:
+        """The session factories as a call names them in info: `get_session` there, `pkg.http.get_session` elsewhere."""
+        own = f"{info.module.name}."
+        return self.session_factories | {f.removeprefix(own) for f in self.session_factories if f.startswith(own)}
+
+    def sessions(self, info: ModuleInfo) -> set[str]:
+        """Names a session is reached by in a module: its own (ModuleInfo.sessions), the result of a
+        project function that returns one, and `self.<attr>` set to one by a project base class's
+        method in another module (`self.session = requests.Session()` in `Base.__init__`)."""
+        if info.module.name not in self._sessions:
+            factories = self.factories_in(info)
+            names = sessions_in(info.nodes, info.imports, factories) if factories else set(info.sessions)
+            for node in info.classes.values():
+                names |= self._inherited_sessions(info, node, set())
+            self._sessions[info.module.name] = names
+        return self._sessions[info.module.name]
+
+    def _inherited_sessions(self, info: ModuleInfo, node: ast.ClassDef, seen: set[int]) -> set[str]:
+        names: set[str] = set()
+        for base in node.bases:
+            target = self._class_target(info, base)
+            if target is None or id(target[0].classes[target[1]]) in seen:
+                continue
+            module, cls = target[0], target[0].classes[target[1]]
+            seen.add(id(cls))
+            held = sessions_in(ast.walk(cls), module.imports, self.factories_in(module))
+            names |= {name for name in held if name.startswith(("self.", "cls."))}
+            names |= self._inherited_sessions(module, cls, seen)
+        return names
+
+    @cached_property
+    def libraries(self) -> set[str]:
+        """Modules of a package shipped next to the service but not part of it (a client library for
+        its API, a separately packaged ETL): in a Flask project, a top-level package none of whose
+        modules imports Flask or the rest of the project, defines tasks, or is imported from outside it."""
+        flask = {
+            name
+            for name, info in self.modules.items()
+            if any(target.split(".")[0] == "flask" or target.startswith("flask_") for target in info.imports.values())
+        }
+        if not flask:
+            return set()
+        packages: dict[str, list[str]] = {}
+        for name in self.modules:
+            if "." in name:
+                packages.setdefault(name.split(".")[0], []).append(name)
+        found: set[str] = set()
+        for package, members in packages.items():
+            inside = set(members)
+            if inside & flask or any(
+                call_name(d) in TASK_DECORATORS
+                for member in members
+                for f in self.modules[member].functions.values()
+                for d in f.decorator_list
+            ):
+                continue
+            imports_service = any(
+                target.split(".")[0] in self.modules or target.split(".")[0] in packages
+                for member in members
+                for target in self.modules[member].imports.values()
+                if target.split(".")[0] != package
+            )
+            imported = any(
+                target == package or target.startswith(f"{package}.")
+                for name, info in self.modules.items()
+                if name not in inside
+                for target in info.imports.values()
+            )
+            if not (imports_service or imported):
+                found |= inside
         return found
 
     def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:

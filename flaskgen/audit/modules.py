@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from flaskgen.audit.ast_tools import DEV_WORDS, base_name, call_name, dev_guard, dotted, is_main_guard
 from flaskgen.audit.model import Function, PythonModule
-from flaskgen.audit.paths import NOT_SERVICE_DIRS, is_test_path, words
+from flaskgen.audit.paths import NOT_SERVICE_DIRS, TEST_ONLY_LIBRARIES, is_test_decorator, is_test_path, words
 
 MUTATING_METHODS = {
     "append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "setdefault",
@@ -110,9 +110,13 @@ class ModuleInfo:
 
     @cached_property
     def is_service_code(self) -> bool:
-        """Not tests, fixtures, docs or examples (the code rules skip those)."""
+        """Not tests, fixtures, docs or examples (the code rules skip those), nor test code wherever
+        it sits: a module importing a test-only library (pytest, requests_mock, responses) or
+        defining a unittest.TestCase."""
         return not (
             is_test_path(self.relative)
+            or any(target.split(".")[0] in TEST_ONLY_LIBRARIES for target in self.imports.values())
+            or any(dotted(b, self.imports).endswith("TestCase") for c in self.classes.values() for b in c.bases)
             or NOT_SERVICE_DIRS & set(self.relative.parts[:-1])
             or {"scripts", "tools"} & set(self.relative.parts[:-1])
             or words(self.relative.stem) & {"example", "examples", "sample"}
@@ -163,7 +167,10 @@ class ModuleInfo:
                 return True
             if is_main_guard(outer):
                 return True
-            if isinstance(outer, Function) and any(call_name(d) in ("command", "group") for d in outer.decorator_list):
+            if isinstance(outer, Function) and any(
+                call_name(d) in ("command", "group") or is_test_decorator(dotted(d, self.imports))
+                for d in outer.decorator_list
+            ):
                 return True
         return self.in_dev_branch(node)
 
@@ -231,25 +238,29 @@ def module_info(module: PythonModule) -> ModuleInfo:
     return info
 
 
-def sessions_in(nodes: Iterable[ast.AST], imports: dict[str, str]) -> set[str]:
+def sessions_in(
+    nodes: Iterable[ast.AST], imports: dict[str, str], factories: set[str] | frozenset[str] = frozenset()
+) -> set[str]:
     """Names a requests.Session is reached by: `s`, `self.session` (set in a method), and
-    `self.http`/`cls.http`/`Client.http` for a session made in a class body."""
+    `self.http`/`cls.http`/`Client.http` for a session made in a class body; also the result of
+    a project function that returns one (factories: `s = get_session()`)."""
+    factories = SESSION_FACTORIES | factories
     names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            if dotted(node.value.func, imports) in SESSION_FACTORIES:
+            if dotted(node.value.func, imports) in factories:
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
                 names.update(ast.unparse(t) for t in node.targets if isinstance(t, ast.Attribute))
         elif isinstance(node, ast.ClassDef):
             for item in node.body:
                 made = isinstance(item, ast.Assign) and isinstance(item.value, ast.Call)
-                if made and dotted(item.value.func, imports) in SESSION_FACTORIES:  # type: ignore[union-attr]
+                if made and dotted(item.value.func, imports) in factories:  # type: ignore[union-attr]
                     held = [t.id for t in item.targets if isinstance(t, ast.Name)]  # type: ignore[union-attr]
                     names.update(f"{owner}.{name}" for name in held for owner in ("self", "cls", node.name))
         elif (
             isinstance(node, ast.withitem)
             and isinstance(node.context_expr, ast.Call)
-            and dotted(node.context_expr.func, imports) in SESSION_FACTORIES
+            and dotted(node.context_expr.func, imports) in factories
             and isinstance(node.optional_vars, ast.Name)
         ):
             names.add(node.optional_vars.id)

@@ -12,8 +12,13 @@ from pathlib import PurePosixPath
 # Parts of a path that hold tests, fixtures, documentation or examples, not the service.
 NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures"}
 # Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
-NON_PRODUCTION_WORDS = {"dev", "develop", "development", "local", "test", "tests", "testing", "override",
-                        "example", "sample", "debug", "ci", "devcontainer"}  # fmt: skip
+NON_PRODUCTION_WORDS = {"dev", "devel", "develop", "development", "local", "test", "tests", "testing", "override",
+                        "example", "examples", "sample", "samples", "debug", "ci", "devcontainer", "vagrant",
+                        "sandbox"}  # fmt: skip
+# Libraries only tests import: a module importing one is test code wherever it sits (not `unittest`
+# or `mock`: service code may use a Mock as a stand-in; a unittest.TestCase subclass is a test).
+TEST_ONLY_LIBRARIES = {"pytest", "requests_mock", "responses", "httpretty", "pytest_mock", "vcr"}
+TEST_LIBRARIES = TEST_ONLY_LIBRARIES | {"unittest", "mock"}
 
 
 def words(name: str) -> set[str]:
@@ -30,3 +35,10 @@ def is_test_path(relative: PurePosixPath) -> bool:
         or name.endswith("_test.py")
         or name == "conftest.py"
     )
+
+
+def is_test_decorator(name: str) -> bool:
+    """`@requests_mock.Mocker()`, `@responses.activate`, `@mock.patch(...)`, `@patch.object(...)`:
+    a function that runs under a test double."""
+    root = name.split(".")[0].removesuffix("()")
+    return root in TEST_LIBRARIES or root == "patch"

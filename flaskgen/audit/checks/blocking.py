@@ -71,7 +71,9 @@ def offloads(function: Function) -> bool:
 def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
     """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
     nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
-    sessions = info.sessions if isinstance(scope, ast.Module) else sessions_in(nodes, info.imports) | info.sessions
+    sessions = index.sessions(info)
+    if not isinstance(scope, ast.Module):
+        sessions = sessions | sessions_in(nodes, info.imports, index.factories_in(info))
     # `mail = current_app.extensions["mail"]` then `mail.send(msg)`.
     mailers = (
         {
@@ -192,10 +194,22 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
     for (path, line), (call, reach) in slow.items():
         where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
         yield path, Hit("FG401", line, f"{call.name}() blocks the worker {where}")
+    # `socket.setdefaulttimeout(10)` at start-up bounds every urllib/http.client call of the process.
+    socket_default = any(
+        isinstance(node, ast.Call)
+        and dotted(node.func, info.imports) == "socket.setdefaulttimeout"
+        and node.args
+        and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is None)
+        for info in index.modules.values()
+        for node in info.nodes
+    )
     for info in index.modules.values():
-        if not info.is_service_code or info.is_script or info.module.name in index.standalone:
+        name = info.module.name
+        if not info.is_service_code or info.is_script or name in index.standalone or name in index.libraries:
             continue
         for call in slow_calls(info.tree, info, index):
+            if socket_default and call.name in UNBOUNDED_HTTP:
+                continue
             if call.kind == "http" and not call.bounded and not (call.node and info.in_dev_scope(call.node)):
                 reach = in_request.get((info.path, call.line))
                 where = f" in request code ({reach})" if reach is not None else ""
