@@ -112,6 +112,8 @@ class ProjectIndex:
         """id(method) -> `module.obj` when request code reached it as a method of a module-level object."""
         self._request_functions: dict[str, list[tuple[str, Function]]] = {}
         self._sessions: dict[str, set[str]] = {}
+        self._class_sessions: dict[int, set[str]] = {}
+        self._factories: dict[str, set[str]] = {}
         self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
 
     def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
@@ -227,8 +229,18 @@ class ProjectIndex:
 
     def factories_in(self, info: ModuleInfo) -> set[str]:
         """The session factories as a call names them in info: `get_session` there, `pkg.http.get_session` elsewhere."""
-        own = f"{info.module.name}."
-        return self.session_factories | {f.removeprefix(own) for f in self.session_factories if f.startswith(own)}
+        if not self.session_factories:
+            return set()
+        if info.module.name not in self._factories:
+            own = f"{info.module.name}."
+            # Only the factories this module can name (its text holds the function's name).
+            self._factories[info.module.name] = {
+                name
+                for f in self.session_factories
+                if f.rpartition(".")[2] in info.module.source
+                for name in ((f, f.removeprefix(own)) if f.startswith(own) else (f,))
+            }
+        return self._factories[info.module.name]
 
     def sessions(self, info: ModuleInfo) -> set[str]:
         """Names a session is reached by in a module: its own (ModuleInfo.sessions), the result of a
@@ -250,8 +262,10 @@ class ProjectIndex:
                 continue
             module, cls = target[0], target[0].classes[target[1]]
             seen.add(id(cls))
-            held = sessions_in(ast.walk(cls), module.imports, self.factories_in(module))
-            names |= {name for name in held if name.startswith(("self.", "cls."))}
+            if id(cls) not in self._class_sessions:
+                held = sessions_in(ast.walk(cls), module.imports, self.factories_in(module))
+                self._class_sessions[id(cls)] = {name for name in held if name.startswith(("self.", "cls."))}
+            names |= self._class_sessions[id(cls)]
             names |= self._inherited_sessions(module, cls, seen)
         return names
 

@@ -201,6 +201,7 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
         and node.args
         and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is None)
         for info in index.modules.values()
+        if "setdefaulttimeout" in info.module.source
         for node in info.nodes
     )
     for info in index.modules.values():
