@@ -133,6 +133,11 @@ BAD: dict[str, dict[str, str]] = {
     "FG301-instance": {
         "views.py": VIEW + "class Stats:\n    n = 0\nSTATS = Stats()\n@bp.route('/')\ndef index():\n    STATS.n += 1\n    return ''\n"
     },
+    "FG301-imported-from-another-module": {
+        "app/defaults.py": "FILTERS = {'lang': 'en'}\n",
+        "app/views.py": VIEW + "from app.defaults import FILTERS\n@bp.get('/')\ndef index():\n"
+        "    FILTERS.update(lang='fr')\n    FILTERS['page'] = 1\n    return ''\n",
+    },
     "FG301-helper-module": {
         "app/stats.py": "SEEN = []\ndef add_request():\n    SEEN.append(1)\n    del SEEN[0]\n",
         "app/views.py": VIEW + "from . import stats\n@bp.before_app_request\ndef hook():\n    stats.add_request()\n",

@@ -10,7 +10,7 @@ from pathlib import Path
 from flaskgen.audit.ast_tools import base_name, dotted, own_nodes
 from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
-from flaskgen.audit.modules import MUTATING_METHODS, ModuleInfo
+from flaskgen.audit.modules import MUTABLE_FACTORIES, MUTATING_METHODS, ModuleInfo
 from flaskgen.audit.paths import words
 
 CONTEXT_METHODS = {"app_context", "test_request_context", "request_context"}
@@ -93,14 +93,21 @@ def _module_caches(info: ModuleInfo) -> frozenset[str]:
 
 
 def global_mutations(
-    where: str, function: Function, info: ModuleInfo, instance: str | None = None, caches: frozenset[str] = frozenset()
+    where: str,
+    function: Function,
+    info: ModuleInfo,
+    instance: str | None = None,
+    caches: frozenset[str] = frozenset(),
+    imported: dict[str, tuple[str, str]] | None = None,
 ) -> Iterator[tuple[str, Hit]]:
     """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
     add_request()`); `instance`: the module-level object whose method this is (`self` is shared);
-    `caches`: names of this module that are per-worker caches with an expiry."""
+    `caches`: names of this module that are per-worker caches with an expiry; `imported`: local
+    name -> (`module.NAME`, where it is defined) for another module's state imported by name."""
     declared_global, local = _local_names(function)
     kept = info.registries | caches
-    shared = {name for name in info.mutable_globals if name not in local and name not in kept}
+    imported = {name: found for name, found in (imported or {}).items() if name not in local}
+    shared = {name for name in info.mutable_globals if name not in local and name not in kept} | set(imported)
     if instance is not None:
         shared.add("self")
     seen: set[str] = set()
@@ -111,6 +118,9 @@ def global_mutations(
             if name == "self" and instance:
                 shown, key = instance.rpartition(".")[2], instance
                 at = ""
+            elif name in imported and name not in info.mutable_globals:
+                shown, (key, defined) = name, imported[name]
+                at = f" ({defined})"
             else:
                 shown, key = name, f"{info.module.name}.{name}"
                 at = f" (line {info.mutable_globals.get(name, '?')})"
@@ -140,18 +150,57 @@ def global_mutations(
                 yield from hit(node, name, f"changed with .{node.func.attr}()")
 
 
+def _container(info: ModuleInfo, name: str) -> bool:
+    """name is bound at module level to a dict/list/set (not an object: an extension instance such
+    as `db` or `cache` is made to be shared)."""
+    return any(
+        isinstance(node, ast.Assign | ast.AnnAssign)
+        and node.lineno == info.mutable_globals[name]
+        and (
+            isinstance(node.value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp)
+            or (isinstance(node.value, ast.Call) and dotted(node.value.func, info.imports) in MUTABLE_FACTORIES)
+        )
+        for node in info.tree.body
+    )
+
+
+def _imported_state(
+    info: ModuleInfo, index: ProjectIndex, caches: dict[str, frozenset[str]]
+) -> dict[str, tuple[str, str]]:
+    """Module-level state of another project module imported by name (`from .defaults import
+    FILTERS`): local name -> (`module.FILTERS`, `defaults.py line 3`); not its registries or caches."""
+    found: dict[str, tuple[str, str]] = {}
+    for local, target in info.imports.items():
+        module, _, name = target.rpartition(".")
+        source = index.modules.get(module)
+        if source is None or source is info or name not in source.mutable_globals:
+            continue
+        if name in source.registries or name in caches.get(module, frozenset()) or not _container(source, name):
+            continue
+        found[local] = (target, f"{source.relative.as_posix()} line {source.mutable_globals[name]}")
+    return found
+
+
 def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     """FG301 once per shared name: one design choice is one finding, at the place request code
     reaches most directly, with the count of the other places that change it. A per-worker cache
     with an expiry (of data not keyed by the user) is left alone."""
     places: dict[str, list[tuple[int, Path, Hit]]] = {}
     caches = {info.module.name: _module_caches(info) for info in index.modules.values() if info.mutable_globals}
+    imported: dict[str, dict[str, tuple[str, str]]] = {}
     for info, reach, function in index.reached.values():
         if len(reach.via) > REACH_DEPTH or reach.dispatched:
             continue
+        if info.module.name not in imported:
+            imported[info.module.name] = _imported_state(info, index, caches)
         instance = index.instance_of.get(id(function))
         for key, hit in global_mutations(
-            str(reach), function, info, instance, caches.get(info.module.name, frozenset())
+            str(reach),
+            function,
+            info,
+            instance,
+            caches.get(info.module.name, frozenset()),
+            imported[info.module.name],
         ):
             places.setdefault(key, []).append((len(reach.via), info.path, hit))
     for found in places.values():
