@@ -15,6 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from {{ cookiecutter.package_name }}.exports import ExportIn
+
 
 @pytest.fixture
 def worker(app: Flask, real_redis: bool) -> Iterator[Any]:
@@ -83,6 +85,11 @@ def test_export_validates_its_input(client: FlaskClient, payload: Any) -> None:
     response = client.post("/exports", json=payload)
     assert response.status_code == 422
     assert response.get_json()["error"]["detail"]["json"]
+
+
+def test_export_takes_a_whole_number_written_as_a_float() -> None:
+    """JSON Schema's integer (so the contract) includes 10.0; 2.5 and "10" stay refused (above)."""
+    assert ExportIn().load({"rows": 10.0}) == {"rows": 10}
 
 
 @pytest.mark.parametrize("job_id", ["no-such-job", "4f1b7a52-0c1e-4b5e-9a57-8d6c1f0e2b3a"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-{%- if cookiecutter.database != "none" %}
+{%- if cookiecutter.database != "none" or cookiecutter.task_queue == "celery" %}
 from types import MappingProxyType
 {%- endif %}
 from typing import Any

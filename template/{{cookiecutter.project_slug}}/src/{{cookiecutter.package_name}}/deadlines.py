@@ -114,8 +114,5 @@ def init_app(app: Flask) -> None:
                 failed()
                 raise
 
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-        "pool_timeout": POOL_TIMEOUT,
-        "creator": connect,
-    }
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_timeout": POOL_TIMEOUT, "creator": connect}

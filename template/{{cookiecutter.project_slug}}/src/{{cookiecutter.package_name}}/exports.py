@@ -14,6 +14,7 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, Integer, String
 from apiflask.validators import OneOf, Range
 from flask import Flask, abort, current_app, url_for
+from marshmallow import pre_load
 
 {% if cookiecutter.auth == "oidc" %}from .auth import require_auth
 {% endif %}from .errors import handle_unavailable
@@ -28,6 +29,13 @@ UNAVAILABLE = "The task queue's broker is unavailable"
 
 class ExportIn(Schema):
     rows = Integer(strict=True, load_default=DEFAULT_ROWS, validate=Range(min=1, max=MAX_ROWS))
+
+    @pre_load
+    def whole_rows(self, data: Any, **kwargs: Any) -> Any:
+        """JSON Schema's integer includes 2061.0 (the contract's clients may send it); strict
+        Integer refuses floats, and a loose one would take "2061" and cut 7.5 down to 7."""
+        rows = data.get("rows") if isinstance(data, dict) else None
+        return {**data, "rows": int(rows)} if isinstance(rows, float) and rows.is_integer() else data
 
 
 class ExportOut(Schema):
