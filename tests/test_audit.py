@@ -670,6 +670,13 @@ GOOD: dict[str, dict[str, str]] = {
         "app.py": "import socket\nfrom urllib.request import urlopen\nsocket.setdefaulttimeout(10)\n"
         "def fetch(url):\n    return urlopen(url).read()\n",
     },
+    "bounded-retry-backoff-on-the-error-path": {
+        "views.py": "import time\n" + VIEW + "from app import store\n@bp.post('/save')\ndef save():\n"
+        "    for attempt in range(3):\n        try:\n            return store.put()\n        except OSError:\n"
+        "            pass\n        time.sleep(0.1 * 2 ** attempt)\n    return ''\n"
+        "@bp.post('/load')\ndef load():\n    try:\n        return store.get()\n    except OSError:\n"
+        "        time.sleep(0.2)\n        return store.get()\n",
+    },
     "renewal-loop-script": {
         "core/nginx/letsencrypt.py": "import time\nimport requests\nwhile True:\n    requests.post('http://certbot/renew')\n"
         "    time.sleep(86400)\n",

@@ -167,6 +167,24 @@ def _off_by_default(call: ast.Call, function: Function, info: ModuleInfo) -> boo
     )
 
 
+def _retry_backoff(call: ast.Call, info: ModuleInfo) -> bool:
+    """A sleep on an error path only: in an `except` handler, or in a bounded retry loop (`for
+    attempt in range(3):` around a `try`): a pause between a few attempts, not work per request."""
+    for outer in info.enclosing(call):
+        if isinstance(outer, Function):
+            return False
+        if isinstance(outer, ast.ExceptHandler):
+            return True
+        if (
+            isinstance(outer, ast.For)
+            and isinstance(outer.iter, ast.Call)
+            and call_name(outer.iter) == "range"
+            and any(isinstance(n, ast.Try) for n in outer.body)
+        ):
+            return True
+    return False
+
+
 def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
     """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
     calls, once per function (a sleep is left alone under gevent/eventlet workers, where it yields,
@@ -186,7 +204,13 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
             if call.kind == "slow"
             and not (
                 call.name == "time.sleep"
-                and (async_workers or (call.node is not None and _off_by_default(call.node, function, info)))
+                and (
+                    async_workers
+                    or (
+                        call.node is not None
+                        and (_off_by_default(call.node, function, info) or _retry_backoff(call.node, info))
+                    )
+                )
             )
         ]
         if work and not (reach.via and offloads(function)):
