@@ -135,8 +135,8 @@ BAD: dict[str, dict[str, str]] = {
     },
     "FG301-imported-from-another-module": {
         "app/defaults.py": "FILTERS = {'lang': 'en'}\n",
-        "app/views.py": VIEW + "from app.defaults import FILTERS\n@bp.get('/')\ndef index():\n"
-        "    FILTERS.update(lang='fr')\n    FILTERS['page'] = 1\n    return ''\n",
+        "app/views.py": VIEW + "from flask import request\nfrom app.defaults import FILTERS\n@bp.get('/')\ndef index():\n"
+        "    FILTERS.update(lang=request.args['lang'])\n    FILTERS['page'] = request.args['page']\n    return ''\n",
     },
     "FG301-helper-module": {
         "app/stats.py": "SEEN = []\ndef add_request():\n    SEEN.append(1)\n    del SEEN[0]\n",
@@ -207,8 +207,9 @@ BAD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from app.client import fetch\n",
     },
     "FG301-once-per-name": {
-        "views.py": VIEW + "HITS = {}\n@bp.get('/a')\ndef a():\n    HITS['a'] = 1\n    return ''\n@bp.get('/b')\ndef b():\n"
-        "    HITS.pop('a')\n    return ''\ndef count():\n    HITS.clear()\n@bp.get('/c')\ndef c():\n    count()\n    return ''\n"
+        "views.py": VIEW + "from flask import session\nHITS = {}\n@bp.get('/a')\ndef a():\n    HITS[session['id']] = 1\n"
+        "    return ''\n@bp.get('/b/<name>')\ndef b(name):\n    HITS.pop(name)\n    return ''\ndef count(key):\n"
+        "    HITS[key] = HITS.get(key, 0) + 1\n@bp.get('/c')\ndef c():\n    count('c')\n    return ''\n"
     },
     "FG301-per-user-data-through-a-module-level-object": {
         "app/state.py": "class Store:\n    def __init__(self):\n        self.carts = {}\n    def put(self, user, item):\n"
@@ -370,6 +371,28 @@ BAD: dict[str, dict[str, str]] = {
         "views.py": VIEW + "import time\nfrom flask import request\nATTEMPTS = {}\n@bp.post('/login')\ndef login():\n"
         "    now = time.time()\n    last = ATTEMPTS.get(request.remote_addr, (0, 0))\n    if now - last[0] < 60:\n"
         "        return '', 429\n    ATTEMPTS[request.remote_addr] = (now, last[1] + 1)\n    return ''\n"
+    },
+    # Issue 33: FG301 counts a write of request or user data, a per-user key, or a counter/accumulator.
+    "FG301-view-argument-stored-through-a-helper": {
+        "app/store.py": "LAST = {}\ndef remember(slug, who):\n    name = slug.lower()\n    LAST[name] = who\n",
+        "app/views.py": VIEW + "from flask import g\nfrom app.store import remember\n@bp.get('/p/<slug>')\n"
+        "def page(slug):\n    remember(slug, g.user)\n    return ''\n",
+    },
+    "FG301-dict-of-tokens": {
+        "views.py": VIEW + "import secrets\nTOKENS = {}\n@bp.post('/t')\ndef issue():\n    token = secrets.token_hex()\n"
+        "    TOKENS[token] = secrets.randbelow(9)\n    return token\n"
+    },
+    "FG301-rate-limit-counter-through-a-helper": {
+        "views.py": VIEW + "from flask import request\nCALLS = {}\ndef count(ip):\n    CALLS.setdefault(ip, 0)\n"
+        "@bp.get('/')\ndef index():\n    count(request.headers.get('X-Real-IP'))\n    return ''\n"
+    },
+    "FG301-current-user-appended": {
+        "views.py": VIEW + "from flask_login import current_user\nONLINE = set()\n@bp.get('/')\ndef index():\n"
+        "    ONLINE.add(current_user.id)\n    return ''\n"
+    },
+    "FG301-global-set-from-the-form": {
+        "views.py": VIEW + "from flask import request\ntheme = None\n@bp.post('/theme')\ndef set_theme():\n"
+        "    global theme\n    data = request.form\n    theme = data['theme']\n    return ''\n"
     },
     "FG602-in-the-stage-the-image-builds-on": {
         "Dockerfile": "FROM python:3.12 AS base\nENV FLASK_DEBUG=1\nFROM base AS dev\nCMD flask run\n"
@@ -676,6 +699,43 @@ GOOD: dict[str, dict[str, str]] = {
         "            pass\n        time.sleep(0.1 * 2 ** attempt)\n    return ''\n"
         "@bp.post('/load')\ndef load():\n    try:\n        return store.get()\n    except OSError:\n"
         "        time.sleep(0.2)\n        return store.get()\n",
+    },
+    # Issue 33: caches and registries filled with the same values in every worker are not FG301.
+    "clients-cached-by-region": {
+        "app/aws.py": "import boto3\n_CLIENTS = {}\ndef client(service, region='eu-west-1'):\n"
+        "    if (service, region) not in _CLIENTS:\n        _CLIENTS[(service, region)] = boto3.client(service, region)\n"
+        "    return _CLIENTS[(service, region)]\n",
+        "app/views.py": VIEW + "from app.aws import client\n@bp.get('/')\ndef index():\n    client('s3').list_buckets()\n"
+        "    return ''\n",
+    },
+    "certificate-cache-keyed-by-config": {
+        "views.py": VIEW + "from flask import current_app\nCERTS = {}\ndef ca(name):\n"
+        "    CERTS[name] = CERTS.get(name) or open(current_app.config[name]).read()\n    return CERTS[name]\n"
+        "@bp.get('/')\ndef index():\n    return ca('CA_FILE')\n"
+    },
+    "actions-registered-on-first-use": {
+        "views.py": VIEW + "import importlib\n_actions = {}\ndef load_actions():\n"
+        "    for name in ('publish', 'archive'):\n        _actions[name] = importlib.import_module(name).run\n"
+        "@bp.get('/')\ndef index():\n    if not _actions:\n        load_actions()\n    return ''\n"
+    },
+    "route-names-from-config": {
+        "views.py": VIEW + "from flask import current_app\nROUTES = {}\n@bp.before_app_request\ndef names():\n"
+        "    for endpoint, rule in current_app.config['ROUTES'].items():\n        ROUTES[endpoint] = rule\n"
+    },
+    "engine-made-once": {
+        "app/db.py": "from sqlalchemy import create_engine\n_engine = None\n_ready = False\ndef engine():\n"
+        "    global _engine, _ready\n    if not _ready:\n        _ready = True\n    _engine = _engine or create_engine('sqlite://')\n"
+        "    return _engine\n",
+        "app/views.py": VIEW + "from app.db import engine\n@bp.get('/')\ndef index():\n    engine().connect()\n    return ''\n",
+    },
+    "package-file-memo": {
+        "views.py": VIEW + "from importlib import resources\n_FILES = {}\n@bp.get('/schema')\ndef schema():\n"
+        "    _FILES.update(schema=resources.files('app').joinpath('schema.json').read_text())\n    return _FILES['schema']\n"
+    },
+    "scoped-session-removed": {
+        "views.py": VIEW + "from sqlalchemy.orm import scoped_session, sessionmaker\nclass Database:\n"
+        "    def __init__(self):\n        self.Session = scoped_session(sessionmaker())\n    def close(self):\n"
+        "        self.Session.remove()\ndb = Database()\n@bp.teardown_request\ndef cleanup(exc):\n    db.close()\n"
     },
     "renewal-loop-script": {
         "core/nginx/letsencrypt.py": "import time\nimport requests\nwhile True:\n    requests.post('http://certbot/renew')\n"

@@ -92,6 +92,78 @@ def _module_caches(info: ModuleInfo) -> frozenset[str]:
     return frozenset(name for function in storing.values() for name in ttl_caches(function, info))
 
 
+REQUEST_NAMES = {"request", "session", "g", "current_user"}
+PER_USER_KEYS = {"user", "username", "uid", "userid", "token", "session", "sid", "email", "login", "account",
+                 "ip", "addr", "remote", "cookie"}  # fmt: skip
+GROWING_METHODS = {"append", "extend", "insert", "appendleft", "extendleft"}
+"""Methods that grow a container on every call: an accumulator whatever is added."""
+
+
+def _from_request(node: ast.AST, info: ModuleInfo) -> bool:
+    """`request`, `session`, `g` (Flask's) or a `current_user`."""
+    if not isinstance(node, ast.Name) or node.id not in REQUEST_NAMES:
+        return False
+    origin = dotted(node, info.imports)
+    return origin == node.id or origin.startswith(("flask.", "flask_login.")) or origin.endswith(".current_user")
+
+
+def request_data(function: Function, info: ModuleInfo, params: set[str]) -> set[str]:
+    """Names in a function that hold request or user data: `params` (a view's URL arguments, or a
+    helper's parameters its request-code caller passes such data to) and names assigned from an
+    expression that reads them or Flask's request accessors."""
+    tainted = set(params)
+    nodes = [
+        n
+        for n in own_nodes(function)
+        if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.NamedExpr)
+    ]
+    for _pass in range(2):
+        for node in nodes:
+            value = node.iter if isinstance(node, ast.For) else node.value
+            if value is None or not _derived(value, info, tainted):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            tainted.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return tainted
+
+
+def _derived(expr: ast.AST | None, info: ModuleInfo, tainted: set[str]) -> bool:
+    return expr is not None and any(
+        (isinstance(n, ast.Name) and n.id in tainted) or _from_request(n, info) for n in ast.walk(expr)
+    )
+
+
+def _per_user_key(key: ast.AST) -> bool:
+    """A key named for the user (`CARTS[user_id]`, `TOKENS[token]`)."""
+    names = {n.id if isinstance(n, ast.Name) else getattr(n, "attr", "") for n in ast.walk(key)}
+    return bool(PER_USER_KEYS & {w for name in names for w in words(str(name))})
+
+
+def passed_request_data(
+    index: ProjectIndex, info: ModuleInfo, function: Function, cls: str | None, tainted: set[str]
+) -> Iterator[tuple[int, set[str]]]:
+    """(id(callee), its parameters given request data) for each project function this one calls."""
+    for node in own_nodes(function):
+        if not isinstance(node, ast.Call):
+            continue
+        target = index.callee(info, node, cls)
+        if target is None:
+            continue
+        callee = target[2]
+        positional = [a.arg for a in [*callee.args.posonlyargs, *callee.args.args]]
+        if positional and positional[0] in ("self", "cls") and isinstance(node.func, ast.Attribute):
+            positional = positional[1:]
+        given = {
+            positional[i] for i, arg in enumerate(node.args) if i < len(positional) and _derived(arg, info, tainted)
+        }
+        given |= {k.arg for k in node.keywords if k.arg and _derived(k.value, info, tainted)}
+        if any(isinstance(a, ast.Starred) and _derived(a, info, tainted) for a in node.args) or any(
+            k.arg is None and _derived(k.value, info, tainted) for k in node.keywords
+        ):
+            given |= set(positional) | {a.arg for a in callee.args.kwonlyargs}
+        yield id(callee), given
+
+
 def global_mutations(
     where: str,
     function: Function,
@@ -99,11 +171,16 @@ def global_mutations(
     instance: str | None = None,
     caches: frozenset[str] = frozenset(),
     imported: dict[str, tuple[str, str]] | None = None,
+    tainted: set[str] | None = None,
 ) -> Iterator[tuple[str, Hit]]:
     """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
     add_request()`); `instance`: the module-level object whose method this is (`self` is shared);
     `caches`: names of this module that are per-worker caches with an expiry; `imported`: local
-    name -> (`module.NAME`, where it is defined) for another module's state imported by name."""
+    name -> (`module.NAME`, where it is defined) for another module's state imported by name;
+    `tainted`: names holding request or user data (request_data). A write counts when what is
+    written (key or value) is such data, the key is named for the user, or it is a counter or an
+    accumulator (`+=`, arithmetic on the same name, `.append()`); not a registry or cache
+    filled with the same values in every worker (`_clients[region] = make(region)`)."""
     declared_global, local = _local_names(function)
     kept = info.registries | caches
     imported = {name: found for name, found in (imported or {}).items() if name not in local}
@@ -111,6 +188,24 @@ def global_mutations(
     if instance is not None:
         shared.add("self")
     seen: set[str] = set()
+    tainted = tainted if tainted is not None else request_data(function, info, set())
+
+    def per_request(node: ast.AST, target: ast.AST, name: str) -> bool:
+        if isinstance(node, ast.AugAssign | ast.Delete):
+            return isinstance(node, ast.AugAssign) or _derived(target, info, tainted) or _per_user_key(target)
+        value = getattr(node, "value", None)
+        key = target.slice if isinstance(target, ast.Subscript) else None
+        # A counter: arithmetic on what the name holds (`HITS[k] = HITS.get(k, 0) + 1`).
+        reads_itself = value is not None and any(
+            isinstance(n, ast.BinOp) and any(isinstance(m, ast.Name) and m.id == name for m in ast.walk(n))
+            for n in ast.walk(value)
+        )
+        return (
+            reads_itself
+            or _derived(value, info, tainted)
+            or _derived(target, info, tainted)
+            or (key is not None and _per_user_key(key))
+        )
 
     def hit(node: ast.AST, name: str, how: str) -> Iterator[tuple[str, Hit]]:
         if name not in seen:
@@ -126,13 +221,18 @@ def global_mutations(
                 at = f" (line {info.mutable_globals.get(name, '?')})"
             yield key, Hit("FG301", getattr(node, "lineno", 0), f"module-level {shown!r}{at} is {how} in {where}")
 
+    changes: list[tuple[ast.AST, str, str, bool]] = []
     for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in declared_global and target.id not in seen:
                     seen.add(target.id)
-                    if target.id not in kept and not _lazy_guard(node, target.id, info):
+                    if (
+                        target.id not in kept
+                        and not _lazy_guard(node, target.id, info)
+                        and per_request(node, target, target.id)
+                    ):
                         yield (
                             f"{info.module.name}.{target.id}",
                             Hit("FG301", node.lineno, f"global {target.id!r} is reassigned in {where}"),
@@ -143,11 +243,27 @@ def global_mutations(
                     # self that grows (`self.carts[user] = x`) or a counter (`+=`) is shared data.
                     overwrite = name == "self" and isinstance(node, ast.Assign) and isinstance(target.value, ast.Name)
                     if (name in shared and not overwrite) or (name in declared_global and name not in kept):
-                        yield from hit(node, name or "?", "modified")
+                        changes.append((node, name or "?", "modified", per_request(node, target, name or "")))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
-            name = base_name(node.func.value)
-            if name in shared and isinstance(node.func.value, ast.Name | ast.Attribute | ast.Subscript):
-                yield from hit(node, name, f"changed with .{node.func.attr}()")
+            owner = node.func.value
+            name = base_name(owner)
+            # A method of a module-level object (`Session.remove()`) is not a write; a container's
+            # mutator is, when it grows on every call or is given request data.
+            container = isinstance(owner, ast.Attribute | ast.Subscript) or (
+                isinstance(owner, ast.Name)
+                and (name in imported or (name in info.mutable_globals and _container(info, name)))
+            )
+            given = node.func.attr in GROWING_METHODS or any(
+                _derived(a, info, tainted) or _per_user_key(a) for a in [*node.args, *(k.value for k in node.keywords)]
+            )
+            if name in shared and container:
+                changes.append((node, name, f"changed with .{node.func.attr}()", given))
+    # A name changed per request here is reported at its first change (`del STATS[0]` before the
+    # `.append()` that makes it grow).
+    counted = {name for _node, name, _how, counts in changes if counts}
+    for node, name, how, _counts in changes:
+        if name in counted:
+            yield from hit(node, name, how)
 
 
 def _container(info: ModuleInfo, name: str) -> bool:
@@ -188,9 +304,22 @@ def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
     places: dict[str, list[tuple[int, Path, Hit]]] = {}
     caches = {info.module.name: _module_caches(info) for info in index.modules.values() if info.mutable_globals}
     imported: dict[str, dict[str, tuple[str, str]]] = {}
-    for info, reach, function in index.reached.values():
+    given: dict[int, set[str]] = {}
+    for info, reach, function in sorted(index.reached.values(), key=lambda found: len(found[1].via)):
         if len(reach.via) > REACH_DEPTH or reach.dispatched:
             continue
+        arguments = function.args
+        params = (
+            {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]} - {"self", "cls"}
+            if not reach.via
+            else given.get(id(function), set())
+        )
+        tainted = request_data(function, info, params)
+        if len(reach.via) < REACH_DEPTH:
+            label = reach.via[-1] if reach.via else reach.view
+            cls = label.split(".")[0] if "." in label else None
+            for callee, names in passed_request_data(index, info, function, cls, tainted):
+                given.setdefault(callee, set()).update(names)
         if info.module.name not in imported:
             imported[info.module.name] = _imported_state(info, index, caches)
         instance = index.instance_of.get(id(function))
@@ -201,6 +330,7 @@ def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
             instance,
             caches.get(info.module.name, frozenset()),
             imported[info.module.name],
+            tainted,
         ):
             places.setdefault(key, []).append((len(reach.via), info.path, hit))
     for found in places.values():
