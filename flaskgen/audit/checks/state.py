@@ -107,23 +107,24 @@ def _from_request(node: ast.AST, info: ModuleInfo) -> bool:
     return origin == node.id or origin.startswith(("flask.", "flask_login.")) or origin.endswith(".current_user")
 
 
-def request_data(function: Function, info: ModuleInfo, params: set[str]) -> set[str]:
+def request_data(nodes: list[ast.AST], info: ModuleInfo, params: set[str]) -> set[str]:
     """Names in a function that hold request or user data: `params` (a view's URL arguments, or a
     helper's parameters its request-code caller passes such data to) and names assigned from an
-    expression that reads them or Flask's request accessors."""
+    expression that reads them or Flask's request accessors (nodes: the function's own_nodes)."""
     tainted = set(params)
-    nodes = [
-        n
-        for n in own_nodes(function)
-        if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.NamedExpr)
+    assigning = [
+        n for n in nodes if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.NamedExpr)
     ]
-    for _pass in range(2):
-        for node in nodes:
+    for _pass in range(2):  # twice: a loop may assign a name before the line it reads it from
+        before = len(tainted)
+        for node in assigning:
             value = node.iter if isinstance(node, ast.For) else node.value
             if value is None or not _derived(value, info, tainted):
                 continue
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             tainted.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        if len(tainted) == before:
+            break
     return tainted
 
 
@@ -140,11 +141,14 @@ def _per_user_key(key: ast.AST) -> bool:
 
 
 def passed_request_data(
-    index: ProjectIndex, info: ModuleInfo, function: Function, cls: str | None, tainted: set[str]
+    index: ProjectIndex, info: ModuleInfo, nodes: list[ast.AST], cls: str | None, tainted: set[str]
 ) -> Iterator[tuple[int, set[str]]]:
-    """(id(callee), its parameters given request data) for each project function this one calls."""
-    for node in own_nodes(function):
-        if not isinstance(node, ast.Call):
+    """(id(callee), its parameters given request data) for each project function a function (its
+    own_nodes) calls."""
+    for node in nodes:
+        if not isinstance(node, ast.Call) or not any(
+            _derived(a, info, tainted) for a in [*node.args, *(k.value for k in node.keywords)]
+        ):
             continue
         target = index.callee(info, node, cls)
         if target is None:
@@ -171,13 +175,14 @@ def global_mutations(
     instance: str | None = None,
     caches: frozenset[str] = frozenset(),
     imported: dict[str, tuple[str, str]] | None = None,
-    tainted: set[str] | None = None,
+    tainted: frozenset[str] | set[str] = frozenset(),
+    nodes: list[ast.AST] | None = None,
 ) -> Iterator[tuple[str, Hit]]:
     """FG301 in one function, as (name, hit); `where` is how request code reaches it (`index() ->
     add_request()`); `instance`: the module-level object whose method this is (`self` is shared);
     `caches`: names of this module that are per-worker caches with an expiry; `imported`: local
     name -> (`module.NAME`, where it is defined) for another module's state imported by name;
-    `tainted`: names holding request or user data (request_data). A write counts when what is
+    `tainted`: names holding request or user data (request_data); `nodes`: its own_nodes. A write counts when what is
     written (key or value) is such data, the key is named for the user, or it is a counter or an
     accumulator (`+=`, arithmetic on the same name, `.append()`); not a registry or cache
     filled with the same values in every worker (`_clients[region] = make(region)`)."""
@@ -188,7 +193,6 @@ def global_mutations(
     if instance is not None:
         shared.add("self")
     seen: set[str] = set()
-    tainted = tainted if tainted is not None else request_data(function, info, set())
 
     def per_request(node: ast.AST, target: ast.AST, name: str) -> bool:
         if isinstance(node, ast.AugAssign | ast.Delete):
@@ -222,7 +226,10 @@ def global_mutations(
             yield key, Hit("FG301", getattr(node, "lineno", 0), f"module-level {shown!r}{at} is {how} in {where}")
 
     changes: list[tuple[ast.AST, str, str, bool]] = []
-    for node in sorted(own_nodes(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+    for node in sorted(
+        own_nodes(function) if nodes is None else nodes,
+        key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)),
+    ):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
             for target in targets:
@@ -247,6 +254,8 @@ def global_mutations(
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
             owner = node.func.value
             name = base_name(owner)
+            if name not in shared:
+                continue
             # A method of a module-level object (`Session.remove()`) is not a write; a container's
             # mutator is, when it grows on every call or is given request data.
             container = isinstance(owner, ast.Attribute | ast.Subscript) or (
@@ -256,7 +265,7 @@ def global_mutations(
             given = node.func.attr in GROWING_METHODS or any(
                 _derived(a, info, tainted) or _per_user_key(a) for a in [*node.args, *(k.value for k in node.keywords)]
             )
-            if name in shared and container:
+            if container:
                 changes.append((node, name, f"changed with .{node.func.attr}()", given))
     # A name changed per request here is reported at its first change (`del STATS[0]` before the
     # `.append()` that makes it grow).
@@ -314,11 +323,12 @@ def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
             if not reach.via
             else given.get(id(function), set())
         )
-        tainted = request_data(function, info, params)
+        nodes = list(own_nodes(function))
+        tainted = request_data(nodes, info, params)
         if len(reach.via) < REACH_DEPTH:
             label = reach.via[-1] if reach.via else reach.view
             cls = label.split(".")[0] if "." in label else None
-            for callee, names in passed_request_data(index, info, function, cls, tainted):
+            for callee, names in passed_request_data(index, info, nodes, cls, tainted):
                 given.setdefault(callee, set()).update(names)
         if info.module.name not in imported:
             imported[info.module.name] = _imported_state(info, index, caches)
@@ -331,6 +341,7 @@ def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
             caches.get(info.module.name, frozenset()),
             imported[info.module.name],
             tainted,
+            nodes,
         ):
             places.setdefault(key, []).append((len(reach.via), info.path, hit))
     for found in places.values():
