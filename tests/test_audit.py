@@ -341,6 +341,20 @@ BAD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from flask import request\nfrom app.state import carts\n@bp.post('/cart')\ndef add():\n"
         "    carts.put(request.remote_addr, request.json)\n    return ''\n",
     },
+    # Issue 33: the service's code is what its roots (views, the app, tasks) import or name.
+    "FG402-task-module-named-in-a-string": {
+        "app/__init__.py": "from celery import Celery\nfrom flask import Flask\ncelery = Celery(include=['app.jobs'])\n"
+        "def create_app():\n    return Flask(__name__)\n",
+        "app/jobs.py": "import requests\ndef sync():\n    return requests.get('http://x')\n",
+    },
+    "FG402-a-worker-call-under-a-request-timeout": {
+        "app/__init__.py": "import eventlet\nfrom flask import Flask\nclass Timeout:\n    def __init__(self, app):\n"
+        "        self.app = app\n    def __call__(self, environ, start_response):\n        with eventlet.Timeout(30):\n"
+        "            return self.app(environ, start_response)\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.wsgi_app = Timeout(app.wsgi_app)\n    return app\n",
+        "app/client.py": "import requests\ndef fetch():\n    return requests.get('http://x')\n",
+        "app/tasks.py": "from celery import shared_task\nfrom app.client import fetch\n@shared_task\ndef sync():\n    fetch()\n",
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG401-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"
@@ -605,6 +619,22 @@ GOOD: dict[str, dict[str, str]] = {
     "two-module-demo": {
         "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",
         "wsgi.py": "from app import app\n",
+    },
+    # Issue 33: code the service never loads, and calls a request timeout bounds.
+    "script-beside-the-app": {
+        "app/views.py": VIEW + "import requests\n@bp.get('/')\ndef index():\n    return requests.get('http://x', timeout=5).text\n",
+        "dump_tickets.py": '"""Run from a flask shell."""\nimport os\nimport requests\nKEY = os.environ.get("KEY")\n'
+        "def tickets():\n    return requests.get('http://x', auth=(KEY, '')).json()\n",
+        "devtools/release.py": "import requests\ndef latest():\n    return requests.get('https://pypi.org/pypi/x/json')\n",
+    },
+    "calls-under-a-request-timeout": {
+        "app/__init__.py": "from gevent import Timeout\nfrom flask import Flask\nclass Bounded:\n    def __init__(self, app):\n"
+        "        self.app = app\n    def __call__(self, environ, start_response):\n        with Timeout(30):\n"
+        "            return self.app(environ, start_response)\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.wsgi_app = Bounded(app.wsgi_app)\n    return app\n",
+        "app/views.py": "import requests\nfrom flask import Blueprint\nbp = Blueprint('x', __name__)\n@bp.get('/')\ndef index():\n"
+        "    return requests.get('http://x').text\n",
+        "app/client.py": "import requests\ndef fetch():\n    return requests.get('http://x')\n",
     },
     # Issue 33, fresh-2 shapes: what the audit reported wrongly or that nobody would act on.
     "development-stage-of-a-multi-stage-dockerfile": {

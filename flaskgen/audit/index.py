@@ -8,11 +8,12 @@ which opens `smtplib.SMTP()` is found."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from flaskgen.audit.ast_tools import call_name, dotted, is_main_guard, own_nodes
+from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, is_main_guard, own_nodes
 from flaskgen.audit.model import Function, PythonModule
 from flaskgen.audit.modules import (
     SESSION_FACTORIES,
@@ -40,6 +41,35 @@ VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "fl
 
 
 MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
+
+
+MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:[\w.()]+)?|[A-Za-z_]\w*:[A-Za-z_][\w.()]*")
+"""A module named in a string: `pkg.tasks`, `pkg.views:bp`, `wsgi:app`."""
+
+
+def _functions_to_run_by_hand(info: ModuleInfo) -> bool:
+    """A file of plain functions and settings that runs nothing when imported: beside a service that
+    never imports it, an operator calls them from a shell."""
+    return bool(info.functions) and not info.classes and all(
+        isinstance(node, ast.Import | ast.ImportFrom | Function)
+        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        or (isinstance(node, ast.Assign | ast.AnnAssign) and not any(
+            isinstance(n, ast.Call) and env_lookup(n) is None for n in ast.walk(node)))
+        for node in info.tree.body
+    )  # fmt: skip
+
+
+def _named(info: ModuleInfo) -> list[str]:
+    """Modules named in the module's strings (`include=["pkg.tasks"]`, `"pkg.views:bp"`)."""
+    return [
+        n.value.partition(":")[0]
+        for n in info.nodes
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and MODULE_PATH.fullmatch(n.value)
+    ]
+
+
+def _defines_tasks(info: ModuleInfo) -> bool:
+    return any(call_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list)
 
 
 @dataclass(frozen=True)
@@ -187,10 +217,14 @@ class ProjectIndex:
         imported by the project, with no request code and no Flask app. What hangs there holds no
         worker."""
         found: set[str] = set()
+        named = {name for info in self.modules.values() for name in _named(info)}
+        serves = any(self.request_functions(info) for info in self.modules.values())
         for name, info in self.modules.items():
-            if name in self.imported or self.request_functions(info):
+            parts = name.split(".")  # `import github` beside it names api/github.py
+            suffixes = {".".join(parts[i:]) for i in range(len(parts))}
+            if suffixes & (self.imported | named) or self.request_functions(info):
                 continue
-            if any(call_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list):
+            if _defines_tasks(info):
                 continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")
             entry = any(
                 is_main_guard(node)
@@ -200,7 +234,7 @@ class ProjectIndex:
                     and any(call_name(d) in ("command", "group") for d in node.decorator_list)
                 )
                 for node in info.tree.body
-            )
+            ) or (serves and _functions_to_run_by_hand(info))
             creates_app = any(
                 isinstance(node, ast.Call) and dotted(node.func, info.imports) in ("flask.Flask", "Flask")
                 for node in info.nodes
@@ -285,15 +319,12 @@ class ProjectIndex:
         for name in self.modules:
             if "." in name:
                 packages.setdefault(name.split(".")[0], []).append(name)
+        for package, members in packages.items():
+            members.extend([package] if package in self.modules else [])  # its __init__.py
         found: set[str] = set()
         for package, members in packages.items():
             inside = set(members)
-            if inside & flask or any(
-                call_name(d) in TASK_DECORATORS
-                for member in members
-                for f in self.modules[member].functions.values()
-                for d in f.decorator_list
-            ):
+            if inside & flask or any(_defines_tasks(self.modules[member]) for member in members):
                 continue
             imports_service = any(
                 target.split(".")[0] in self.modules or target.split(".")[0] in packages
@@ -310,6 +341,29 @@ class ProjectIndex:
             if not (imports_service or imported):
                 found |= inside
         return found
+
+    @cached_property
+    def worker_modules(self) -> set[str]:
+        """Modules a task worker loads: from the modules that define tasks, what they import or
+        name in a string (`include=["pkg.tasks"]`, `"pkg.jobs:sync"`), transitively."""
+        by_suffix: dict[str, list[str]] = {}
+        for name in self.modules:  # `import views` inside app/ names app.views; so may a monorepo's part
+            parts = name.split(".")
+            for i in range(len(parts)):
+                by_suffix.setdefault(".".join(parts[i:]), []).append(name)
+        seen: set[str] = set()
+        stack = [name for name, info in self.modules.items() if _defines_tasks(info)]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            info = self.modules[name]
+            for target in [*info.imports.values(), *_named(info)]:
+                parts = target.split(".")
+                for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__
+                    stack.extend(m for m in by_suffix.get(".".join(parts[:i]), ()) if m not in seen)
+        return seen
 
     def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:
         """(label, function): view functions, request hooks and error handlers (by decorator),

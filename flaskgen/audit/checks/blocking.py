@@ -228,6 +228,7 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
         if "setdefaulttimeout" in info.module.source
         for node in info.nodes
     )
+    bounded_requests = request_timeout(index)
     for info in index.modules.values():
         name = info.module.name
         if not info.is_service_code or info.is_script or name in index.standalone or name in index.libraries:
@@ -237,6 +238,8 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
                 continue
             if call.kind == "http" and not call.bounded and not (call.node and info.in_dev_scope(call.node)):
                 reach = in_request.get((info.path, call.line))
+                if bounded_requests and (reach is not None or name not in index.worker_modules):
+                    continue
                 where = f" in request code ({reach})" if reach is not None else ""
                 yield (
                     info.path,
@@ -246,6 +249,33 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
                         f"{call.name}() has no timeout{where}: a hung upstream holds the worker forever",
                     ),
                 )
+
+
+REQUEST_TIMEOUTS = {"eventlet.Timeout", "eventlet.timeout.Timeout", "gevent.Timeout", "gevent.timeout.Timeout"}
+
+
+def request_timeout(index: ProjectIndex) -> bool:
+    """A WSGI middleware bounds every request: `app.wsgi_app = EventletTimeoutMiddleware(...)`, or one
+    whose `__call__(self, environ, start_response)` runs under an eventlet/gevent `Timeout`. The web
+    process's calls cannot hang then; a task worker's still can."""
+    wrapped = (
+        node
+        for info in index.modules.values()
+        if "wsgi_app" in info.module.source
+        for node in info.nodes
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        and any(isinstance(t, ast.Attribute) and t.attr == "wsgi_app" for t in node.targets)
+    )  # fmt: skip
+    return any("timeout" in call_name(node.value).lower() for node in wrapped) or any(
+        key.endswith("__call__")
+        and len(function.args.args) >= 3
+        and any(
+            isinstance(n, ast.Call) and dotted(n.func, info.imports) in REQUEST_TIMEOUTS for n in own_nodes(function)
+        )
+        for info in index.modules.values()
+        if "Timeout" in info.module.source
+        for key, function in info.functions.items()
+    )
 
 
 DEPENDENCY_CALLS = {"execute", "ping", "connect", "scalar", "scalars", "exec_driver_sql"}
