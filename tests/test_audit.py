@@ -355,6 +355,11 @@ BAD: dict[str, dict[str, str]] = {
         "app/client.py": "import requests\ndef fetch():\n    return requests.get('http://x')\n",
         "app/tasks.py": "from celery import shared_task\nfrom app.client import fetch\n@shared_task\ndef sync():\n    fetch()\n",
     },
+    "FG401-helper-imported-from-beside-it": {
+        "middleware/api/app.py": "from flask import Flask\nfrom send_email import send_contact\napp = Flask(__name__)\n"
+        "@app.post('/contact')\ndef contact():\n    send_contact()\n    return ''\n",
+        "middleware/api/send_email.py": "import smtplib\ndef send_contact():\n    smtplib.SMTP('mx', timeout=5).quit()\n",
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG401-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import takewhile
 
 from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, is_main_guard, own_nodes
 from flaskgen.audit.model import Function, PythonModule
@@ -151,9 +152,8 @@ class ProjectIndex:
         if isinstance(base, ast.Name) and base.id in info.classes:
             return info, base.id
         module, _, cls = name.rpartition(".")
-        if module in self.modules and cls in self.modules[module].classes:
-            return self.modules[module], cls
-        return None
+        target = self.module(module, info)
+        return (target, cls) if target is not None and cls in target.classes else None
 
     def _view_classes(self) -> set[tuple[str, str]]:
         """(module, class) of MethodView/View/Resource subclasses, direct or through project classes."""
@@ -343,14 +343,30 @@ class ProjectIndex:
         return found
 
     @cached_property
+    def by_suffix(self) -> dict[str, list[str]]:
+        """Dotted suffix -> the modules whose name ends with it: `import mailer` run beside
+        api/mailer.py (the folder on sys.path), or a monorepo part's `from svc.mail import send`."""
+        found: dict[str, list[str]] = {}
+        for name in self.modules:
+            parts = name.split(".")
+            for i in range(len(parts)):
+                found.setdefault(".".join(parts[i:]), []).append(name)
+        return found
+
+    def module(self, name: str, near: ModuleInfo) -> ModuleInfo | None:
+        """The project module an import names: exactly, or else the one ending with that name
+        that shares the most of its path with the importing module."""
+        if name in self.modules or not name:
+            return self.modules.get(name)
+        here = near.module.name.split(".")
+        found = self.by_suffix.get(name)
+        shared = lambda m: len(list(takewhile(lambda pair: pair[0] == pair[1], zip(m.split("."), here, strict=False))))  # noqa: E731
+        return self.modules[max(found, key=shared)] if found else None
+
+    @cached_property
     def worker_modules(self) -> set[str]:
         """Modules a task worker loads: from the modules that define tasks, what they import or
         name in a string (`include=["pkg.tasks"]`, `"pkg.jobs:sync"`), transitively."""
-        by_suffix: dict[str, list[str]] = {}
-        for name in self.modules:  # `import views` inside app/ names app.views; so may a monorepo's part
-            parts = name.split(".")
-            for i in range(len(parts)):
-                by_suffix.setdefault(".".join(parts[i:]), []).append(name)
         seen: set[str] = set()
         stack = [name for name, info in self.modules.items() if _defines_tasks(info)]
         while stack:
@@ -362,7 +378,7 @@ class ProjectIndex:
             for target in [*info.imports.values(), *_named(info)]:
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__
-                    stack.extend(m for m in by_suffix.get(".".join(parts[:i]), ()) if m not in seen)
+                    stack.extend(m for m in self.by_suffix.get(".".join(parts[:i]), ()) if m not in seen)
         return seen
 
     def request_functions(self, info: ModuleInfo) -> list[tuple[str, Function]]:
@@ -407,7 +423,7 @@ class ProjectIndex:
                 return (module, key, module.functions[key]) if key in module.functions else None
         for split in (len(parts) - 1, len(parts) - 2):
             module, key = ".".join(parts[:split]), ".".join(parts[split:])
-            target = self.modules.get(module) if split > 0 else None
+            target = self.module(module, info) if split > 0 else None
             if target is not None and key in target.functions:
                 return target, key, target.functions[key]
         return None
