@@ -360,6 +360,16 @@ BAD: dict[str, dict[str, str]] = {
         "@app.post('/contact')\ndef contact():\n    send_contact()\n    return ''\n",
         "middleware/api/send_email.py": "import smtplib\ndef send_contact():\n    smtplib.SMTP('mx', timeout=5).quit()\n",
     },
+    "FG402-session-from-a-helper-that-takes-one": {
+        "app/http.py": "import requests\ndef get_session(session=None):\n    session = session or requests.Session()\n"
+        "    session.headers['X'] = 'y'\n    return session\n",
+        "app/client.py": "from app.http import get_session\ndef fetch(url):\n    with get_session() as s:\n        return s.get(url)\n",
+    },
+    "FG402-kwargs-from-a-helper-with-no-timeout": {
+        "app/hooks.py": "def check_url():\n    return {'hooks': {'response': print}}\n",
+        "app/client.py": "import requests\nfrom app.hooks import check_url\ndef fetch(url):\n"
+        "    return requests.get(url, **check_url())\n",
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG401-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"

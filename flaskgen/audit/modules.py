@@ -247,8 +247,12 @@ def sessions_in(
     factories = SESSION_FACTORIES | factories
     names: set[str] = set()
     for node in nodes:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            if dotted(node.value.func, imports) in factories:
+        if isinstance(node, ast.Assign):
+            # `s = requests.Session()`, `s = session or requests.Session()`, `s = a if b else Session()`
+            value = node.value
+            made = value.values if isinstance(value, ast.BoolOp) else [value.body, value.orelse] if isinstance(
+                value, ast.IfExp) else [value]  # fmt: skip
+            if any(isinstance(v, ast.Call) and dotted(v.func, imports) in factories for v in made):
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
                 names.update(ast.unparse(t) for t in node.targets if isinstance(t, ast.Attribute))
         elif isinstance(node, ast.ClassDef):

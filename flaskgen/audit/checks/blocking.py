@@ -63,6 +63,24 @@ def _has_timeout(call: ast.Call, position: int | None = None) -> bool:
     return position is not None and len(call.args) >= position
 
 
+def _no_timeout_in(spread: ast.expr, info: ModuleInfo, index: ProjectIndex) -> bool:
+    """`**{...}` or `**helper()` where the helper returns only dict literals, none with a timeout
+    (`**make_hooks()` returning `{"hooks": ...}`): the call is as unbounded as without it."""
+    target = index.callee(info, spread, None) if isinstance(spread, ast.Call) else None
+    returned = [n.value for n in own_nodes(target[2]) if isinstance(n, ast.Return)] if target else [spread]
+    return bool(returned) and all(
+        isinstance(v, ast.Dict) and None not in v.keys and "timeout" not in {literal_text(k) for k in v.keys}
+        for v in returned
+    )
+
+
+def _bounded(call: ast.Call, info: ModuleInfo, index: ProjectIndex, position: int | None = None) -> bool:
+    spreads = [kw.value for kw in call.keywords if kw.arg is None]
+    if spreads and not any(kw.arg == "timeout" for kw in call.keywords):
+        return not all(_no_timeout_in(spread, info, index) for spread in spreads)
+    return _has_timeout(call, position)
+
+
 def offloads(function: Function) -> bool:
     """The function hands work to a thread, a pool or a task queue (`Thread(...)`, `.delay()`, ...)."""
     return any(isinstance(node, ast.Call) and call_name(node) in OFFLOAD for node in ast.walk(function))
@@ -94,11 +112,11 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
         if name in SLOW_CALLS or (head == "subprocess" and last in SUBPROCESS):
             yield SlowCall(node.lineno, name, "slow", False, node)
         elif head == "requests" and last in HTTP_VERBS:
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
+            yield SlowCall(node.lineno, name, "http", _bounded(node, info, index), node)
         elif name in UNBOUNDED_HTTP and not (node.args and _local_url(node.args[0], nodes)):
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node, UNBOUNDED_HTTP[name]), node)
+            yield SlowCall(node.lineno, name, "http", _bounded(node, info, index, UNBOUNDED_HTTP[name]), node)
         elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
-            yield SlowCall(node.lineno, name, "http", _has_timeout(node), node)
+            yield SlowCall(node.lineno, name, "http", _bounded(node, info, index), node)
         elif last in ("send", "send_message") and _mail_instance(head, info, index):
             yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False, node)
         elif (
