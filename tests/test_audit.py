@@ -805,6 +805,11 @@ def test_every_rule_has_a_bad_case() -> None:
     assert {case.split("-")[0] for case in BAD} == {rule.code for rule in RULES}
 
 
+def test_a_continued_env_instruction_is_reported_on_the_variables_line(tmp_path: Path) -> None:
+    findings = audit(write_tree(tmp_path, BAD["FG601-dockerfile-env-continuation"]))
+    assert [(f.code, f.line) for f in findings] == [("FG601", 3)]
+
+
 @pytest.mark.parametrize("case", sorted(GOOD))
 def test_good_project_has_no_findings(tmp_path: Path, case: str) -> None:
     assert audit(write_tree(tmp_path, GOOD[case]), select=["ALL"]) == []

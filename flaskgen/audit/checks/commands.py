@@ -58,15 +58,21 @@ CONFIG_NAMES = r"(ENV|ENVIRONMENT|CONFIG|SETTINGS|CONFIGURATION|CONFIG_NAME|SETT
 def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
     """FG604 `flask run` / `manage.py run`; FG602 FLASK_DEBUG=1; FG601 a literal secret: in a production
     Dockerfile, compose file, Procfile, systemd unit or entrypoint script."""
+    source = text.splitlines()
     for number, line in production_lines(text):
         stripped = line.strip()
         if kind == "dockerfile" and stripped.upper().startswith("ENV"):
-            found = {}
+            found: dict[str, tuple[int, str]] = {}
             for name, value in dockerfile_env(stripped):
                 problem = env_problem(name, value, kind)
-                if problem is not None:
-                    found.setdefault(problem[0], problem[1])
-            yield from (Hit(code, number, message) for code, message in sorted(found.items()))
+                if problem is not None:  # on the variable's own line of a `\`-continued ENV
+                    own = (
+                        n
+                        for n in range(number, len(source) + 1)
+                        if re.match(rf"\s*(ENV\s+)?{name}[=\s]", source[n - 1])
+                    )
+                    found.setdefault(problem[0], (next(own, number), problem[1]))
+            yield from (Hit(code, at, message) for code, (at, message) in sorted(found.items()))
             continue
         if kind != "compose" or re.match(r"\s*(command|entrypoint)\s*:", line) or "-c" in line:
             match = DEV_SERVER.search(re.sub(r"\s+", " ", re.sub(r"[\[\]\"',]", " ", stripped)))
