@@ -370,6 +370,10 @@ BAD: dict[str, dict[str, str]] = {
         "app/client.py": "import requests\nfrom app.hooks import check_url\ndef fetch(url):\n"
         "    return requests.get(url, **check_url())\n",
     },
+    "FG402-views-under-bin": {
+        "bin/app.py": "import requests\nfrom flask import Blueprint\nbp = Blueprint('x', __name__)\n@bp.get('/x')\ndef proxy():\n"
+        "    return requests.request('GET', 'http://x').text\n",
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG401-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"
@@ -650,6 +654,21 @@ GOOD: dict[str, dict[str, str]] = {
         "app/views.py": "import requests\nfrom flask import Blueprint\nbp = Blueprint('x', __name__)\n@bp.get('/')\ndef index():\n"
         "    return requests.get('http://x').text\n",
         "app/client.py": "import requests\ndef fetch():\n    return requests.get('http://x')\n",
+    },
+    "debug-in-a-function-only-the-main-guard-runs": {
+        "server.py": "from flask import Flask\ndef create_app():\n    return Flask(__name__)\ndef local_main():\n"
+        "    app = create_app()\n    app.debug = True\n    app.run()\nif __name__ == '__main__':\n    local_main()\n",
+        "wsgi.py": "from server import create_app\napp = create_app()\n",
+    },
+    "end-to-end-and-object-storage-compose-overlays": {
+        "compose.with-e2e.yml": "services:\n  web:\n    environment:\n      SECRET_KEY: e2e-key\n",
+        "compose.with-s3.yml": "services:\n  minio:\n    environment:\n      MINIO_SECRET_KEY: minio123\n",
+    },
+    "orm-query-beside-an-overridden-query-method": {
+        "app/sensors.py": "import time\nclass Sensor:\n    def query(self):\n        raise NotImplementedError\n"
+        "class Probe(Sensor):\n    def query(self):\n        time.sleep(2)\n",
+        "app/views.py": VIEW + "@bp.get('/')\ndef index():\n    session = make_session()\n    return str(session.query(1))\n"
+        "def make_session():\n    return None\n",
     },
     # Issue 33, fresh-2 shapes: what the audit reported wrongly or that nobody would act on.
     "development-stage-of-a-multi-stage-dockerfile": {

@@ -100,6 +100,9 @@ helper -> a provider class chosen at run time -> its SMTP connection."""
 GENERIC_METHODS = {
     "get", "set", "pop", "update", "items", "keys", "values", "append", "add", "copy", "clear", "close",
     "open", "read", "write", "join", "split", "format", "run", "start", "stop", "save", "delete", "load",
+    # What database sessions, cursors and queries answer to (`session.query(...)`, `cursor.execute`).
+    "query", "execute", "executemany", "filter", "filter_by", "first", "all", "one", "scalar", "commit",
+    "rollback", "flush", "fetchone", "fetchall",
 }  # fmt: skip
 
 
@@ -113,6 +116,10 @@ class ProjectIndex:
             for target in info.imports.values():
                 parts = target.split(".")
                 self.imported.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        targets = {target for info in self.modules.values() for target in info.imports.values()}
+        for name, info in self.modules.items():
+            if name not in targets:  # `import server` could call any of its functions
+                info.main_only = {f for f in info.run_by_main_guard if f"{name}.{f}" not in targets}
         self.mail_instances = {
             f"{info.module.name}.{target.id}"
             for info in self.modules.values()

@@ -70,6 +70,8 @@ class ModuleInfo:
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     mutable_globals: dict[str, int] = field(default_factory=dict)
     """Module-level names bound to mutable objects -> line."""
+    main_only: set[str] = field(default_factory=set)
+    """Of run_by_main_guard, those no other module imports (ProjectIndex fills it in)."""
 
     @property
     def path(self) -> Path:
@@ -107,6 +109,25 @@ class ModuleInfo:
         while current is not None:
             yield current
             current = self.parents.get(id(current))
+
+    @cached_property
+    def run_by_main_guard(self) -> set[str]:
+        """Undecorated top-level functions the module calls only under `if __name__ == "__main__":`
+        (`local_main()`); not `main`, what a console-script entry point names."""
+        guards = [node for node in self.tree.body if is_main_guard(node)]
+        inside = {id(n) for guard in guards for n in ast.walk(guard)}
+        called = {
+            n.func.id
+            for guard in guards
+            for n in ast.walk(guard)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        elsewhere = {n.id for n in self.nodes if isinstance(n, ast.Name) and id(n) not in inside}
+        return {
+            name
+            for name in called - elsewhere
+            if name in self.functions and not self.functions[name].decorator_list and name != "main"
+        }
 
     @cached_property
     def is_service_code(self) -> bool:
@@ -165,7 +186,7 @@ class ModuleInfo:
         for outer in self.enclosing(node):
             if isinstance(outer, ast.ClassDef) and words(re.sub(r"([a-z])([A-Z])", r"\1_\2", outer.name)) & DEV_WORDS:
                 return True
-            if is_main_guard(outer):
+            if is_main_guard(outer) or (isinstance(outer, Function) and outer.name in self.main_only):
                 return True
             if isinstance(outer, Function) and any(
                 call_name(d) in ("command", "group") or is_test_decorator(dotted(d, self.imports))

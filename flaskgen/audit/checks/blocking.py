@@ -249,7 +249,8 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
     bounded_requests = request_timeout(index)
     for info in index.modules.values():
         name = info.module.name
-        if not info.is_service_code or info.is_script or name in index.standalone or name in index.libraries:
+        script = info.is_script and not index.request_functions(info)  # bin/app.py with the views is the service
+        if not info.is_service_code or script or name in index.standalone or name in index.libraries:
             continue
         for call in slow_calls(info.tree, info, index):
             if socket_default and call.name in UNBOUNDED_HTTP:

@@ -24,6 +24,10 @@ DEBUG_ENV = re.compile(
 SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)['\"]?\s*[=:]\s*['\"]?([^'\"\s$]\S*)")
 
 
+# An object store's credential (`MINIO_SECRET_KEY`, `AWS_SECRET_KEY`): a secret, but not Flask's signing key.
+STORAGE_KEY = re.compile(r"(AWS|S3|MINIO|GCS|B2|R2|SPACES|STORAGE)_")
+
+
 DEV_VALUE_WORDS = {"dev", "develop", "development", "debug"}
 
 
@@ -37,7 +41,7 @@ def env_problem(name: str, value: str, kind: str) -> tuple[str, str] | None:
         return None
     bare = value.strip("'\"")
     upper = name.upper()
-    if re.search(r"(^|_)SECRET_KEY$", upper):
+    if re.search(r"(^|_)SECRET_KEY$", upper) and not STORAGE_KEY.match(upper):
         return "FG601", f"{name} is the literal {bare[:8]!r}... in {kind} settings"
     # The project's own image may use its own prefix (MYAPP_DEBUG); elsewhere (a compose file or a
     # pod with other services' containers) only Flask's and the common names are the app's.
@@ -81,7 +85,7 @@ def dev_server_lines(text: str, kind: str) -> Iterator[Hit]:
         if DEBUG_ENV.search(stripped) and not stripped.startswith(("ARG ", "RUN ", "if ")):
             yield Hit("FG602", number, f"{DEBUG_ENV.search(stripped).group(0)} switches on debug mode")  # type: ignore[union-attr]
         secret = SECRET_ENV.match(line)
-        if secret and kind in ("dockerfile", "compose", "systemd"):
+        if secret and kind in ("dockerfile", "compose", "systemd") and not STORAGE_KEY.match(secret.group(1).upper()):
             yield Hit(
                 "FG601", number, f"{secret.group(1)} is the literal {secret.group(2)[:8]!r}... in {kind} settings"
             )
