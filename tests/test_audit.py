@@ -324,6 +324,22 @@ BAD: dict[str, dict[str, str]] = {
     "FG805-kustomize-generator": {
         "k8s/kustomization.yaml": "configMapGenerator:\n  - name: env\n    literals:\n      - PORT=8000\n      - API_TOKEN=abc123\n"
     },
+    "FG805-committed-secret": {
+        "k8s/secrets.yml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  POSTGRES_USER: app\n  POSTGRES_PASSWORD: admin\n"
+    },
+    "FG805-committed-secret-base64": {
+        "k8s/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: web}\ndata:\n  DB_HOST: ZGI=\n  SECRET_KEY: ZDQxZDhjZDk4ZjAw\n"
+    },
+    "FG805-helm-values": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "image: {tag: '1.0'}\nauth:\n  secretKey: 9f8e7d6c5b4a\n  existingSecret: ''\n",
+        "chart/templates/configmap.yaml": "data:\n  SECRET_KEY: {{ .Values.auth.secretKey | quote }}\n",
+    },
+    "FG805-helm-values-env-map": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "env:\n  LOG_LEVEL: info\n  postgresPassword: admin\n",
+        "chart/templates/deployment.yaml": "env:\n{{- range $k, $v := .Values.env }}\n  - {name: {{ $k }}, value: {{ $v | quote }}}\n{{- end }}\n",
+    },
     "FG602-kubernetes-env": {
         "k8s/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: FLASK_DEBUG, value: 'true'}]\n")
     },
@@ -612,6 +628,27 @@ GOOD: dict[str, dict[str, str]] = {
     },
     "kubernetes-dev-overlay": {
         "k8s/overlays/dev/deployment.yaml": deployment(GUNICORN_CONTAINER + "          env: [{name: SECRET_KEY, value: dev}]\n"),
+    },
+    "kubernetes-secret-placeholders-and-dev-secret": {
+        "k8s/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: web}\nstringData:\n  SECRET_KEY: ${SECRET_KEY}\n"
+        "  POSTGRES_PASSWORD: <change-me>\n  API_TOKEN: ''\ndata:\n  REDIS_PASSWORD: ${REDIS_PASSWORD_B64}\n",
+        "k8s/overlays/dev/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: web}\nstringData:\n  SECRET_KEY: dev\n",
+    },
+    "kubernetes-sealed-secret": {
+        "k8s/sealed.yaml": "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: web}\nspec:\n"
+        "  encryptedData:\n    SECRET_KEY: AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq\n",
+    },
+    "helm-values-secret-no-template-uses": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "image: {tag: '1.0'}\nsecretKey: 9f8e7d6c5b4a\n",
+        "chart/templates/deployment.yaml": "image: {{ .Values.image.tag }}\n",
+    },
+    "helm-values-existing-secret": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "environment: dev\nauth:\n  existingSecret: web-db\n  existingSecretPasswordKey: password\n"
+        "  secretName: web\n  secretname: web\n  passwordKey: password\n  secret_namespace: kube-system\n",
+        "chart/templates/deployment.yaml": "secretName: {{ .Values.auth.existingSecret }}\nkey: {{ .Values.auth }}\n"
+        "env: {{ .Values.environment }}\n",
     },
     "helm-template-not-read": {
         "chart/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"

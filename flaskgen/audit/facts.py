@@ -57,6 +57,9 @@ PROXY_IMAGES = re.compile(r"image:\s*['\"]?([\w./-]*/)?(nginx|traefik|caddy|hapr
 KUBE_KIND = re.compile(r"^apiVersion:", re.MULTILINE)
 
 
+HELM_VALUE = re.compile(r"\.Values\.(\w+(?:\.\w+)*)")
+
+
 COMPOSE_FORMAT = re.compile(r"^services:[ \t]*$", re.MULTILINE)
 
 
@@ -263,6 +266,10 @@ class _Reader:
         docs = list(documents(path, nodes))
         if path.stem == "kustomization" and nodes and not docs:
             docs = [KubeDoc(path, "Kustomization", "", nodes[0])]
+        elif path.name == "values.yaml" and (path.parent / "Chart.yaml").is_file() and nodes:
+            templates = [f for f in (path.parent / "templates").rglob("*") if f.is_file()]
+            mentions = {m for f in templates for m in HELM_VALUE.findall(f.read_text(errors="replace"))}
+            docs = [KubeDoc(path, "HelmValues", "", nodes[0], frozenset(mentions))]
         self.facts.kube += docs
         self.facts.containerised = self.facts.containerised or bool(docs)
 
@@ -352,9 +359,10 @@ def _read(reader: _Reader, path: Path, relative: PurePosixPath) -> None:
     if kind is None and path.suffix == ".conf" and "[program:" in text:
         kind = "supervisor"
     stack = path.suffix in (".yml", ".yaml") and relative.parts[0] not in CI_PATHS and not in_fixtures
+    manifest = (KUBE_KIND.search(text) or path.stem == "kustomization") and "{{" not in text
     if kind is None and stack and COMPOSE_FORMAT.search(text) and SERVICE_KEYS.search(text):
         kind = "compose"  # a stack file, a platform's stack: the compose format under another name
-    elif kind is None and stack and (KUBE_KIND.search(text) or path.stem == "kustomization") and "{{" not in text:
+    elif kind is None and stack and (manifest or path.name == "values.yaml"):  # a chart's values may hold `{{ }}`
         reader.kubernetes(path, relative, text)
     if kind is not None:
         reader.command(path, relative, text, kind)

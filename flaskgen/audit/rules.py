@@ -77,8 +77,8 @@ RULES: tuple[Rule, ...] = (
          "put Nginx in the pod on a shared unix socket and target the Service at it; keep ingress-nginx "
          "buffering on with a body limit"),
     Rule("FG805", "k8s-secret-literal",
-         "a secret (SECRET_KEY, a password, a token, a URL with credentials) is a literal env value or "
-         "ConfigMap entry in a Kubernetes manifest",
+         "a secret (SECRET_KEY, a password, a token, a URL with credentials) is a literal env value, "
+         "ConfigMap or committed Secret entry in a Kubernetes manifest, or a Helm value a template renders",
          "keep it in a Secret (made outside the repository) and read it with valueFrom.secretKeyRef"),
 )  # fmt: skip
 

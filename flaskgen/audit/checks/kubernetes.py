@@ -3,6 +3,7 @@ environment."""
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from flaskgen.audit.parsers.kubernetes import (
     cpus,
     get_node,
     items,
+    leaves,
     line_of,
     pods,
     scalar,
@@ -48,8 +50,9 @@ DEMO_WORDS = {"demo", "example", "sample", "dummy", "fake"}
 
 
 NOT_A_SECRET = re.compile(
-    r"_(FILE|PATH|DIR|NAME|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM|HASH|SCHEME|LENGTH|"
-    r"MIN|MAX|ROUNDS|POLICY|ENABLED|REQUIRED|TYPE|MODE|LOCATION|BACKEND|PROVIDER|FIELD|REF|KEY_ID)$",
+    r"_?(FILE|PATH|DIR|NAME|NAMESPACE|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM|HASH|SCHEME|"
+    r"LENGTH|MIN|MAX|ROUNDS|POLICY|ENABLED|REQUIRED|TYPE|MODE|LOCATION|BACKEND|PROVIDER|FIELD|REF|KEY_ID|"
+    r"PASSWORD_KEY|TOKEN_KEY)$",
     re.IGNORECASE,
 )
 
@@ -58,6 +61,14 @@ CREDENTIALS_IN_URL = re.compile(r"^[a-z][\w+.-]*://[^/:@\s]*:[^/@\s$]+@", re.IGN
 
 
 NOT_A_SECRET_VALUE = re.compile(r"\d+|true|false|yes|no|on|off|none|null", re.IGNORECASE)
+
+
+PLACEHOLDER = re.compile(r"\$[({]|\{\{|^<.*>$")
+"""`$(VAR)` (Kubernetes's own expansion), `${VAR}` (envsubst), `{{ }}` (a template), `<change-me>`."""
+
+
+REFERENCE = re.compile(r"existing|secretKeyRef|secretRef|valueFrom", re.IGNORECASE)
+"""A Helm value under one of these names names a Secret made elsewhere (`existingSecret: web-db`)."""
 
 
 DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.IGNORECASE)
@@ -268,9 +279,10 @@ def _container_ports(found: GunicornInPod) -> set[str]:
 
 def _env_setting(path: Path, name: str, value: Any, node: Any) -> Iterator[tuple[Path, Hit]]:
     text = str(value)
-    if "$(" in text or not text.strip():
+    if PLACEHOLDER.search(text.strip()) or not text.strip():
         return
-    secret_name = SECRET_SETTING.search(name) and not NOT_A_SECRET.search(name) and not words(name) & DEMO_WORDS
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)  # postgresPassword, secretName (a Helm value)
+    secret_name = SECRET_SETTING.search(snake) and not NOT_A_SECRET.search(snake) and not words(snake) & DEMO_WORDS
     if (secret_name and not NOT_A_SECRET_VALUE.fullmatch(text.strip())) or CREDENTIALS_IN_URL.match(text):
         yield path, Hit("FG805", line_of(node), f"{name} is a literal in the manifest ({text[:4]!r}...)")
         return
@@ -279,8 +291,17 @@ def _env_setting(path: Path, name: str, value: Any, node: Any) -> Iterator[tuple
         yield path, Hit("FG602", line_of(node), problem[1])
 
 
+def _decoded(data: Any) -> str:
+    """A Secret's `data:` value, base64-decoded ("" when it is not base64 of text)."""
+    try:
+        return base64.b64decode(str(data), validate=True).decode()
+    except ValueError:
+        return ""
+
+
 def env_hits(docs: list[KubeDoc]) -> Iterator[tuple[Path, Hit]]:
-    """FG805 (and FG602) in container env values, ConfigMap data and kustomize configMapGenerator literals."""
+    """FG805 (and FG602) in container env values, ConfigMap and Secret data, kustomize configMapGenerator
+    literals and the values a Helm chart's templates render."""
     for doc in docs:
         if doc.kind in WORKLOADS or doc.kind in ("Job", "CronJob"):
             for node in walk_yaml(doc.node):
@@ -289,9 +310,18 @@ def env_hits(docs: list[KubeDoc]) -> Iterator[tuple[Path, Hit]]:
                     yield from _env_setting(
                         doc.path, str(scalar(entry["name"])), scalar(entry["value"]), entry["value"]
                     )
-        elif doc.kind == "ConfigMap":
-            for key, node in mapping(get_node(doc.node, "data")).items():
+        elif doc.kind in ("ConfigMap", "Secret"):  # a committed Secret is as leaked as a ConfigMap
+            for key, node in mapping(get_node(doc.node, "stringData")).items():
                 yield from _env_setting(doc.path, key, scalar(node), node)
+            for key, node in mapping(get_node(doc.node, "data")).items():
+                value = _decoded(scalar(node)) if doc.kind == "Secret" else scalar(node)
+                yield from _env_setting(doc.path, key, value, node)
+        elif doc.kind == "HelmValues":  # a value the chart's templates render (`.Values.env` renders env.*)
+            for keys, node in leaves(doc.node):
+                dotted = ".".join(keys)
+                if any(f"{dotted}.".startswith(f"{m}.") for m in doc.mentions) and not REFERENCE.search(dotted):
+                    hits = _env_setting(doc.path, keys[-1], scalar(node), node)
+                    yield from (hit for hit in hits if hit[1].code == "FG805")
         elif doc.kind == "Kustomization":
             for generator in items(get_node(doc.node, "configMapGenerator")):
                 for literal in items(get_node(generator, "literals")):

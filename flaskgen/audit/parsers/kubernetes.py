@@ -24,6 +24,8 @@ class KubeDoc:
     name: str
     node: Any
     """The document's YAML mapping node."""
+    mentions: frozenset[str] = frozenset()
+    """A Helm chart's values.yaml (kind HelmValues): the `.Values.` paths its templates mention."""
 
 
 def scalar(node: Any) -> Any:
@@ -144,6 +146,15 @@ def pods(docs: list[KubeDoc]) -> list[Pod]:
                 containers.setdefault(name, Container(name, [], doc.path)).nodes.append(item)
         found.append(Pod(group[0], [s for s in specs if s is not None], list(containers.values())))
     return found
+
+
+def leaves(node: Any, keys: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(key path, scalar node) of each scalar in nested mappings."""
+    for key, value in mapping(node).items():
+        if scalar(value) is None:
+            yield from leaves(value, (*keys, key))
+        else:
+            yield (*keys, key), value
 
 
 def walk_yaml(node: Any) -> Iterator[Any]:
