@@ -142,8 +142,12 @@ BAD: dict[str, dict[str, str]] = {
         "app/stats.py": "SEEN = []\ndef add_request():\n    SEEN.append(1)\n    del SEEN[0]\n",
         "app/views.py": VIEW + "from . import stats\n@bp.before_app_request\ndef hook():\n    stats.add_request()\n",
     },
-    "FG401": {"views.py": "from time import sleep\n" + VIEW + "@bp.get('/')\ndef index():\n    sleep(5)\n    return ''\n"},
-    "FG401-subprocess": {
+    "FG401": {
+        "views.py": "from time import sleep\n" + VIEW + "@bp.get('/<job>')\ndef wait(job):\n    while not done(job):\n"
+        "        sleep(1)\n    return ''\ndef done(job):\n    return True\n"
+    },
+    "FG403": {"views.py": "from time import sleep\n" + VIEW + "@bp.get('/')\ndef index():\n    sleep(5)\n    return ''\n"},
+    "FG403-subprocess": {
         "views.py": "import subprocess\n" + VIEW + "@bp.get('/')\ndef index():\n    return subprocess.run(['ls']).stdout\n"
     },
     "FG401-smtp": {"views.py": "import smtplib\n" + VIEW + "@bp.post('/')\ndef mail():\n    smtplib.SMTP('mx', timeout=5)\n    return ''\n"},
@@ -157,7 +161,7 @@ BAD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from flask_mail import Message\nfrom app import mail\n@bp.post('/')\ndef contact():\n"
         "    mail.send(Message('hi'))\n    return ''\n",
     },
-    "FG401-restx-resource-subclass": {"app/base.py": RESOURCES},
+    "FG403-restx-resource-subclass": {"app/base.py": RESOURCES},
     "FG402": {"views.py": "import requests\n" + VIEW + "@bp.get('/')\ndef index():\n    return requests.get('http://x').text\n"},
     "FG402-worker": {"tasks.py": "import requests\ndef sync_accounts():\n    return requests.post('http://x', json={})\n"},
     "FG402-session": {"client.py": "import requests\ndef fetch(url):\n    s = requests.Session()\n    return s.get(url)\n"},
@@ -391,11 +395,11 @@ BAD: dict[str, dict[str, str]] = {
         "    return requests.request('GET', 'http://x').text\n",
     },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
-    "FG401-file-in-newer-python-syntax": {
+    "FG403-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"
         "@bp.get('/')\ndef index():\n    time.sleep(5)\n    return title\n"
     },
-    "FG401-file-with-a-byte-order-mark": {
+    "FG403-file-with-a-byte-order-mark": {
         "views.py": "\ufeffimport time\n" + VIEW + "@bp.get('/')\ndef index():\n    time.sleep(5)\n    return ''\n"
     },
     "FG401-smtp-four-calls-deep-through-a-provider-class": {
@@ -898,7 +902,7 @@ def test_opt_in_rules_need_select_all_or_their_code(tmp_path: Path) -> None:
     """The default gate leaves the opt-in rules out; ALL, the code or a prefix of it turns them on."""
     write_tree(tmp_path, {**BAD["FG502"], **BAD["FG501-smtp"]})
     codes = {rule.code for rule in RULES if rule.opt_in}
-    assert codes == {"FG502", "FG603"}
+    assert codes == {"FG403", "FG502", "FG603"}
     assert "FG502" not in runner.invoke(app, ["audit", str(tmp_path)]).output
     for select in ("ALL", "all", "FG502", "FG5"):
         output = runner.invoke(app, ["audit", str(tmp_path), "--select", select]).output
@@ -1011,8 +1015,8 @@ def test_newer_python_is_read_around_the_lines_this_interpreter_cannot_parse(tmp
                           "def first[T](items: list[T]) -> T:\n    return items[0]\n"
                           "label = f\"{'a'} {{\"k\": 1}[\"k\"]}\"\n@bp.get('/')\ndef index():\n    time.sleep(5)\n"
                           "    return label\n"})  # fmt: skip
-    report = run_audit(tmp_path)
-    assert [(f.code, f.line) for f in report.findings] == [("FG401", 10)]
+    report = run_audit(tmp_path, select=["ALL"])
+    assert [(f.code, f.line) for f in report.findings] == [("FG403", 10)]
     if sys.version_info < (3, 12):
         assert report.skipped == [("app/views.py", "line 4, 5, 7 skipped, the rest read: newer Python than 3.11?")]
     else:

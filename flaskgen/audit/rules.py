@@ -34,8 +34,12 @@ RULES: tuple[Rule, ...] = (
     Rule("FG301", "global-state-mutated", "module-level mutable state is modified in request code",
          "keep per-request data in flask.g, the session, the database or Redis"),
     Rule("FG401", "sync-io-in-handler",
-         "slow blocking work (sleep, SMTP, mail, a process) in request code or a helper it calls",
+         "slow blocking work (SMTP, mail, a sleep polling for a result) in request code or a helper it calls",
          "move slow work to a task queue (Celery/RQ) and answer 202 with a job id"),
+    Rule("FG403", "sleep-or-process-in-handler",
+         "a sleep or a subprocess in request code or a helper it calls (opt-in: most are short and "
+         "deliberate, a throttle, a settle pause or a quick tool)",
+         "move long or repeated work to a task queue; keep a deliberate pause short", opt_in=True),
     Rule("FG402", "http-without-timeout", "an HTTP call (requests, urlopen, http.client) with no timeout",
          "pass timeout=(connect, read), e.g. timeout=(3.05, 10), so a hung upstream cannot hold the worker"),
     Rule("FG501", "blocking-logging",

@@ -203,13 +203,25 @@ def _retry_backoff(call: ast.Call, info: ModuleInfo) -> bool:
     return False
 
 
+def _slow_code(call: SlowCall, info: ModuleInfo) -> str:
+    """FG401 for mail and SMTP, and a sleep in a `while` loop (polling for a result); FG403 (opt-in)
+    for another sleep or a process: most are short and deliberate (a throttle, a settle pause, a
+    quick tool), and judges of never-seen projects acted on few of them."""
+    if call.name != "time.sleep" and not call.name.startswith(("subprocess.", "os.")):
+        return "FG401"
+    polling = call.name == "time.sleep" and call.node is not None and any(
+        isinstance(outer, ast.While) for outer in info.enclosing(call.node))  # fmt: skip
+    return "FG401" if polling else "FG403"
+
+
 def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
-    """FG401: slow work (sleep, SMTP, mail, processes) in request code or in project functions it
-    calls, once per function (a sleep is left alone under gevent/eventlet workers, where it yields,
-    and when its length is a setting that is 0 unless set). FG402: an HTTP call without a timeout
-    anywhere in service code (request code or not: a hung upstream holds whichever worker made it)."""
+    """FG401/FG403: slow work (SMTP, mail, polling; FG403 other sleeps and processes) in request code
+    or in project functions it calls, once per function and code (a sleep is left alone under
+    gevent/eventlet workers, where it yields, and when its length is a setting that is 0 unless set).
+    FG402: an HTTP call without a timeout anywhere in service code (request code or not: a hung
+    upstream holds whichever worker made it)."""
     in_request: dict[tuple[Path, int], Reach] = {}
-    slow: dict[tuple[Path, int], tuple[SlowCall, Reach]] = {}
+    slow: dict[tuple[Path, int], tuple[SlowCall, Reach, str]] = {}
     for info, reach, function in index.reached.values():
         calls = list(slow_calls(function, info, index))
         for call in calls:
@@ -232,10 +244,13 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
             )
         ]
         if work and not (reach.via and offloads(function)):
-            slow[(info.path, work[0].line)] = (work[0], reach)
-    for (path, line), (call, reach) in slow.items():
+            for code in ("FG401", "FG403"):
+                first = next((c for c in work if _slow_code(c, info) == code), None)
+                if first is not None:
+                    slow[(info.path, first.line)] = (first, reach, code)
+    for (path, line), (call, reach, code) in slow.items():
         where = f"in {reach}" if not reach.via else f"reached from request code: {reach}"
-        yield path, Hit("FG401", line, f"{call.name}() blocks the worker {where}")
+        yield path, Hit(code, line, f"{call.name}() blocks the worker {where}")
     # `socket.setdefaulttimeout(10)` at start-up bounds every urllib/http.client call of the process.
     socket_default = any(
         isinstance(node, ast.Call)
