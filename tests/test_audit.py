@@ -117,6 +117,15 @@ BAD: dict[str, dict[str, str]] = {
     "FG102": {"Procfile": "web: gunicorn --workers 64 -b unix:/run/a.sock app.wsgi:app\n"},
     "FG102-config": {"gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworkers = 33\n'},
     "FG102-env": {"compose.yaml": "services:\n  web:\n    environment:\n      WEB_CONCURRENCY: 40\n"},
+    # A shell default is a fixed count wherever the deployment does not set the variable.
+    "FG102-env-shell-default": {"Dockerfile": "FROM python:3.12\nENV WEB_CONCURRENCY=${WEB_CONCURRENCY:-40}\n"},
+    "FG102-assigned-default": {
+        "entrypoint.sh": '#!/bin/sh\n: "${GUNICORN_WORKERS:=32}"\nexec gunicorn --workers "$GUNICORN_WORKERS" -b unix:/run/a.sock app:app\n'
+    },
+    "FG102-attached": {"Procfile": "web: gunicorn -w${WEB_CONCURRENCY:-32} -b unix:/run/a.sock app.wsgi:app\n"},
+    "FG102-compose-shell": {
+        "compose.yaml": "services:\n  web:\n    command: sh -c 'gunicorn -w $${WORKERS:-32} -b unix:/run/a.sock app:app'\n"
+    },
     "FG103": {"gunicorn.conf.py": 'bind = "unix:/run/a.sock"\nworker_class = "sync"\ntimeout = 0\n'},
     "FG201": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass"), **SYNC},
     "FG201-request": {"nginx/site.conf": NGINX_GOOD.replace("proxy_pass", "proxy_request_buffering off; proxy_pass"), **SYNC},
@@ -199,6 +208,10 @@ BAD: dict[str, dict[str, str]] = {
     },
     "FG701": {"views.py": VIEW + "from flask import current_app\n@bp.get('/')\ndef index():\n    with current_app.app_context():\n        return ''\n"},
     "FG701-nested": {"app/cli.py": "def job(app):\n    with app.app_context():\n        with app.app_context():\n            pass\n"},
+    "FG701-in-a-helper-the-view-calls": {
+        "views.py": VIEW + "from flask import current_app\ndef settings():\n    with current_app.app_context():\n"
+        "        return current_app.config['X']\n@bp.get('/')\ndef index():\n    return settings()\n"
+    },
     # Issue 33, general shapes (each failed before its rule change).
     "FG604-start-script-of-the-image": {"start.sh": "#!/bin/sh\nexec flask run -h 0.0.0.0\n", "Dockerfile": "FROM python:3.12\nCMD ./start.sh\n"},
     "FG602-debug-in-a-production-branch": {"app/config.py": "import os\nif os.environ.get('APP_ENV') == 'production':\n    DEBUG = True\n"},
@@ -472,6 +485,12 @@ GOOD: dict[str, dict[str, str]] = {
     "loopback-bind": {"Procfile": "web: gunicorn -b 127.0.0.1:8000 -w 5 app.wsgi:app\n"},
     "pip-install-gunicorn": {"Dockerfile": "FROM python:3.12\nRUN pip install gunicorn gevent\n", "nginx/s.conf": NGINX_GOOD.replace("proxy_pass", "proxy_buffering off; proxy_pass")},
     "computed-workers": {"gunicorn.conf.py": "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 2 * os.cpu_count() + 1))\n"},
+    "workers-shell-default-within-the-bound": {"Procfile": "web: gunicorn -w${WEB_CONCURRENCY:-4} -b unix:/run/a.sock app:app\n"},
+    # The container's shell reads $$WORKERS from the service's environment, which sets it.
+    "workers-shell-default-set-by-the-service": {
+        "compose.yaml": "services:\n  web:\n    command: sh -c 'gunicorn -w $${WORKERS:-32} -b unix:/run/a.sock app:app'\n"
+        "    environment:\n      WORKERS: 4\n"
+    },
     "nginx-good": {"nginx/site.conf": NGINX_GOOD},
     "nginx-defaults": {"nginx/site.conf": "server { listen 80; location / { proxy_pass http://unix:/run/app.sock; } }\n"},
     "nginx-large-upload-limit": {"nginx/site.conf": NGINX_GOOD.replace("client_max_body_size 10m;", "client_max_body_size 4G;")},
@@ -570,6 +589,20 @@ GOOD: dict[str, dict[str, str]] = {
     "ci-settings": {".github/workflows/ci.yml": "env:\n  FLASK_DEBUG: 1\n  SECRET_KEY: test\n", ".travis.yml": "script: flask run\n"},
     "factory": {"app/__init__.py": "from flask import Flask\ndef create_app():\n    app = Flask(__name__)\n    return app\n"},
     "context-in-worker": {"worker.py": "def main(app):\n    with app.app_context():\n        pass\n"},
+    # Background work: a CLI command's, a thread's target, run in place only by a view that else
+    # hands it to a thread.
+    "context-in-a-helper-of-a-command-and-a-thread": {
+        "views.py": VIEW + "import threading\nfrom flask import current_app\ndef refresh(app):\n"
+        "    with app.app_context():\n        pass\n@bp.cli.command('refresh')\ndef refresh_command():\n"
+        "    refresh(current_app)\n@bp.post('/refresh')\ndef start():\n    app = current_app._get_current_object()\n"
+        "    if app.config['THREADS']:\n        threading.Thread(target=refresh, args=(app,)).start()\n"
+        "    else:\n        refresh(app)\n    return ''\n"
+    },
+    "context-pushed-only-when-none-is-active": {
+        "views.py": VIEW + "from flask import current_app, has_request_context, url_for\ndef link(endpoint):\n"
+        "    if not has_request_context():\n        with current_app.test_request_context():\n"
+        "            return url_for(endpoint)\n    return url_for(endpoint)\n@bp.get('/')\ndef index():\n    return link('x.index')\n"
+    },
     "tests-are-exempt": {"tests/test_x.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY'] = 'x'\n"},
     "docs-and-examples-are-exempt": {
         "docs/conf.py": "import logging\nlogging.basicConfig(filename='x.log')\n",

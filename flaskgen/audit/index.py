@@ -153,6 +153,8 @@ class ProjectIndex:
         self._class_sessions: dict[int, set[str]] = {}
         self._factories: dict[str, set[str]] = {}
         self._reached: dict[int, tuple[ModuleInfo, Reach, Function]] | None = None
+        self.callees: dict[int, set[int]] = {}
+        """id(function) -> ids of the project functions it calls, for the functions `reached` follows."""
 
     def _class_target(self, info: ModuleInfo, base: ast.expr) -> tuple[ModuleInfo, str] | None:
         name = dotted(base, info.imports)
@@ -470,6 +472,8 @@ class ProjectIndex:
                         continue
                     target = self.callee(info, node, cls)
                     for found in [target] if target is not None else self.dispatched(info, node):
+                        if found[0].is_service_code:
+                            self.callees.setdefault(id(function), set()).add(id(found[2]))
                         if id(found[2]) in seen or not found[0].is_service_code:
                             continue
                         instance = self._instance_called(info, node.func, function) if target is not None else None

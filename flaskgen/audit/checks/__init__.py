@@ -25,11 +25,10 @@ def check_project(index: ProjectIndex, started: set[str], *, async_workers: bool
     `async_workers`: Gunicorn runs gevent/eventlet workers (a sleep yields there)."""
     # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
     yield from shared_state_hits(index)
+    yield from context_pushes(index)
     for info in index.modules.values():
         if not info.is_service_code:
             continue
-        for label, function in index.request_functions(info):
-            yield from ((info.path, hit) for hit in context_pushes(label, function))
         yield from ((info.path, hit) for hit in nested_context_pushes(info.nodes))
         yield from ((info.path, hit) for hit in unsafe_config(info))
         yield from ((info.path, hit) for hit in app_at_import(info, index))

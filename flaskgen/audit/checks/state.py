@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flaskgen.audit.ast_tools import base_name, dotted, own_nodes
+from flaskgen.audit.checks.blocking import offloads
 from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import MUTABLE_FACTORIES, MUTATING_METHODS, ModuleInfo
@@ -352,10 +353,46 @@ def shared_state_hits(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
         yield path, Hit(hit.code, hit.line, hit.detail + more)
 
 
-def context_pushes(label: str, function: Function) -> Iterator[Hit]:
-    for node in ast.walk(function):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CONTEXT_METHODS:
-            yield Hit("FG701", node.lineno, f".{node.func.attr}() pushed inside request code {label}()")
+def _guarded(push: ast.Call, info: ModuleInfo) -> bool:
+    """Under a test of whether a context is active: `if not has_app_context():`, `if reqctx is None:`,
+    `nullcontext() if has_app_context() else app.app_context()`."""
+    return any(
+        isinstance(outer, ast.If | ast.IfExp) and re.search(r"(?i)ctx|context", ast.unparse(outer.test))
+        for outer in info.enclosing(push)
+    )
+
+
+def context_pushes(index: ProjectIndex) -> Iterator[tuple[Path, Hit]]:
+    """FG701: a context pushed in request code or in a project function it calls (at the push, with
+    the way request code reaches it), unless made only when none is active. A function that hands
+    work to a thread or a queue, or is called only by such functions or their callees, is background
+    work that may run in place (`if not QUEUE: task()`): its pushes are left alone."""
+    pushes: dict[int, list[tuple[int, str]]] = {}
+    for key, (info, reach, function) in index.reached.items():
+        if "_context" in info.module.source and not (reach.via and offloads(function)):
+            nodes = own_nodes(function) if reach.via else ast.walk(function)
+            found = [(n.lineno, n.func.attr) for n in nodes if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Attribute) and n.func.attr in CONTEXT_METHODS
+                     and not _guarded(n, info)]  # fmt: skip
+            pushes.update({key: found} if found else {})
+    foreground: set[int] = set()  # what request code runs in place, not as background work
+    if any(index.reached[key][1].via for key in pushes):
+        callers: dict[int, set[int]] = {}
+        for caller, callees in index.callees.items():
+            for callee in callees:
+                callers.setdefault(callee, set()).add(caller)
+        ways, stack = set(pushes), list(pushes)  # the pushes and what calls them
+        while stack:
+            stack += [caller for caller in callers.get(stack.pop(), ()) if caller not in ways]
+            ways.update(stack)
+        for key, (_info, reach, function) in index.reached.items():  # views first, then what they call
+            if key in ways and (not reach.via or key in foreground) and not offloads(function):
+                foreground.update(index.callees.get(key, ()))
+    for key, found in pushes.items():
+        info, reach, _function = index.reached[key]
+        if not reach.via or key in foreground:
+            where = f"in code reached from request code: {reach}" if reach.via else f"inside request code {reach}"
+            yield from ((info.path, Hit("FG701", line, f".{method}() pushed {where}")) for line, method in found)
 
 
 def nested_context_pushes(nodes: list[ast.AST]) -> Iterator[Hit]:

@@ -51,9 +51,12 @@ def expand(command: str, variables: dict[str, str]) -> str:
 
 
 def shell_variables(text: str) -> dict[str, str]:
-    """NAME=value / NAME=${NAME:-default} / ENV NAME=value assignments in a script or Dockerfile."""
+    """NAME=value / NAME=${NAME:-default} / ENV NAME=value assignments in a script or Dockerfile, and
+    the defaults `${NAME:=default}` assigns (`: "${WORKERS:=4}"`)."""
     variables: dict[str, str] = {}
     for _number, line in logical_lines(text):
+        for name, default in re.findall(r"\$\{([A-Za-z_]\w*):?=([^}]*)\}", line):
+            variables.setdefault(name, expand(default, variables))
         match = re.match(r"^\s*(?:export\s+|ENV\s+|ARG\s+)?([A-Z_][A-Z0-9_]*)=(\S*)", line)
         if match:
             variables[match.group(1)] = expand(match.group(2).strip("'\""), variables)
@@ -64,8 +67,12 @@ def commands(text: str, kind: str) -> Iterator[tuple[int, list[str]]]:
     """(line, argv) of each command a file runs, with Dockerfile/compose/Procfile/systemd prefixes
     removed, continuations joined and known variables expanded."""
     variables = shell_variables(text) if kind in ("script", "dockerfile") else {}
+    if kind == "compose":  # what a `$$NAME` (the container shell's `$NAME`) reads: the services' environment
+        variables = dict(re.findall(r"^\s*-?\s*([A-Z_][A-Z0-9_]*)\s*[=:]\s*[\"']?(\w*)", text, re.MULTILINE))
     for number, line in production_lines(text):
         command = line.strip()
+        if kind == "compose":  # compose fills ${NAME:-default} from its own environment, not the services'
+            command = expand(command.replace("$$", "\0"), {}).replace("\0", "$")
         command = re.sub(
             r"^(CMD|ENTRYPOINT|RUN|ExecStart=|command\s*[:=]|entrypoint:|[\w.-]+:(?=\s)|-)\s*",
             "",
@@ -80,7 +87,8 @@ def commands(text: str, kind: str) -> Iterator[tuple[int, list[str]]]:
             except ValueError:
                 argv = None
         if argv is None:
-            argv = split_words(expand(command.strip("'\""), variables))
+            whole = command[:1] in ("'", '"')  # `command: "gunicorn ..."`, not `sh -c "gunicorn ..."`
+            argv = split_words(expand(command.strip("'\"") if whole else command, variables))
         else:
             argv = [expand(arg, variables) for arg in argv]
         yield number, argv

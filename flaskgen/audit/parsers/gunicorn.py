@@ -90,6 +90,8 @@ def gunicorn_options(path: Path, origin: str, line: int, argv: list[str]) -> Gun
     i = 0
     while i < len(argv):
         key, _, inline = argv[i].partition("=")
+        if key not in _FLAGS and argv[i][:2] in _FLAGS:  # -w4, -b0.0.0.0:80
+            key, inline = argv[i][:2], argv[i][2:]
         if key in _FLAGS:
             value = inline if inline else (argv[i + 1] if i + 1 < len(argv) else "")
             if _FLAGS[key] == "bind":
@@ -190,7 +192,9 @@ def embedded_gunicorn(path: Path, tree: ast.Module) -> GunicornConfig:
 
 
 def web_concurrency(text: str) -> Iterator[tuple[int, int]]:
+    """WEB_CONCURRENCY (Gunicorn's default worker count) set to a number, or to a shell default
+    (`WEB_CONCURRENCY=${WEB_CONCURRENCY:-16}`)."""
     for number, line in enumerate(text.splitlines(), start=1):
-        match = re.search(r"WEB_CONCURRENCY[\"']?\s*[=:]\s*[\"']?(\d+)", line)
+        match = re.search(r"WEB_CONCURRENCY[\"']?\s*[=:]\s*[\"']?(?:\$\{\w+:?[-=])?(\d+)", line)
         if match:
             yield int(match.group(1)), number
