@@ -368,8 +368,11 @@ class ProjectIndex:
         if name in self.modules or not name:
             return self.modules.get(name)
         here = near.module.name.split(".")
+
+        def shared(candidate: str) -> int:
+            return len(list(takewhile(lambda pair: pair[0] == pair[1], zip(candidate.split("."), here, strict=False))))
+
         found = self.by_suffix.get(name)
-        shared = lambda m: len(list(takewhile(lambda pair: pair[0] == pair[1], zip(m.split("."), here, strict=False))))  # noqa: E731
         return self.modules[max(found, key=shared)] if found else None
 
     @cached_property
