@@ -115,6 +115,8 @@ class ModuleInfo:
         """Undecorated top-level functions the module calls only under `if __name__ == "__main__":`
         (`local_main()`); not `main`, what a console-script entry point names."""
         guards = [node for node in self.tree.body if is_main_guard(node)]
+        if not guards:
+            return set()
         inside = {id(n) for guard in guards for n in ast.walk(guard)}
         called = {
             n.func.id

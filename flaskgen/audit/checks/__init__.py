@@ -60,5 +60,6 @@ def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit
             facts.kube,
             [config for config in facts.gunicorn if config.origin == "config"],
             images=facts.images,
-            dependency_paths=dependency_paths(index),
+            # Only a manifest has a liveness probe to judge (a chart's values.yaml has none).
+            dependency_paths=dependency_paths(index) if any(d.kind != "HelmValues" for d in facts.kube) else {},
         )
