@@ -407,6 +407,36 @@ BAD: dict[str, dict[str, str]] = {
         "bin/app.py": "import requests\nfrom flask import Blueprint\nbp = Blueprint('x', __name__)\n@bp.get('/x')\ndef proxy():\n"
         "    return requests.request('GET', 'http://x').text\n",
     },
+    # Issue 33, fresh-6 shapes: what the audit missed.
+    "FG601-fallback-through-a-project-helper": {
+        "app/config.py": "from app.secrets import get_secret\njwt_secret = get_secret('JWT_SECRET_KEY', 'super-secret')\n"
+        "SECRET_KEY = jwt_secret\n",
+        "app/secrets.py": "import os\ndef get_secret(name, default):\n    return os.environ.get(name, default)\n",
+    },
+    "FG601-command-line-option-default": {
+        "app/main.py": "import click\n@click.command()\n@click.option('--secret-key', envvar='SECRET_KEY', default='development')\n"
+        "def main(secret_key):\n    pass\n"
+    },
+    "FG401-mail-through-an-email-api": {
+        "app/mail.py": "from sendgrid import SendGridAPIClient\nclass Mailer:\n    def __init__(self, message):\n"
+        "        self.message = message\n        self.api = SendGridAPIClient(api_key='k')\n    def send(self):\n"
+        "        self.api.client.mail.send.post(request_body=self.message)\n",
+        "app/views.py": VIEW + "from app.mail import Mailer\n@bp.post('/reset')\ndef reset():\n    mailer = Mailer('hi')\n"
+        "    mailer.send()\n    return ''\n",
+    },
+    "FG401-mail-through-a-package-re-export": {
+        "app/mail/__init__.py": "from .smtp import Mailer\n",
+        "app/mail/smtp.py": "import smtplib\nclass Mailer:\n    def send(self, to):\n        smtplib.SMTP('mx', timeout=5).quit()\n",
+        "app/views.py": VIEW + "from app.mail import Mailer\n@bp.post('/invite')\ndef invite():\n    mailer = Mailer()\n"
+        "    mailer.send('a@b')\n    return ''\n",
+    },
+    "FG402-timeout-parameter-defaulting-to-none": {
+        "app/client.py": "import requests\ndef query(url, timeout=None):\n    return requests.get(url, timeout=timeout)\n"
+    },
+    "FG402-session-subclass-lifting-the-timeout": {
+        "app/http.py": "import requests\nclass Publisher(requests.Session):\n    def request(self, method, url, **kwargs):\n"
+        "        kwargs.pop('timeout', None)\n        return super().request(method, url, timeout=None, **kwargs)\n"
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG403-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"
@@ -743,6 +773,26 @@ GOOD: dict[str, dict[str, str]] = {
         "class Probe(Sensor):\n    def query(self):\n        time.sleep(2)\n",
         "app/views.py": VIEW + "@bp.get('/')\ndef index():\n    session = make_session()\n    return str(session.query(1))\n"
         "def make_session():\n    return None\n",
+    },
+    # Issue 33, fresh-6 shapes: what the audit reported wrongly.
+    "a-placeholder-the-app-refuses-to-start-with": {
+        "app/server.py": "import sys\nfrom flask import Flask\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.config.update(SECRET_KEY='CHANGE ME')\n    app.config.from_envvar('SETTINGS')\n"
+        "    if app.config['SECRET_KEY'] == 'CHANGE ME':\n        sys.exit('set SECRET_KEY')\n    return app\n",
+    },
+    "a-ci-build-pod": {
+        "jenkins/build-pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: build}\nspec:\n  containers:\n"
+        "    - name: db\n      image: postgres:16\n      env: [{name: POSTGRES_PASSWORD, value: build-only-pw}]\n",
+    },
+    "a-helm-value-naming-a-tls-secret": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "ingress:\n  tlsSecret: web-tls\n",
+        "chart/templates/ingress.yaml": "spec:\n  tls: [{secretName: {{ .Values.ingress.tlsSecret }}}]\n",
+    },
+    "a-cache-of-client-library-objects": {
+        "app/views.py": VIEW + "from flask import request\nfrom slack import SlackClient\n_clients = {}\n@bp.post('/event')\n"
+        "def event():\n    team = request.json['team']\n    if team not in _clients:\n"
+        "        _clients[team] = SlackClient(token=team)\n    return ''\n",
     },
     # Issue 33, fresh-2 shapes: what the audit reported wrongly or that nobody would act on.
     "development-stage-of-a-multi-stage-dockerfile": {

@@ -57,8 +57,12 @@ def literal_text(node: ast.AST | None) -> str | None:
     return None
 
 
+GETTER = re.compile(r"get_?(env|secret|setting|config)\w*")
+
+
 def env_lookup(node: ast.AST | None) -> tuple[str, ast.expr | None] | None:
-    """`os.getenv("X", d)`, `os.environ.get("X", d)`, `environ["X"]`, `config.get("X", d)` -> ("X", d)."""
+    """`os.getenv("X", d)`, `os.environ.get("X", d)`, `environ["X"]`, `config.get("X", d)`,
+    `get_secret("X", d)` -> ("X", d)."""
     key = subscript_key(node) if isinstance(node, ast.Subscript) else None
     if key is not None and "environ" in ast.unparse(node.value):  # type: ignore[union-attr]
         return key, None
@@ -69,7 +73,11 @@ def env_lookup(node: ast.AST | None) -> tuple[str, ast.expr | None] | None:
     # os.getenv / os.environ.get / app.config.get; python-decouple's config("X", "d") and
     # environs' env("X", "d") / env.str("X", "d").
     receiver = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
-    known = name in ("getenv", "get", "environ_get", "config", "env") or (name == "str" and receiver == "env")
+    known = (
+        name in ("getenv", "get", "environ_get", "config", "env")
+        or (name == "str" and receiver == "env")
+        or (name[:3] == "get" and GETTER.fullmatch(name) is not None)  # a project's `get_secret("X", "d")`
+    )
     if not known or not isinstance(node.args[0].value, str):
         return None
     default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)

@@ -8,19 +8,20 @@ which opens `smtplib.SMTP()` is found."""
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import takewhile
 
-from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, is_main_guard, own_nodes
+from flaskgen.audit.ast_tools import call_name, dotted, is_main_guard, own_nodes
 from flaskgen.audit.model import Function, PythonModule
 from flaskgen.audit.modules import (
     SESSION_FACTORIES,
-    TASK_DECORATORS,
     ModuleInfo,
+    defines_tasks,
+    functions_to_run_by_hand,
     module_info,
+    named_modules,
     sessions_in,
 )
 
@@ -42,35 +43,6 @@ VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "fl
 
 
 MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
-
-
-MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:[\w.()]+)?|[A-Za-z_]\w*:[A-Za-z_][\w.()]*")
-"""A module named in a string: `pkg.tasks`, `pkg.views:bp`, `wsgi:app`."""
-
-
-def _functions_to_run_by_hand(info: ModuleInfo) -> bool:
-    """A file of plain functions and settings that runs nothing when imported: beside a service that
-    never imports it, an operator calls them from a shell."""
-    return bool(info.functions) and not info.classes and all(
-        isinstance(node, ast.Import | ast.ImportFrom | Function)
-        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
-        or (isinstance(node, ast.Assign | ast.AnnAssign) and not any(
-            isinstance(n, ast.Call) and env_lookup(n) is None for n in ast.walk(node)))
-        for node in info.tree.body
-    )  # fmt: skip
-
-
-def _named(info: ModuleInfo) -> list[str]:
-    """Modules named in the module's strings (`include=["pkg.tasks"]`, `"pkg.views:bp"`)."""
-    return [
-        n.value.partition(":")[0]
-        for n in info.nodes
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and MODULE_PATH.fullmatch(n.value)
-    ]
-
-
-def _defines_tasks(info: ModuleInfo) -> bool:
-    return any(call_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list)
 
 
 @dataclass(frozen=True)
@@ -161,8 +133,18 @@ class ProjectIndex:
         if isinstance(base, ast.Name) and base.id in info.classes:
             return info, base.id
         module, _, cls = name.rpartition(".")
-        target = self.module(module, info)
+        target = self.defining(self.module(module, info), cls)
         return (target, cls) if target is not None and cls in target.classes else None
+
+    def defining(self, module: ModuleInfo | None, name: str) -> ModuleInfo | None:
+        """The module that defines name, following a package's re-export once (`from .email import
+        Mailer` in email/__init__.py)."""
+        head = name.split(".")[0]  # `Mailer.send`: where Mailer is defined
+        if module is None or head in module.classes or name in module.functions or head not in module.imports:
+            return module
+        source, _, own = module.imports[head].rpartition(".")
+        found = self.module(source, module)
+        return found if found is not None and own == head else module
 
     def _view_classes(self) -> set[tuple[str, str]]:
         """(module, class) of MethodView/View/Resource subclasses, direct or through project classes."""
@@ -226,14 +208,14 @@ class ProjectIndex:
         imported by the project, with no request code and no Flask app. What hangs there holds no
         worker."""
         found: set[str] = set()
-        named = {name for info in self.modules.values() for name in _named(info)}
+        named = {name for info in self.modules.values() for name in named_modules(info)}
         serves = any(self.request_functions(info) for info in self.modules.values())
         for name, info in self.modules.items():
             parts = name.split(".")  # `import github` beside it names api/github.py
             suffixes = {".".join(parts[i:]) for i in range(len(parts))}
             if suffixes & (self.imported | named) or self.request_functions(info):
                 continue
-            if _defines_tasks(info):
+            if defines_tasks(info):
                 continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")
             entry = any(
                 is_main_guard(node)
@@ -243,7 +225,7 @@ class ProjectIndex:
                     and any(call_name(d) in ("command", "group") for d in node.decorator_list)
                 )
                 for node in info.tree.body
-            ) or (serves and _functions_to_run_by_hand(info))
+            ) or (serves and functions_to_run_by_hand(info))
             creates_app = any(
                 isinstance(node, ast.Call) and dotted(node.func, info.imports) in ("flask.Flask", "Flask")
                 for node in info.nodes
@@ -333,7 +315,7 @@ class ProjectIndex:
         found: set[str] = set()
         for package, members in packages.items():
             inside = set(members)
-            if inside & flask or any(_defines_tasks(self.modules[member]) for member in members):
+            if inside & flask or any(defines_tasks(self.modules[member]) for member in members):
                 continue
             imports_service = any(
                 target.split(".")[0] in self.modules or target.split(".")[0] in packages
@@ -380,14 +362,14 @@ class ProjectIndex:
         """Modules a task worker loads: from the modules that define tasks, what they import or
         name in a string (`include=["pkg.tasks"]`, `"pkg.jobs:sync"`), transitively."""
         seen: set[str] = set()
-        stack = [name for name, info in self.modules.items() if _defines_tasks(info)]
+        stack = [name for name, info in self.modules.items() if defines_tasks(info)]
         while stack:
             name = stack.pop()
             if name in seen:
                 continue
             seen.add(name)
             info = self.modules[name]
-            for target in [*info.imports.values(), *_named(info)]:
+            for target in [*info.imports.values(), *named_modules(info)]:
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__
                     stack.extend(m for m in self.by_suffix.get(".".join(parts[:i]), ()) if m not in seen)
@@ -435,10 +417,33 @@ class ProjectIndex:
                 return (module, key, module.functions[key]) if key in module.functions else None
         for split in (len(parts) - 1, len(parts) - 2):
             module, key = ".".join(parts[:split]), ".".join(parts[split:])
-            target = self.module(module, info) if split > 0 else None
+            target = self.defining(self.module(module, info), key) if split > 0 else None
             if target is not None and key in target.functions:
                 return target, key, target.functions[key]
         return None
+
+    def _local_instances(self, info: ModuleInfo, function: Function) -> dict[str, tuple[ModuleInfo, str]]:
+        """Local names bound to an object of a project class in the function (`mailer = Mailer(msg)`)."""
+        return {
+            target.id: found
+            for node in own_nodes(function)
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and (found := self._class_target(info, node.value.func)) is not None
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }  # fmt: skip
+
+    @staticmethod
+    def _method_of_local(
+        call: ast.Call, made: dict[str, tuple[ModuleInfo, str]]
+    ) -> tuple[ModuleInfo, str, Function] | None:
+        """`mailer.send()` on a local made as `mailer = Mailer(msg)`: Mailer.send."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in made):
+            return None
+        module, cls = made[func.value.id]
+        key = f"{cls}.{func.attr}"
+        return (module, key, module.functions[key]) if key in module.functions else None
 
     def _instance_called(self, info: ModuleInfo, func: ast.expr, caller: Function) -> str | None:
         """`module.obj` when func is a method of a module-level object (`store.put`, or `self.x`
@@ -470,10 +475,11 @@ class ProjectIndex:
             following: list[tuple[ModuleInfo, str, Function, Reach]] = []
             for info, label, function, reach in frontier:
                 cls = label.split(".")[0] if "." in label else None
+                made = self._local_instances(info, function)
                 for node in own_nodes(function):
                     if not isinstance(node, ast.Call):
                         continue
-                    target = self.callee(info, node, cls)
+                    target = self.callee(info, node, cls) or self._method_of_local(node, made)
                     for found in [target] if target is not None else self.dispatched(info, node):
                         if found[0].is_service_code:
                             self.callees.setdefault(id(function), set()).add(id(found[2]))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from flaskgen.audit.ast_tools import DEV_WORDS, base_name, call_name, dev_guard, dotted, is_main_guard
+from flaskgen.audit.ast_tools import DEV_WORDS, base_name, call_name, dev_guard, dotted, env_lookup, is_main_guard
 from flaskgen.audit.model import Function, PythonModule
 from flaskgen.audit.paths import NOT_SERVICE_DIRS, TEST_ONLY_LIBRARIES, is_test_decorator, is_test_path, words
 
@@ -262,12 +262,15 @@ def module_info(module: PythonModule) -> ModuleInfo:
 
 
 def sessions_in(
-    nodes: Iterable[ast.AST], imports: dict[str, str], factories: set[str] | frozenset[str] = frozenset()
+    nodes: Iterable[ast.AST],
+    imports: dict[str, str],
+    factories: set[str] | frozenset[str] = frozenset(),
+    made_by: set[str] | frozenset[str] = frozenset(SESSION_FACTORIES),
 ) -> set[str]:
-    """Names a requests.Session is reached by: `s`, `self.session` (set in a method), and
-    `self.http`/`cls.http`/`Client.http` for a session made in a class body; also the result of
-    a project function that returns one (factories: `s = get_session()`)."""
-    factories = SESSION_FACTORIES | factories
+    """Names a requests.Session (or what `made_by` makes) is reached by: `s`, `self.session` (set
+    in a method), and `self.http`/`cls.http`/`Client.http` for a session made in a class body;
+    also the result of a project function that returns one (factories: `s = get_session()`)."""
+    factories = made_by | factories
     names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign):
@@ -296,8 +299,9 @@ def sessions_in(
 
 def is_handle(value: ast.AST | None, handles: set[str]) -> bool:
     """A thread/lock/connection object (`Thread(...)`, or a local name bound to one)."""
-    if isinstance(value, ast.Call):
-        return call_name(value) in HANDLE_FACTORIES
+    if isinstance(value, ast.Call):  # also a client library's own class: `SlackClient(token)`, `RedisPool(...)`
+        name = call_name(value)
+        return name in HANDLE_FACTORIES or name.endswith(("Client", "Session", "Connection", "Pool"))
     return isinstance(value, ast.Name) and value.id in handles
 
 
@@ -325,3 +329,32 @@ def registries(info: ModuleInfo) -> set[str]:
         ):
             found.add(base_name(node.func.value) or "")
     return found & set(info.mutable_globals)
+
+
+MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(:[\w.()]+)?|[A-Za-z_]\w*:[A-Za-z_][\w.()]*")
+"""A module named in a string: `pkg.tasks`, `pkg.views:bp`, `wsgi:app`."""
+
+
+def functions_to_run_by_hand(info: ModuleInfo) -> bool:
+    """A file of plain functions and settings that runs nothing when imported: beside a service that
+    never imports it, an operator calls them from a shell."""
+    return bool(info.functions) and not info.classes and all(
+        isinstance(node, ast.Import | ast.ImportFrom | Function)
+        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        or (isinstance(node, ast.Assign | ast.AnnAssign) and not any(
+            isinstance(n, ast.Call) and env_lookup(n) is None for n in ast.walk(node)))
+        for node in info.tree.body
+    )  # fmt: skip
+
+
+def named_modules(info: ModuleInfo) -> list[str]:
+    """Modules named in the module's strings (`include=["pkg.tasks"]`, `"pkg.views:bp"`)."""
+    return [
+        n.value.partition(":")[0]
+        for n in info.nodes
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and MODULE_PATH.fullmatch(n.value)
+    ]
+
+
+def defines_tasks(info: ModuleInfo) -> bool:
+    return any(call_name(d) in TASK_DECORATORS for f in info.functions.values() for d in f.decorator_list)

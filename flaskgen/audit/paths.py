@@ -14,7 +14,7 @@ NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "exam
 # Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
 NON_PRODUCTION_WORDS = {"dev", "devel", "develop", "development", "local", "test", "tests", "testing", "override",
                         "example", "examples", "sample", "samples", "debug", "ci", "devcontainer", "vagrant",
-                        "sandbox", "e2e"}  # fmt: skip
+                        "sandbox", "e2e", "jenkins"}  # fmt: skip
 # Libraries only tests import: a module importing one is test code wherever it sits (not `unittest`
 # or `mock`: service code may use a Mock as a stand-in; a unittest.TestCase subclass is a test).
 TEST_ONLY_LIBRARIES = {"pytest", "requests_mock", "responses", "httpretty", "pytest_mock", "vcr"}

@@ -12,7 +12,7 @@ from pathlib import Path
 from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, literal_text, own_nodes
 from flaskgen.audit.index import ProjectIndex, Reach
 from flaskgen.audit.model import Function, Hit
-from flaskgen.audit.modules import ModuleInfo, sessions_in
+from flaskgen.audit.modules import SESSION_FACTORIES, ModuleInfo, sessions_in
 
 SLOW_CALLS = {
     "time.sleep": "sleeps", "os.system": "runs a process", "os.popen": "runs a process",
@@ -76,9 +76,39 @@ def _no_timeout_in(spread: ast.expr, info: ModuleInfo, index: ProjectIndex) -> b
 
 def _bounded(call: ast.Call, info: ModuleInfo, index: ProjectIndex, position: int | None = None) -> bool:
     spreads = [kw.value for kw in call.keywords if kw.arg is None]
-    if spreads and not any(kw.arg == "timeout" for kw in call.keywords):
+    given = next((kw.value for kw in call.keywords if kw.arg == "timeout"), None)
+    if spreads and given is None:
         return not all(_no_timeout_in(spread, info, index) for spread in spreads)
+    if isinstance(given, ast.Name) and _defaults_to_none(given.id, call, info):
+        return False  # `def fetch(url, timeout=None): requests.get(url, timeout=timeout)`
     return _has_timeout(call, position)
+
+
+def _defaults_to_none(name: str, call: ast.Call, info: ModuleInfo) -> bool:
+    """name is a parameter of the function around call whose default is None."""
+    function = next((outer for outer in info.enclosing(call) if isinstance(outer, Function)), None)
+    if function is None:
+        return False
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = dict(
+        zip([a.arg for a in positional][len(positional) - len(args.defaults) :], args.defaults, strict=True)
+    )
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None})
+    default = defaults.get(name)
+    return isinstance(default, ast.Constant) and default.value is None
+
+
+def _is_super(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+
+
+def _session_class(node: ast.AST, info: ModuleInfo) -> bool:
+    """node is inside a subclass of requests.Session (where `super().request(...)` is a session call)."""
+    return any(
+        isinstance(outer, ast.ClassDef) and any(dotted(b, info.imports) in SESSION_FACTORIES for b in outer.bases)
+        for outer in info.enclosing(node)
+    )
 
 
 def offloads(function: Function) -> bool:
@@ -104,18 +134,28 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
         if index.uses_mail
         else set()
     )
+    # E-mail APIs: `self.mailer = SendGridAPIClient(key)`, then `self.mailer.client.mail.send.post(...)`.
+    mail_api = any(module in info.module.source for module in MAIL_API_MODULES)
+    apis = sessions_in(info.nodes, info.imports, made_by=MAIL_APIS) if mail_api else set()
     for node in nodes:
         if not isinstance(node, ast.Call):
             continue
         name = dotted(node.func, info.imports)
         head, _, last = name.rpartition(".")
+        if apis and last in ("send", "post") and any(head == a or head.startswith(f"{a}.") for a in apis):
+            yield SlowCall(node.lineno, name, "slow", False, node)
+            continue
         if name in SLOW_CALLS or (head == "subprocess" and last in SUBPROCESS):
             yield SlowCall(node.lineno, name, "slow", False, node)
         elif head == "requests" and last in HTTP_VERBS:
             yield SlowCall(node.lineno, name, "http", _bounded(node, info, index), node)
         elif name in UNBOUNDED_HTTP and not (node.args and _local_url(node.args[0], nodes)):
             yield SlowCall(node.lineno, name, "http", _bounded(node, info, index, UNBOUNDED_HTTP[name]), node)
-        elif isinstance(node.func, ast.Attribute) and last in HTTP_VERBS and head in sessions:
+        elif (
+            isinstance(node.func, ast.Attribute)
+            and last in HTTP_VERBS
+            and (head in sessions or (_is_super(node.func.value) and _session_class(node, info)))
+        ):
             yield SlowCall(node.lineno, name, "http", _bounded(node, info, index), node)
         elif last in ("send", "send_message") and _mail_instance(head, info, index):
             yield SlowCall(node.lineno, f"{head.split('.')[-1]}.{last}", "slow", False, node)
@@ -126,6 +166,14 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             and (_mail_extension(node.func.value) or _name_of(node.func.value) in mailers)
         ):
             yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
+
+
+MAIL_APIS = frozenset({"sendgrid.SendGridAPIClient", "sendgrid.SendGridClient", "postmarker.core.PostmarkClient",
+                       "mailjet_rest.Client", "mailchimp_transactional.Client"})  # fmt: skip
+"""E-mail providers' HTTP clients: a send waits on the provider in the worker, like SMTP."""
+
+
+MAIL_API_MODULES = {name.split(".")[0] for name in MAIL_APIS}
 
 
 LOCAL_URL = re.compile(r"^(data|file):", re.IGNORECASE)

@@ -43,13 +43,14 @@ def _secret_fallback(value: ast.AST | None, *, named: bool = False) -> str | Non
 def _secret(name: str | None, value: ast.AST | None, refused: frozenset[str] = frozenset()) -> str | None:
     """How a secret setting is a literal: 'the literal ...' or 'a literal fallback ...', else None.
     Not a value that is itself a setting's name (`ConfigKey.SECRET_KEY = "SECRET_KEY"`), nor a
-    fallback for a variable that the module refuses to run without (`refused`)."""
+    fallback for a variable that the module refuses to run without (`refused`), nor a placeholder it
+    refuses to run with."""
     if not name or not SECRET_NAME.search(name):
         return None
     if nonblank_string(value):
         text = str(value.value)  # type: ignore[union-attr]
-        if re.fullmatch(r"[A-Za-z_][\w.]*", text) and SECRET_NAME.search(text):
-            return None
+        if (re.fullmatch(r"[A-Za-z_][\w.]*", text) and SECRET_NAME.search(text)) or text in refused:
+            return None  # a setting's name, or a placeholder the module stops on (`if key == "CHANGE ME": exit`)
         return f"{name} is the literal {text[:8]!r}..."
     fallback = _secret_fallback(value, named=True)
     variables = {name} | {found[0] for n in ast.walk(value) if (found := env_lookup(n)) is not None}  # type: ignore[arg-type]
@@ -67,14 +68,30 @@ def _refused(info: ModuleInfo) -> frozenset[str]:
     tests = [
         node.test
         for node in info.nodes
-        if isinstance(node, ast.Assert)
-        or (isinstance(node, ast.If) and any(isinstance(b, ast.Raise) for b in node.body))
+        if isinstance(node, ast.Assert) or (isinstance(node, ast.If) and any(_stops(b) for b in node.body))
     ]
     return frozenset(
         n.value if isinstance(n, ast.Constant) else n.id if isinstance(n, ast.Name) else n.attr
         for test in tests
         for n in ast.walk(test)
         if (isinstance(n, ast.Constant) and isinstance(n.value, str)) or isinstance(n, ast.Name | ast.Attribute)
+    )
+
+
+def _reported_with_its_setting(parent: ast.AST | None) -> bool:
+    """A keyword, a mapping or an `or` reports the fallback with its setting, and so does an
+    assignment to a secret-named target (`jwt_secret = get_secret(...)` is reported at the call)."""
+    if isinstance(parent, ast.Assign):
+        return any(SECRET_NAME.search(_target_name(t) or "") for t in parent.targets)
+    return isinstance(parent, ast.BoolOp | ast.keyword | ast.Dict)
+
+
+def _stops(statement: ast.stmt) -> bool:
+    """`raise ...`, `sys.exit(...)`, `fatal_error("...")`, `abort(...)`: the program does not go on."""
+    return isinstance(statement, ast.Raise) or (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and re.search(r"exit|fatal|abort|die|panic", dotted(statement.value.func, {}).lower()) is not None
     )
 
 
@@ -115,6 +132,11 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                 problem = _secret(kw.arg, kw.value, refused)
                 if problem and not dev_module and not info.in_dev_scope(node):
                     yield Hit("FG601", node.lineno, problem)
+            # A command-line option with a default: `@click.option("--secret-key", default="development")`.
+            option = next((str(a.value) for a in node.args if nonblank_string(a) and str(a.value).startswith("--")), "")
+            default = next((k.value for k in node.keywords if k.arg == "default"), None)
+            if SECRET_NAME.search(option.replace("-", "_")) and nonblank_string(default) and not dev_module:
+                yield Hit("FG601", default.lineno, f"{option} defaults to the literal {default.value[:8]!r}...")  # type: ignore[union-attr]
             lookup = env_lookup(node)
             fallback = _secret_fallback(node) if lookup and lookup[0] not in refused else None
             # In an assignment, a keyword or a mapping the checks above report it with its setting.
@@ -122,7 +144,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                 lookup
                 and fallback
                 and not dev_module
-                and not isinstance(info.parents.get(id(node)), ast.Assign | ast.BoolOp | ast.keyword | ast.Dict)
+                and not _reported_with_its_setting(info.parents.get(id(node)))
                 and not info.in_dev_scope(node)
             ):
                 yield Hit("FG601", node.lineno, f"{lookup[0]} falls back to the literal {fallback[:8]!r}...")

@@ -67,8 +67,9 @@ PLACEHOLDER = re.compile(r"\$[({]|\{\{|^<.*>$")
 """`$(VAR)` (Kubernetes's own expansion), `${VAR}` (envsubst), `{{ }}` (a template), `<change-me>`."""
 
 
-REFERENCE = re.compile(r"existing|secretKeyRef|secretRef|valueFrom", re.IGNORECASE)
-"""A Helm value under one of these names names a Secret made elsewhere (`existingSecret: web-db`)."""
+REFERENCE = re.compile(r"existing|secretKeyRef|secretRef|valueFrom|tls", re.IGNORECASE)
+"""A Helm value under one of these names names a Secret made elsewhere (`existingSecret: web-db`,
+`tlsSecret: web-tls`, the certificate's Secret for an Ingress)."""
 
 
 DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.IGNORECASE)
