@@ -437,6 +437,18 @@ BAD: dict[str, dict[str, str]] = {
         "app/http.py": "import requests\nclass Publisher(requests.Session):\n    def request(self, method, url, **kwargs):\n"
         "        kwargs.pop('timeout', None)\n        return super().request(method, url, timeout=None, **kwargs)\n"
     },
+    # Issue 33, fresh-7 shapes: what the audit missed.
+    "FG402-session-handed-to-a-client": {
+        "app/marketo.py": "from requests import Session\nclass Marketo:\n    def __init__(self, session: Session):\n"
+        "        self.session = session\n    def submit(self, data):\n        return self.session.post('https://x', json=data)\n",
+    },
+    "FG402-urllib3-pool": {
+        "app/tiles.py": "import urllib3\nhttp = urllib3.PoolManager()\ndef sync():\n    return http.request('GET', 'https://cdn/x')\n"
+    },
+    "FG401-mail-from-an-apispec-resource": {
+        "app/views.py": "from flask_apispec import MethodResource\nfrom flask_mail import Mail, Message\nmail = Mail()\n"
+        "class Register(MethodResource):\n    def post(self):\n        mail.send(Message('hi'))\n        return {}\n",
+    },
     # Issue 33, fresh-2 shapes: what the audit missed (each failed before its rule change).
     "FG403-file-in-newer-python-syntax": {
         "views.py": "import time\n" + VIEW + "NAMES = {'k': 'v'}\ntitle = f\"{NAMES[\"k\"]}\"\n"
@@ -793,6 +805,18 @@ GOOD: dict[str, dict[str, str]] = {
         "app/views.py": VIEW + "from flask import request\nfrom slack import SlackClient\n_clients = {}\n@bp.post('/event')\n"
         "def event():\n    team = request.json['team']\n    if team not in _clients:\n"
         "        _clients[team] = SlackClient(token=team)\n    return ''\n",
+    },
+    # Issue 33, fresh-7 shapes: what the audit reported wrongly or that nobody would act on.
+    "a-client-function-nothing-calls": {
+        "app/views.py": VIEW + "from app.client import get_user\n@bp.get('/u')\ndef user():\n    return get_user()\n",
+        "app/client.py": "import requests\ndef get_user():\n    return requests.get('http://x', timeout=5).json()\n"
+        "def verify_token(token):\n    return requests.get('http://x/' + token).json()\n",
+    },
+    "a-template-id-and-a-blob-store-key": {
+        "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "chart/values.yaml": "email:\n  templates:\n    passwordChange: 3f1c2a9e-8b7d-4c6e\n",
+        "chart/templates/configmap.yaml": "data:\n  TEMPLATE: {{ .Values.email.templates.passwordChange }}\n",
+        "compose.yaml": "services:\n  web:\n    environment:\n      BLOB_STORAGE_PUBLIC_S3_SECRET_KEY: test\n",
     },
     # Issue 33, fresh-2 shapes: what the audit reported wrongly or that nobody would act on.
     "development-stage-of-a-multi-stage-dockerfile": {

@@ -36,10 +36,11 @@ REQUEST_DECORATORS = {
 VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
 
 
-VIEW_BASES = {"MethodView", "View", "Resource"}
+VIEW_BASES = {"MethodView", "View", "Resource", "MethodResource"}
 
 
-VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "flask_smorest", "flask_classful")
+VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "flask_smorest", "flask_classful",
+                  "flask_apispec")  # fmt: skip
 
 
 MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
@@ -209,7 +210,6 @@ class ProjectIndex:
         worker."""
         found: set[str] = set()
         named = {name for info in self.modules.values() for name in named_modules(info)}
-        serves = any(self.request_functions(info) for info in self.modules.values())
         for name, info in self.modules.items():
             parts = name.split(".")  # `import github` beside it names api/github.py
             suffixes = {".".join(parts[i:]) for i in range(len(parts))}
@@ -225,7 +225,7 @@ class ProjectIndex:
                     and any(call_name(d) in ("command", "group") for d in node.decorator_list)
                 )
                 for node in info.tree.body
-            ) or (serves and functions_to_run_by_hand(info))
+            ) or (self.serves and functions_to_run_by_hand(info))
             creates_app = any(
                 isinstance(node, ast.Call) and dotted(node.func, info.imports) in ("flask.Flask", "Flask")
                 for node in info.nodes
@@ -332,6 +332,10 @@ class ProjectIndex:
             if not (imports_service or imported):
                 found |= inside
         return found
+
+    @cached_property
+    def serves(self) -> bool:
+        return any(self.request_functions(info) for info in self.modules.values())
 
     @cached_property
     def by_suffix(self) -> dict[str, list[str]]:

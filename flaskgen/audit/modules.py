@@ -271,6 +271,7 @@ def sessions_in(
     in a method), and `self.http`/`cls.http`/`Client.http` for a session made in a class body;
     also the result of a project function that returns one (factories: `s = get_session()`)."""
     factories = made_by | factories
+    nodes = list(nodes)
     names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign):
@@ -294,6 +295,11 @@ def sessions_in(
             and isinstance(node.optional_vars, ast.Name)
         ):
             names.add(node.optional_vars.id)
+        elif isinstance(node, ast.arg) and node.annotation is not None and dotted(node.annotation, imports) in made_by:
+            names.add(node.arg)  # `def __init__(self, session: requests.Session)`
+    # What is handed one: `self.session = session`.
+    handed = [n for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in names]
+    names.update(ast.unparse(t) for n in handed for t in n.targets if isinstance(t, ast.Name | ast.Attribute))
     return names
 
 

@@ -19,10 +19,13 @@ from flaskgen.audit.index import ProjectIndex
 from flaskgen.audit.model import Hit
 
 
-def check_project(index: ProjectIndex, started: set[str], *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
+def check_project(
+    index: ProjectIndex, started: set[str], *, async_workers: bool = False, all_read: bool = True
+) -> Iterator[tuple[Path, Hit]]:
     """The code rules on one project's modules (tests, fixtures, docs and examples are exempt).
     `started`: project-relative paths of Python files production command files run directly;
-    `async_workers`: Gunicorn runs gevent/eventlet workers (a sleep yields there)."""
+    `async_workers`: Gunicorn runs gevent/eventlet workers (a sleep yields there); `all_read`: every
+    Python file was read (none skipped whole), so code nothing mentions is dead."""
     # Shared state changed by request code, or by a helper it calls (`stats.add_request()`).
     yield from shared_state_hits(index)
     yield from context_pushes(index)
@@ -35,14 +38,17 @@ def check_project(index: ProjectIndex, started: set[str], *, async_workers: bool
         yield from ((info.path, hit) for hit in blocking_logging(info))
         yield from ((info.path, hit) for hit in dev_server_hits(info, index))
     yield from started_dev_server(index, started)
-    yield from blocking_hits(index, async_workers=async_workers)
+    yield from blocking_hits(index, async_workers=async_workers, all_read=all_read)
 
 
 def rule_hits(facts: ProjectFacts, target_cpus: int) -> Iterator[tuple[Path, Hit]]:
     """Every rule applied to one project's facts."""
     commands = production_commands(facts)
     index = ProjectIndex(facts.python)
-    yield from check_project(index, started_modules(facts, commands), async_workers=facts.cooperative_workers)
+    all_read = not any(path.suffix == ".py" and not reason.startswith("line") for path, reason in facts.skipped)
+    yield from check_project(
+        index, started_modules(facts, commands), async_workers=facts.cooperative_workers, all_read=all_read
+    )
     for config in facts.gunicorn:
         yield from ((config.path, hit) for hit in gunicorn_hits(config, facts, target_cpus))
     yield from published_past_the_proxy(facts)

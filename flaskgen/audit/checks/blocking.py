@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, literal_text, own_nodes
-from flaskgen.audit.index import ProjectIndex, Reach
+from flaskgen.audit.index import VIEW_METHODS, ProjectIndex, Reach
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import SESSION_FACTORIES, ModuleInfo, sessions_in
 
@@ -135,6 +136,14 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
         else set()
     )
     # E-mail APIs: `self.mailer = SendGridAPIClient(key)`, then `self.mailer.client.mail.send.post(...)`.
+    # urllib3 pools: `http = urllib3.PoolManager()`, then `http.request("GET", url)` waits forever
+    # unless the call or the pool has a timeout.
+    pools = sessions_in(info.nodes, info.imports, made_by=URLLIB3_POOLS) if "urllib3" in info.module.source else set()
+    if pools and any(
+        isinstance(n, ast.Call) and dotted(n.func, info.imports) in URLLIB3_POOLS and _has_timeout(n)
+        for n in info.nodes
+    ):
+        pools = set()
     mail_api = any(module in info.module.source for module in MAIL_API_MODULES)
     apis = sessions_in(info.nodes, info.imports, made_by=MAIL_APIS) if mail_api else set()
     for node in nodes:
@@ -142,6 +151,9 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             continue
         name = dotted(node.func, info.imports)
         head, _, last = name.rpartition(".")
+        if pools and head in pools and last in ("request", "urlopen"):
+            yield SlowCall(node.lineno, name, "http", _bounded(node, info, index), node)
+            continue
         if apis and last in ("send", "post") and any(head == a or head.startswith(f"{a}.") for a in apis):
             yield SlowCall(node.lineno, name, "slow", False, node)
             continue
@@ -174,6 +186,10 @@ MAIL_APIS = frozenset({"sendgrid.SendGridAPIClient", "sendgrid.SendGridClient", 
 
 
 MAIL_API_MODULES = {name.split(".")[0] for name in MAIL_APIS}
+
+
+URLLIB3_POOLS = frozenset({"urllib3.PoolManager", "urllib3.poolmanager.PoolManager", "urllib3.HTTPConnectionPool",
+                           "urllib3.HTTPSConnectionPool"})  # fmt: skip
 
 
 LOCAL_URL = re.compile(r"^(data|file):", re.IGNORECASE)
@@ -262,7 +278,34 @@ def _slow_code(call: SlowCall, info: ModuleInfo) -> str:
     return "FG401" if polling else "FG403"
 
 
-def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterator[tuple[Path, Hit]]:
+def mentioned(index: ProjectIndex) -> Counter[str]:
+    """How often each word occurs in service code's text (`fetch`, `client.fetch`, `from .x import
+    fetch`, `getattr(self, "fetch")`, a line the parser skipped): a function whose name occurs only
+    in its own `def` is called by nothing that runs (tests aside)."""
+    return Counter(
+        word for info in index.modules.values() if info.is_service_code for word in WORD.findall(info.module.source)
+    )
+
+
+WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def dead(node: ast.AST, info: ModuleInfo, names: Counter[str]) -> bool:
+    """node is in a function no service code mentions but its `def`: not decorated, not a dunder,
+    not a view."""
+    function = next((outer for outer in info.enclosing(node) if isinstance(outer, Function)), None)
+    return (
+        function is not None
+        and not function.decorator_list
+        and not function.name.startswith("__")
+        and function.name not in VIEW_METHODS
+        and names[function.name] <= 1
+    )
+
+
+def blocking_hits(
+    index: ProjectIndex, *, async_workers: bool = False, all_read: bool = True
+) -> Iterator[tuple[Path, Hit]]:
     """FG401/FG403: slow work (SMTP, mail, polling; FG403 other sleeps and processes) in request code
     or in project functions it calls, once per function and code (a sleep is left alone under
     gevent/eventlet workers, where it yields, and when its length is a setting that is 0 unless set).
@@ -310,6 +353,9 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
         for node in info.nodes
     )
     bounded_requests = request_timeout(index)
+    # In a service (a project with views) whose files were all read, a function nothing mentions is
+    # dead code; a project with no views is a library or a snippet, where anything may call it.
+    names = mentioned(index) if index.serves and all_read else None
     for info in index.modules.values():
         name = info.module.name
         script = info.is_script and not index.request_functions(info)  # bin/app.py with the views is the service
@@ -318,7 +364,12 @@ def blocking_hits(index: ProjectIndex, *, async_workers: bool = False) -> Iterat
         for call in slow_calls(info.tree, info, index):
             if socket_default and call.name in UNBOUNDED_HTTP:
                 continue
-            if call.kind == "http" and not call.bounded and not (call.node and info.in_dev_scope(call.node)):
+            if (
+                call.kind == "http"
+                and not call.bounded
+                and not (call.node and info.in_dev_scope(call.node))
+                and not (call.node and names is not None and dead(call.node, info, names))
+            ):
                 reach = in_request.get((info.path, call.line))
                 if bounded_requests and (reach is not None or name not in index.worker_modules):
                     continue

@@ -25,7 +25,7 @@ SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)
 
 
 # An object store's credential (`MINIO_SECRET_KEY`, `AWS_SECRET_KEY`): a secret, but not Flask's signing key.
-STORAGE_KEY = re.compile(r"(AWS|S3|MINIO|GCS|B2|R2|SPACES|STORAGE)_")
+STORAGE_KEY = re.compile(r"(^|.*_)(AWS|S3|MINIO|GCS|B2|R2|SPACES|STORAGE)_")
 
 
 DEV_VALUE_WORDS = {"dev", "develop", "development", "debug"}

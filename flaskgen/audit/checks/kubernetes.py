@@ -52,7 +52,7 @@ DEMO_WORDS = {"demo", "example", "sample", "dummy", "fake"}
 NOT_A_SECRET = re.compile(
     r"_?(FILE|PATH|DIR|NAME|NAMESPACE|ID|URL|URI|ENDPOINT|HEADER|TTL|EXPIRES?|LIFETIME|ALGORITHM|HASH|SCHEME|"
     r"LENGTH|MIN|MAX|ROUNDS|POLICY|ENABLED|REQUIRED|TYPE|MODE|LOCATION|BACKEND|PROVIDER|FIELD|REF|KEY_ID|"
-    r"PASSWORD_KEY|TOKEN_KEY)$",
+    r"PASSWORD_KEY|TOKEN_KEY|TEMPLATE)$",
     re.IGNORECASE,
 )
 
@@ -67,9 +67,10 @@ PLACEHOLDER = re.compile(r"\$[({]|\{\{|^<.*>$")
 """`$(VAR)` (Kubernetes's own expansion), `${VAR}` (envsubst), `{{ }}` (a template), `<change-me>`."""
 
 
-REFERENCE = re.compile(r"existing|secretKeyRef|secretRef|valueFrom|tls", re.IGNORECASE)
+REFERENCE = re.compile(r"existing|secretKeyRef|secretRef|valueFrom|tls|template", re.IGNORECASE)
 """A Helm value under one of these names names a Secret made elsewhere (`existingSecret: web-db`,
-`tlsSecret: web-tls`, the certificate's Secret for an Ingress)."""
+`tlsSecret: web-tls`, the certificate's Secret for an Ingress), or is no secret value at all
+(`email.templates.passwordChange`: a template's id)."""
 
 
 DEPENDENCY_PATH = re.compile(r"ready|readiness|depend|deps|/db\b|database", re.IGNORECASE)
