@@ -46,6 +46,9 @@ VIEW_LIBRARIES = ("flask", "flask_restful", "flask_restx", "flask_restplus", "fl
 MAIL_CLASSES = {"flask_mail.Mail", "flask_mailman.Mail"}
 
 
+Callee = tuple[ModuleInfo, str, Function]  # a project function a call runs: module, `Class.method`, function
+
+
 @dataclass(frozen=True)
 class Reach:
     """How request code reaches a call: the view and the helpers in between."""
@@ -138,8 +141,7 @@ class ProjectIndex:
         return (target, cls) if target is not None and cls in target.classes else None
 
     def defining(self, module: ModuleInfo | None, name: str) -> ModuleInfo | None:
-        """The module that defines name, following a package's re-export once (`from .email import
-        Mailer` in email/__init__.py)."""
+        """The module that defines name, following a package's re-export once (`from .x import Mailer`)."""
         head = name.split(".")[0]  # `Mailer.send`: where Mailer is defined
         if module is None or head in module.classes or name in module.functions or head not in module.imports:
             return module
@@ -339,8 +341,7 @@ class ProjectIndex:
 
     @cached_property
     def by_suffix(self) -> dict[str, list[str]]:
-        """Dotted suffix -> the modules whose name ends with it: `import mailer` run beside
-        api/mailer.py (the folder on sys.path), or a monorepo part's `from svc.mail import send`."""
+        """Dotted suffix -> modules ending with it: `import mailer` beside api/mailer.py, a monorepo's parts."""
         found: dict[str, list[str]] = {}
         for name in self.modules:
             parts = name.split(".")
@@ -353,13 +354,15 @@ class ProjectIndex:
         that shares the most of its path with the importing module."""
         if name in self.modules or not name:
             return self.modules.get(name)
+        found = self.by_suffix.get(name)
+        if not found or len(found) == 1:
+            return self.modules[found[0]] if found else None
         here = near.module.name.split(".")
 
         def shared(candidate: str) -> int:
             return len(list(takewhile(lambda pair: pair[0] == pair[1], zip(candidate.split("."), here, strict=False))))
 
-        found = self.by_suffix.get(name)
-        return self.modules[max(found, key=shared)] if found else None
+        return self.modules[max(found, key=shared)]
 
     @cached_property
     def worker_modules(self) -> set[str]:
@@ -426,28 +429,21 @@ class ProjectIndex:
                 return target, key, target.functions[key]
         return None
 
-    def _local_instances(self, info: ModuleInfo, function: Function) -> dict[str, tuple[ModuleInfo, str]]:
-        """Local names bound to an object of a project class in the function (`mailer = Mailer(msg)`)."""
-        return {
-            target.id: found
-            for node in own_nodes(function)
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-            and (found := self._class_target(info, node.value.func)) is not None
-            for target in node.targets
-            if isinstance(target, ast.Name)
-        }  # fmt: skip
+    def _local_instance(self, info: ModuleInfo, node: ast.Assign) -> dict[str, tuple[ModuleInfo, str]]:
+        """`mailer = Mailer(msg)` with Mailer a project class: {"mailer": (its module, "Mailer")}."""
+        value, found = node.value, None
+        if isinstance(value, ast.Call) and call_name(value)[:1].isupper():
+            found = self._class_target(info, value.func)
+        return {t.id: found for t in node.targets if isinstance(t, ast.Name)} if found is not None else {}
 
     @staticmethod
-    def _method_of_local(
-        call: ast.Call, made: dict[str, tuple[ModuleInfo, str]]
-    ) -> tuple[ModuleInfo, str, Function] | None:
+    def _method_of_local(call: ast.Call, made: dict[str, tuple[ModuleInfo, str]]) -> Callee | None:
         """`mailer.send()` on a local made as `mailer = Mailer(msg)`: Mailer.send."""
         func = call.func
-        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in made):
-            return None
-        module, cls = made[func.value.id]
-        key = f"{cls}.{func.attr}"
-        return (module, key, module.functions[key]) if key in module.functions else None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in made:
+            module, key = made[func.value.id][0], f"{made[func.value.id][1]}.{func.attr}"
+            return (module, key, module.functions[key]) if key in module.functions else None
+        return None
 
     def _instance_called(self, info: ModuleInfo, func: ast.expr, caller: Function) -> str | None:
         """`module.obj` when func is a method of a module-level object (`store.put`, or `self.x`
@@ -479,8 +475,11 @@ class ProjectIndex:
             following: list[tuple[ModuleInfo, str, Function, Reach]] = []
             for info, label, function, reach in frontier:
                 cls = label.split(".")[0] if "." in label else None
-                made = self._local_instances(info, function)
-                for node in own_nodes(function):
+                nodes = list(own_nodes(function))
+                made = {
+                    k: v for n in nodes if isinstance(n, ast.Assign) for k, v in self._local_instance(info, n).items()
+                }
+                for node in nodes:
                     if not isinstance(node, ast.Call):
                         continue
                     target = self.callee(info, node, cls) or self._method_of_local(node, made)

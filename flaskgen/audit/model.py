@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -32,7 +33,7 @@ class PythonModule:
     tree: ast.Module
     source: str
 
-    @property
+    @cached_property
     def name(self) -> str:
         """Dotted module name inside the project (`src/` layouts dropped)."""
         parts = list(self.relative.with_suffix("").parts)

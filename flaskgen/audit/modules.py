@@ -273,6 +273,7 @@ def sessions_in(
     factories = made_by | factories
     nodes = list(nodes)
     names: set[str] = set()
+    params: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign):
             # `s = requests.Session()`, `s = session or requests.Session()`, `s = a if b else Session()`
@@ -296,10 +297,13 @@ def sessions_in(
         ):
             names.add(node.optional_vars.id)
         elif isinstance(node, ast.arg) and node.annotation is not None and dotted(node.annotation, imports) in made_by:
-            names.add(node.arg)  # `def __init__(self, session: requests.Session)`
-    # What is handed one: `self.session = session`.
-    handed = [n for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in names]
-    names.update(ast.unparse(t) for n in handed for t in n.targets if isinstance(t, ast.Name | ast.Attribute))
+            params.add(node.arg)  # `def __init__(self, session: requests.Session)`
+    names |= params
+    if names:  # what is handed one: `self.session = session`
+        handed = [
+            n for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in names
+        ]
+        names.update(ast.unparse(t) for n in handed for t in n.targets if isinstance(t, ast.Name | ast.Attribute))
     return names
 
 
