@@ -818,6 +818,15 @@ GOOD: dict[str, dict[str, str]] = {
         "chart/templates/configmap.yaml": "data:\n  TEMPLATE: {{ .Values.email.templates.passwordChange }}\n",
         "compose.yaml": "services:\n  web:\n    environment:\n      BLOB_STORAGE_PUBLIC_S3_SECRET_KEY: test\n",
     },
+    # Issue 33, fresh-8 shapes: what the audit reported wrongly.
+    "a-mock-service-for-tests": {
+        "mocks/frontend/views.py": VIEW + "from flask import request\nSEEN = {}\n@bp.post('/x')\ndef x():\n"
+        "    SEEN[request.remote_addr] = request.json\n    return ''\n",
+    },
+    "a-pattern-for-finding-aws-keys": {"app/detect.py": "re_aws_secret_key = r'(?i)aws(.{0,20})?[0-9a-z/+]{40}'\n"},
+    "debug-on-in-a-base-config-production-turns-off": {
+        "app/config.py": "class Config:\n    DEBUG = True\nclass ProductionConfig(Config):\n    DEBUG = False\n"
+    },
     # Issue 33, fresh-2 shapes: what the audit reported wrongly or that nobody would act on.
     "development-stage-of-a-multi-stage-dockerfile": {
         "Dockerfile": "FROM python:3.12 AS base\nRUN pip install -r requirements.txt\nFROM base AS dev\n"

@@ -10,7 +10,7 @@ import re
 from pathlib import PurePosixPath
 
 # Parts of a path that hold tests, fixtures, documentation or examples, not the service.
-NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures"}
+NOT_SERVICE_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example", "fixtures", "mocks"}
 # Words in a file name that mark it as not for production (compose.dev.yaml, Dockerfile.local, ...).
 NON_PRODUCTION_WORDS = {"dev", "devel", "develop", "development", "local", "test", "tests", "testing", "override",
                         "example", "examples", "sample", "samples", "debug", "ci", "devcontainer", "vagrant",

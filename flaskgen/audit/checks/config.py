@@ -17,6 +17,7 @@ from flaskgen.audit.ast_tools import (
     own_nodes,
     subscript_key,
 )
+from flaskgen.audit.checks.commands import STORAGE_KEY
 from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import ModuleInfo
@@ -45,7 +46,7 @@ def _secret(name: str | None, value: ast.AST | None, refused: frozenset[str] = f
     Not a value that is itself a setting's name (`ConfigKey.SECRET_KEY = "SECRET_KEY"`), nor a
     fallback for a variable that the module refuses to run without (`refused`), nor a placeholder it
     refuses to run with."""
-    if not name or not SECRET_NAME.search(name):
+    if not name or not SECRET_NAME.search(name) or STORAGE_KEY.match(name.upper()):
         return None
     if nonblank_string(value):
         text = str(value.value)  # type: ignore[union-attr]
@@ -75,6 +76,20 @@ def _refused(info: ModuleInfo) -> frozenset[str]:
         for test in tests
         for n in ast.walk(test)
         if (isinstance(n, ast.Constant) and isinstance(n.value, str)) or isinstance(n, ast.Name | ast.Attribute)
+    )
+
+
+def _switched_off_below(node: ast.Assign, info: ModuleInfo) -> bool:
+    """`DEBUG = True` in a base config class that a subclass sets back to False (`class
+    Production(Config): DEBUG = False`): a default for the development classes."""
+    owner = info.parents.get(id(node))
+    return isinstance(owner, ast.ClassDef) and any(
+        any(getattr(b, "id", getattr(b, "attr", None)) == owner.name for b in cls.bases)
+        and any(
+            isinstance(s, ast.Assign) and _target_name(s.targets[0]) == "DEBUG" and not is_true(s.value)
+            for s in cls.body
+        )
+        for cls in info.classes.values()
     )
 
 
@@ -118,6 +133,7 @@ def unsafe_config(info: ModuleInfo) -> Iterator[Hit]:
                     and is_true(node.value)
                     and not dev_module
                     and not info.in_dev_scope(node)
+                    and not _switched_off_below(node, info)
                 ):
                     yield Hit("FG602", node.lineno, f"{ast.unparse(target)} = True outside a development config")
         elif isinstance(node, ast.Dict):
