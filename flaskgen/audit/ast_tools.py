@@ -7,7 +7,7 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Iterator
+from functools import lru_cache
 
 from flaskgen.audit.model import Function
 from flaskgen.audit.paths import words
@@ -131,15 +131,18 @@ def is_main_guard(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
 
 
-def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+@lru_cache(maxsize=16384)  # the rules walk the same functions several times
+def own_nodes(function: ast.AST) -> tuple[ast.AST, ...]:
     """The nodes of a function's own body: nested functions and lambdas (thread targets,
     callbacks) run only when something calls them."""
+    found: list[ast.AST] = []
     stack = list(ast.iter_child_nodes(function))
     while stack:
         node = stack.pop()
-        yield node
+        found.append(node)
         if not isinstance(node, Function | ast.Lambda | ast.ClassDef):
             stack.extend(ast.iter_child_nodes(node))
+    return tuple(found)
 
 
 def base_name(node: ast.expr) -> str | None:

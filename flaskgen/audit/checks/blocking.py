@@ -120,9 +120,7 @@ def offloads(function: Function) -> bool:
 def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterator[SlowCall]:
     """Blocking calls made in scope: a module (all of it) or a function (its own body)."""
     nodes = info.nodes if isinstance(scope, ast.Module) else list(own_nodes(scope))
-    sessions = index.sessions(info)
-    if not isinstance(scope, ast.Module):
-        sessions = sessions | sessions_in(nodes, info.imports, index.factories_in(info))
+    sessions = index.sessions(info)  # the module's: a function's own sessions are among them
     # `mail = current_app.extensions["mail"]` then `mail.send(msg)`.
     mailers = (
         {
