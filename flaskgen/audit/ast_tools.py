@@ -131,6 +131,17 @@ def is_main_guard(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
 
 
+def has_timeout(call: ast.Call, position: int | None = None) -> bool:
+    """The call is given a timeout that is not None (or `**kwargs`, which may carry one), by
+    keyword or as positional argument number `position`."""
+    for kw in call.keywords:
+        if kw.arg is None:  # **kwargs: may carry one
+            return True
+        if kw.arg == "timeout":
+            return not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+    return position is not None and len(call.args) >= position
+
+
 @lru_cache(maxsize=16384)  # the rules walk the same functions several times
 def own_nodes(function: ast.AST) -> tuple[ast.AST, ...]:
     """The nodes of a function's own body: nested functions and lambdas (thread targets,

@@ -87,12 +87,8 @@ class ProjectIndex:
 
     def __init__(self, modules: list[PythonModule]) -> None:
         self.modules = {m.name: module_info(m) for m in sorted(modules, key=lambda m: m.relative.as_posix())}
-        self.imported: set[str] = set()
-        for info in self.modules.values():
-            for target in info.imports.values():
-                parts = target.split(".")
-                self.imported.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
         targets = {target for info in self.modules.values() for target in info.imports.values()}
+        self.imported = {".".join(t.split(".")[:i]) for t in targets for i in range(1, t.count(".") + 2)}
         for name, info in self.modules.items():
             if name not in targets:  # `import server` could call any of its functions
                 info.main_only = {f for f in info.run_by_main_guard if f"{name}.{f}" not in targets}
@@ -211,11 +207,10 @@ class ProjectIndex:
         imported by the project, with no request code and no Flask app. What hangs there holds no
         worker."""
         found: set[str] = set()
-        named = {name for info in self.modules.values() for name in named_modules(info)}
+        known = self.imported | {name for info in self.modules.values() for name in named_modules(info)}
         for name, info in self.modules.items():
             parts = name.split(".")  # `import github` beside it names api/github.py
-            suffixes = {".".join(parts[i:]) for i in range(len(parts))}
-            if suffixes & (self.imported | named) or self.request_functions(info):
+            if any(".".join(parts[i:]) in known for i in range(len(parts))) or self.request_functions(info):
                 continue
             if defines_tasks(info):
                 continue  # a worker imports it by name (Celery's `include`, RQ's "tasks.job")

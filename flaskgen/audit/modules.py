@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from flaskgen.audit.ast_tools import DEV_WORDS, base_name, call_name, dev_guard, dotted, env_lookup, is_main_guard
+from flaskgen.audit.ast_tools import (
+    DEV_WORDS,
+    base_name,
+    call_name,
+    dev_guard,
+    dotted,
+    env_lookup,
+    has_timeout,
+    is_main_guard,
+)
 from flaskgen.audit.model import Function, PythonModule
 from flaskgen.audit.paths import NOT_SERVICE_DIRS, TEST_ONLY_LIBRARIES, is_test_decorator, is_test_path, words
 
@@ -29,6 +38,15 @@ MUTABLE_FACTORIES = {
 
 
 SESSION_FACTORIES = {"requests.Session", "requests.session"}
+
+
+URLLIB3_POOLS = frozenset({"urllib3.PoolManager", "urllib3.poolmanager.PoolManager", "urllib3.HTTPConnectionPool",
+                           "urllib3.HTTPSConnectionPool"})  # fmt: skip
+
+
+MAIL_APIS = frozenset({"sendgrid.SendGridAPIClient", "sendgrid.SendGridClient", "postmarker.core.PostmarkClient",
+                       "mailjet_rest.Client", "mailchimp_transactional.Client"})  # fmt: skip
+"""E-mail providers' HTTP clients: a send waits on the provider in the worker, like SMTP."""
 
 
 # Module paths that do not run in the web process: commands, workers, scripts, migrations.
@@ -70,6 +88,8 @@ class ModuleInfo:
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     mutable_globals: dict[str, int] = field(default_factory=dict)
     """Module-level names bound to mutable objects -> line."""
+    containers: set[str] = field(default_factory=set)
+    """Of those, the ones (last) bound to a dict/list/set, not to an object."""
     main_only: set[str] = field(default_factory=set)
     """Of run_by_main_guard, those no other module imports (ProjectIndex fills it in)."""
 
@@ -102,6 +122,24 @@ class ModuleInfo:
     def sessions(self) -> set[str]:
         """Module-level names bound to a requests.Session."""
         return sessions_in(self.nodes, self.imports)
+
+    @cached_property
+    def pools(self) -> set[str]:
+        """Names bound to a urllib3 pool (`http = urllib3.PoolManager()`), whose `http.request(...)`
+        waits forever unless the call or the pool has a timeout: none when a pool is made with one."""
+        if "urllib3" not in self.module.source or any(
+            isinstance(n, ast.Call) and dotted(n.func, self.imports) in URLLIB3_POOLS and has_timeout(n)
+            for n in self.nodes
+        ):
+            return set()
+        return sessions_in(self.nodes, self.imports, made_by=URLLIB3_POOLS)
+
+    @cached_property
+    def mail_apis(self) -> set[str]:
+        """Names bound to an e-mail provider's client (`self.mailer = SendGridAPIClient(key)`)."""
+        if not any(name.split(".")[0] in self.module.source for name in MAIL_APIS):
+            return set()
+        return sessions_in(self.nodes, self.imports, made_by=MAIL_APIS)
 
     def enclosing(self, node: ast.AST) -> Iterator[ast.AST]:
         """The nodes around node, innermost first."""
@@ -248,16 +286,20 @@ def module_info(module: PythonModule) -> ModuleInfo:
             node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         )
         value = getattr(node, "value", None)
-        mutable = isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp) or (
-            isinstance(value, ast.Call)
-            and (
-                dotted(value.func, info.imports) in MUTABLE_FACTORIES
-                # An instance of a mutable class defined in this module (custom state holders).
-                or (isinstance(value.func, ast.Name) and immutable.get(value.func.id) is False)
-            )
+        container = isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp) or (
+            isinstance(value, ast.Call) and dotted(value.func, info.imports) in MUTABLE_FACTORIES
         )
-        if mutable:
-            info.mutable_globals.update({t.id: node.lineno for t in targets if isinstance(t, ast.Name)})
+        # An instance of a mutable class defined in this module (custom state holders).
+        instance = (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and immutable.get(value.func.id) is False
+        )
+        if container or instance:
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            info.mutable_globals.update(dict.fromkeys(names, node.lineno))
+            if container:
+                info.containers.update(names)
+            else:
+                info.containers.difference_update(names)
     return info
 
 

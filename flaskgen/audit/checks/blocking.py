@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, literal_text, own_nodes
+from flaskgen.audit.ast_tools import call_name, dotted, env_lookup, has_timeout, literal_text, own_nodes
 from flaskgen.audit.index import VIEW_METHODS, ProjectIndex, Reach
 from flaskgen.audit.model import Function, Hit
-from flaskgen.audit.modules import SESSION_FACTORIES, ModuleInfo, sessions_in
+from flaskgen.audit.modules import SESSION_FACTORIES, ModuleInfo
 
 SLOW_CALLS = {
     "time.sleep": "sleeps", "os.system": "runs a process", "os.popen": "runs a process",
@@ -55,15 +55,6 @@ class SlowCall:
     node: ast.Call | None = field(default=None, compare=False)
 
 
-def _has_timeout(call: ast.Call, position: int | None = None) -> bool:
-    for kw in call.keywords:
-        if kw.arg is None:  # **kwargs: may carry one
-            return True
-        if kw.arg == "timeout":
-            return not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
-    return position is not None and len(call.args) >= position
-
-
 def _no_timeout_in(spread: ast.expr, info: ModuleInfo, index: ProjectIndex) -> bool:
     """`**{...}` or `**helper()` where the helper returns only dict literals, none with a timeout
     (`**make_hooks()` returning `{"hooks": ...}`): the call is as unbounded as without it."""
@@ -82,12 +73,12 @@ def _bounded(call: ast.Call, info: ModuleInfo, index: ProjectIndex, position: in
         return not all(_no_timeout_in(spread, info, index) for spread in spreads)
     if isinstance(given, ast.Name) and _defaults_to_none(given.id, call, info):
         return False  # `def fetch(url, timeout=None): requests.get(url, timeout=timeout)`
-    return _has_timeout(call, position)
+    return has_timeout(call, position)
 
 
 def _defaults_to_none(name: str, call: ast.Call, info: ModuleInfo) -> bool:
     """name is a parameter of the function around call whose default is None."""
-    function = next((outer for outer in info.enclosing(call) if isinstance(outer, Function)), None)
+    function = _function_around(call, info)
     if function is None:
         return False
     args = function.args
@@ -98,6 +89,10 @@ def _defaults_to_none(name: str, call: ast.Call, info: ModuleInfo) -> bool:
     defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None})
     default = defaults.get(name)
     return isinstance(default, ast.Constant) and default.value is None
+
+
+def _function_around(node: ast.AST, info: ModuleInfo) -> Function | None:
+    return next((outer for outer in info.enclosing(node) if isinstance(outer, Function)), None)
 
 
 def _is_super(node: ast.expr) -> bool:
@@ -133,17 +128,7 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
         if index.uses_mail
         else set()
     )
-    # E-mail APIs: `self.mailer = SendGridAPIClient(key)`, then `self.mailer.client.mail.send.post(...)`.
-    # urllib3 pools: `http = urllib3.PoolManager()`, then `http.request("GET", url)` waits forever
-    # unless the call or the pool has a timeout.
-    pools = sessions_in(info.nodes, info.imports, made_by=URLLIB3_POOLS) if "urllib3" in info.module.source else set()
-    if pools and any(
-        isinstance(n, ast.Call) and dotted(n.func, info.imports) in URLLIB3_POOLS and _has_timeout(n)
-        for n in info.nodes
-    ):
-        pools = set()
-    mail_api = any(module in info.module.source for module in MAIL_API_MODULES)
-    apis = sessions_in(info.nodes, info.imports, made_by=MAIL_APIS) if mail_api else set()
+    pools, apis = info.pools, info.mail_apis
     for node in nodes:
         if not isinstance(node, ast.Call):
             continue
@@ -176,18 +161,6 @@ def slow_calls(scope: ast.AST, info: ModuleInfo, index: ProjectIndex) -> Iterato
             and (_mail_extension(node.func.value) or _name_of(node.func.value) in mailers)
         ):
             yield SlowCall(node.lineno, f"{ast.unparse(node.func.value)}.{node.func.attr}", "slow", False, node)
-
-
-MAIL_APIS = frozenset({"sendgrid.SendGridAPIClient", "sendgrid.SendGridClient", "postmarker.core.PostmarkClient",
-                       "mailjet_rest.Client", "mailchimp_transactional.Client"})  # fmt: skip
-"""E-mail providers' HTTP clients: a send waits on the provider in the worker, like SMTP."""
-
-
-MAIL_API_MODULES = {name.split(".")[0] for name in MAIL_APIS}
-
-
-URLLIB3_POOLS = frozenset({"urllib3.PoolManager", "urllib3.poolmanager.PoolManager", "urllib3.HTTPConnectionPool",
-                           "urllib3.HTTPSConnectionPool"})  # fmt: skip
 
 
 LOCAL_URL = re.compile(r"^(data|file):", re.IGNORECASE)
@@ -291,7 +264,7 @@ WORD = re.compile(r"[A-Za-z_]\w*")
 def dead(node: ast.AST, info: ModuleInfo, names: Counter[str]) -> bool:
     """node is in a function no service code mentions but its `def`: not decorated, not a dunder,
     not a view."""
-    function = next((outer for outer in info.enclosing(node) if isinstance(outer, Function)), None)
+    function = _function_around(node, info)
     return (
         function is not None
         and not function.decorator_list

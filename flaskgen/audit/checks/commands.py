@@ -28,6 +28,14 @@ SECRET_ENV = re.compile(r"^\s*(?:ENV\s+|-\s+|Environment=)?['\"]?(\w*SECRET_KEY)
 STORAGE_KEY = re.compile(r"(^|.*_)(AWS|S3|MINIO|GCS|B2|R2|SPACES|STORAGE)_")
 
 
+SECRET_NAME = re.compile(r"(^|_)SECRET_KEY$", re.IGNORECASE)
+
+
+def flask_secret_key(name: str) -> bool:
+    """name is the app's signing key (`SECRET_KEY`, `MYAPP_SECRET_KEY`), not an object store's."""
+    return SECRET_NAME.search(name) is not None and not STORAGE_KEY.match(name.upper())
+
+
 DEV_VALUE_WORDS = {"dev", "develop", "development", "debug"}
 
 
@@ -41,7 +49,7 @@ def env_problem(name: str, value: str, kind: str) -> tuple[str, str] | None:
         return None
     bare = value.strip("'\"")
     upper = name.upper()
-    if re.search(r"(^|_)SECRET_KEY$", upper) and not STORAGE_KEY.match(upper):
+    if flask_secret_key(name):
         return "FG601", f"{name} is the literal {bare[:8]!r}... in {kind} settings"
     # The project's own image may use its own prefix (MYAPP_DEBUG); elsewhere (a compose file or a
     # pod with other services' containers) only Flask's and the common names are the app's.

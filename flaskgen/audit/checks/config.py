@@ -17,12 +17,10 @@ from flaskgen.audit.ast_tools import (
     own_nodes,
     subscript_key,
 )
-from flaskgen.audit.checks.commands import STORAGE_KEY
+from flaskgen.audit.checks.commands import SECRET_NAME, flask_secret_key
 from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
 from flaskgen.audit.modules import ModuleInfo
-
-SECRET_NAME = re.compile(r"(^|_)SECRET_KEY$", re.IGNORECASE)
 
 
 def _secret_fallback(value: ast.AST | None, *, named: bool = False) -> str | None:
@@ -46,7 +44,7 @@ def _secret(name: str | None, value: ast.AST | None, refused: frozenset[str] = f
     Not a value that is itself a setting's name (`ConfigKey.SECRET_KEY = "SECRET_KEY"`), nor a
     fallback for a variable that the module refuses to run without (`refused`), nor a placeholder it
     refuses to run with."""
-    if not name or not SECRET_NAME.search(name) or STORAGE_KEY.match(name.upper()):
+    if not name or not flask_secret_key(name):
         return None
     if nonblank_string(value):
         text = str(value.value)  # type: ignore[union-attr]

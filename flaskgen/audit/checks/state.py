@@ -11,7 +11,7 @@ from flaskgen.audit.ast_tools import base_name, dotted, own_nodes
 from flaskgen.audit.checks.blocking import offloads
 from flaskgen.audit.index import REACH_DEPTH, ProjectIndex
 from flaskgen.audit.model import Function, Hit
-from flaskgen.audit.modules import MUTABLE_FACTORIES, MUTATING_METHODS, ModuleInfo
+from flaskgen.audit.modules import MUTATING_METHODS, ModuleInfo
 from flaskgen.audit.paths import words
 
 CONTEXT_METHODS = {"app_context", "test_request_context", "request_context"}
@@ -260,8 +260,7 @@ def global_mutations(
             # A method of a module-level object (`Session.remove()`) is not a write; a container's
             # mutator is, when it grows on every call or is given request data.
             container = isinstance(owner, ast.Attribute | ast.Subscript) or (
-                isinstance(owner, ast.Name)
-                and (name in imported or (name in info.mutable_globals and _container(info, name)))
+                isinstance(owner, ast.Name) and (name in imported or name in info.containers)
             )
             given = node.func.attr in GROWING_METHODS or any(
                 _derived(a, info, tainted) or _per_user_key(a) for a in [*node.args, *(k.value for k in node.keywords)]
@@ -276,20 +275,6 @@ def global_mutations(
             yield from hit(node, name, how)
 
 
-def _container(info: ModuleInfo, name: str) -> bool:
-    """name is bound at module level to a dict/list/set (not an object: an extension instance such
-    as `db` or `cache` is made to be shared)."""
-    return any(
-        isinstance(node, ast.Assign | ast.AnnAssign)
-        and node.lineno == info.mutable_globals[name]
-        and (
-            isinstance(node.value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp)
-            or (isinstance(node.value, ast.Call) and dotted(node.value.func, info.imports) in MUTABLE_FACTORIES)
-        )
-        for node in info.tree.body
-    )
-
-
 def _imported_state(
     info: ModuleInfo, index: ProjectIndex, caches: dict[str, frozenset[str]]
 ) -> dict[str, tuple[str, str]]:
@@ -301,7 +286,7 @@ def _imported_state(
         source = index.modules.get(module)
         if source is None or source is info or name not in source.mutable_globals:
             continue
-        if name in source.registries or name in caches.get(module, frozenset()) or not _container(source, name):
+        if name in source.registries or name in caches.get(module, frozenset()) or name not in source.containers:
             continue
         found[local] = (target, f"{source.relative.as_posix()} line {source.mutable_globals[name]}")
     return found
